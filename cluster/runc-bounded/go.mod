@@ -1,0 +1,3 @@
+module kube-gameday/cluster/runc-bounded
+
+go 1.24

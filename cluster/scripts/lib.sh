@@ -1,0 +1,18 @@
+# Shared settings of the cluster build. The versions live in cluster/versions.env, in one place.
+CLUSTER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+REPO_DIR=$(dirname "$CLUSTER_DIR")
+set -a
+source "$CLUSTER_DIR/versions.env"
+set +a
+CACHE=${KUBE_GAMEDAY_CACHE:-$HOME/.cache/kube-gameday}
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+export PATH="$CACHE/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin:$PATH"
+
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# all_exist DIR NAME...: true when every DIR/NAME is present
+all_exist() {
+  local dir=$1; shift
+  for f in "$@"; do [ -e "$dir/$f" ] || return 1; done
+}
