@@ -16,3 +16,10 @@ all_exist() {
   local dir=$1; shift
   for f in "$@"; do [ -e "$dir/$f" ] || return 1; done
 }
+
+# quiet CMD...: runs CMD, shows its output only when it fails (docker build's legacy-builder
+# banner would otherwise bury the progress lines)
+quiet() {
+  local out
+  out=$("$@" 2>&1) || { printf '%s\n' "$out" >&2; return 1; }
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# make cluster: the kind cluster of kind-config.yaml, created once and then reused. Starts the
+# docker engine if needed, restarts node containers an interrupted test left stopped, and installs
+# metrics-server (the HPA's resource metrics). OFFLINE=1 forces the local node-image build;
+# OFFLINE=0 forces the upstream kindest/node image; unset, it builds locally when the upstream
+# image can be neither found nor pulled.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+scripts=$CLUSTER_DIR/scripts
+context=kind-$CLUSTER_NAME
+
+"$scripts/docker-up.sh"
+"$scripts/build-tools.sh"
+
+# Cluster-internal addresses never leave this machine: a node that sends to a Service before
+# kube-proxy has programmed it would otherwise have the packet routed off the host. Traffic
+# between nodes crosses the kind bridge (br-*) and is not affected.
+guard_cluster_ranges() {
+  local cidr
+  for cidr in $POD_SUBNET $SERVICE_SUBNET; do
+    iptables -C DOCKER-USER -d "$cidr" ! -o br-+ -j REJECT 2>/dev/null ||
+      iptables -I DOCKER-USER -d "$cidr" ! -o br-+ -j REJECT
+  done
+}
+
+node_image() {
+  local upstream=kindest/node:$KIND_UPSTREAM_NODE_TAG
+  if [ "${OFFLINE:-}" != 1 ]; then
+    if docker image inspect "$upstream" >/dev/null 2>&1 || { log "trying to pull $upstream"; timeout 120 docker pull -q "$upstream" >/dev/null 2>&1; }; then
+      echo "$upstream"; return
+    fi
+    [ "${OFFLINE:-}" = 0 ] && die "OFFLINE=0 but $upstream cannot be pulled"
+    log "no registry: building the node image locally (cluster/README.md)"
+  fi
+  "$scripts/build-node-image.sh"
+  echo "kube-gameday/node:$K8S_VERSION"
+}
+
+"$scripts/build-k8s.sh"   # kubectl for this script and the tests, in both modes
+ln -sf "$CACHE/k8s/$K8S_VERSION/bin/kubectl" "$CACHE/bin/kubectl"
+
+guard_cluster_ranges
+control_plane=$CLUSTER_NAME-control-plane
+if kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME" &&
+   [ "$(docker inspect -f '{{.State.Running}}' "$control_plane" 2>/dev/null)" != true ]; then
+  # the engine was restarted (a new session, CI): the nodes would come back with shuffled IPs
+  log "cluster $CLUSTER_NAME is down with its control plane: recreating it"
+  kind delete cluster --name "$CLUSTER_NAME"
+fi
+
+if kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
+  stopped=$(docker ps -a --filter "label=io.x-k8s.kind.cluster=$CLUSTER_NAME" --filter status=exited --format '{{.Names}}')
+  if [ -n "$stopped" ]; then
+    log "starting stopped nodes: $stopped"
+    docker start $stopped >/dev/null
+  fi
+  kind export kubeconfig --name "$CLUSTER_NAME" >/dev/null 2>&1
+  log "cluster $CLUSTER_NAME exists"
+else
+  image=$(node_image)
+  log "creating cluster $CLUSTER_NAME from kind-config.yaml with $image"
+  kind create cluster --name "$CLUSTER_NAME" --config "$REPO_DIR/kind-config.yaml" --image "$image" --wait 5m
+fi
+
+log "waiting for every node to be Ready"
+kubectl --context "$context" wait --for=condition=Ready nodes --all --timeout=300s >/dev/null
+kubectl --context "$context" apply -k "$REPO_DIR/deploy/monitoring/metrics-server" >/dev/null
+kubectl --context "$context" -n kube-system rollout status deployment/metrics-server --timeout=180s >/dev/null
+log "cluster $CLUSTER_NAME ready: kubectl --context $context get nodes"
+kubectl --context "$context" get nodes -L topology.kubernetes.io/zone >&2
