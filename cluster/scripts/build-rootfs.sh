@@ -21,6 +21,7 @@ if [ ! -e "$tarball" ]; then
   # apt lists and caches only make the image larger
   rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
   tar -C "$dir" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+  rm -f "$dir.log"
 fi
 docker import "$tarball" "$image" >/dev/null
 log "imported $image"
