@@ -5,13 +5,15 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 out="$CACHE/k8s/$K8S_VERSION/bin"
-cmds=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
+read -ra cmds <<< "$K8S_COMMANDS"
 if all_exist "$out" "${cmds[@]}"; then
   log "kubernetes $K8S_VERSION binaries cached in $out"
   exit 0
 fi
 
 cd "$CLUSTER_DIR/k8s"
+grep -q "^require k8s.io/kubernetes $K8S_VERSION\$" go.mod ||
+  die "cluster/k8s/go.mod does not pin K8S_VERSION=$K8S_VERSION: run cluster/scripts/pin-k8s.sh"
 commit=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"Hash": "\(.*\)".*/\1/p')
 minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
 # kubeadm picks image tags from its own version: without these it would ask for v0.0.0 images.

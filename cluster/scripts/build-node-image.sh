@@ -16,6 +16,7 @@ ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 cp -r "$CLUSTER_DIR/node/." "$ctx/"
 sed -i "s/PODNET_TAG/$PODNET_VERSION/" "$ctx/files/kind/manifests/default-cni.yaml"
+sed -i "s/PAUSE_VERSION/$PAUSE_VERSION/" "$ctx/files/etc/containerd/config.toml"
 echo "$K8S_VERSION" > "$ctx/files/kind/version"
 mkdir -p "$ctx/bin"
 cp "$CACHE/k8s/$K8S_VERSION/bin/"{kubeadm,kubelet,kubectl} "$ctx/bin/"

@@ -13,6 +13,7 @@ if docker image inspect "$image" >/dev/null 2>&1 && [ -e "$tarball" ]; then
   exit 0
 fi
 if [ ! -e "$tarball" ]; then
+  mkdir -p "$CACHE/rootfs"
   dir=$(mktemp -d "$CACHE/rootfs/$name.XXXX")
   trap 'rm -rf "$dir"' EXIT
   log "debootstrap $name rootfs ($DEBIAN_SUITE, minbase + $packages) — ~2-3 min"

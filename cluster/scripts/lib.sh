@@ -1,10 +1,14 @@
 # Shared settings of the cluster build. The versions live in cluster/versions.env, in one place.
+# a failing step inside $(...) fails the script too
+shopt -s inherit_errexit
 CLUSTER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REPO_DIR=$(dirname "$CLUSTER_DIR")
 set -a
 source "$CLUSTER_DIR/versions.env"
 set +a
 CACHE=${KUBE_GAMEDAY_CACHE:-$HOME/.cache/kube-gameday}
+# the binaries built from k8s.io/kubernetes (cmd/NAME)
+K8S_COMMANDS="kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy"
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 export PATH="$CACHE/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin:$PATH"
 

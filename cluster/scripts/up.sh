@@ -32,7 +32,7 @@ node_image() {
     [ "${OFFLINE:-}" = 0 ] && die "OFFLINE=0 but $upstream cannot be pulled"
     log "no registry: building the node image locally (cluster/README.md)"
   fi
-  "$scripts/build-node-image.sh"
+  "$scripts/build-node-image.sh" || die "building the node image failed"
   echo "kube-gameday/node:$K8S_VERSION"
 }
 

@@ -46,6 +46,14 @@ def kubectl(*args, input=None, check=True):
     return proc.stdout
 
 
+def docker(*args):
+    """docker CLI; returns stdout (the kind nodes are docker containers)."""
+    proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed: {proc.stderr.strip()}")
+    return proc.stdout.strip()
+
+
 def wait_until(predicate, timeout, interval=2.0, what="condition"):
     """Polls predicate() until it returns a truthy value, which is returned."""
     deadline = time.monotonic() + timeout

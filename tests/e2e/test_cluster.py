@@ -1,8 +1,8 @@
 """The kind cluster is real and complete: nodes and zones, DNS, pod network and NodePort mapping,
 resource metrics and the HPA, kube-state-metrics, PDB-guarded eviction, node failure."""
 
+import json
 import os
-import subprocess
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -11,7 +11,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from conftest import kubectl, wait_until
+from conftest import docker, kubectl, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLBOX = f"kube-gameday/toolbox:{os.environ.get('DEBIAN_SUITE', 'bookworm')}"
@@ -29,6 +29,17 @@ def test_four_nodes_ready_and_workers_labelled_by_zone(core):
     assert all(node_ready(n) for n in nodes), {n.metadata.name: node_ready(n) for n in nodes}
     workers = [n for n in nodes if "node-role.kubernetes.io/control-plane" not in n.metadata.labels]
     assert {n.metadata.labels.get("topology.kubernetes.io/zone") for n in workers} == ZONES
+
+
+def test_every_node_holds_the_images_kubeadm_asks_for(core):
+    """Offline, nothing can be pulled: kubeadm's own image list must be in every node already."""
+    version = docker("exec", "gameday-control-plane", "cat", "/kind/version")
+    wanted = set(docker("exec", "gameday-control-plane", "kubeadm", "config", "images", "list",
+                        "--kubernetes-version", version).split())
+    for node in core.list_node().items:
+        listed = json.loads(docker("exec", node.metadata.name, "crictl", "images", "-o", "json"))
+        tags = {t for image in listed["images"] for t in image.get("repoTags") or []}
+        assert wanted <= tags, f"{node.metadata.name} lacks {sorted(wanted - tags)}"
 
 
 def run_pod(core, namespace, name, command, timeout=120):
@@ -194,10 +205,6 @@ def test_eviction_refused_when_pdb_min_available_equals_replicas(api_client, app
             metadata=client.V1ObjectMeta(name=pod, namespace=namespace)))
     assert refused.value.status == 429, refused.value.body
     assert core.read_namespaced_pod(pod, namespace).metadata.deletion_timestamp is None
-
-
-def docker(*args):
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def test_stopped_worker_turns_not_ready_and_ready_after_start(core):

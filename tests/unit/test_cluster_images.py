@@ -1,0 +1,45 @@
+"""Every image a manifest of ours names is one the offline build produces (same names online
+and offline), with the versions of cluster/versions.env."""
+
+import re
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CLUSTER = REPO / "cluster"
+
+
+def built_images():
+    """images.list expanded with versions.env, by the shell that the build uses."""
+    script = (f'set -a; source {CLUSTER}/versions.env; set +a; '
+              f'grep -v "^#" {CLUSTER}/images.list | while read -r spec _; do '
+              '[ -n "$spec" ] && eval echo "$spec"; done')
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def manifest_images():
+    """(file, image) for every `image:` line under deploy/ and the node image's manifests."""
+    files = [*REPO.glob("deploy/**/*.yaml"), *CLUSTER.glob("node/files/kind/manifests/*.yaml")]
+    for path in files:
+        for match in re.finditer(r"^\s*image:\s*(\S+)", path.read_text(), re.M):
+            yield path.relative_to(REPO), match.group(1)
+
+
+def test_images_list_expands_every_version():
+    images = built_images()
+    assert images, "images.list is empty"
+    assert not [i for i in images if "$" in i or i.endswith(":")], images
+
+
+def test_every_manifest_image_is_built_offline():
+    images = built_images()
+    placeholders = {"kube-gameday/podnet:PODNET_TAG"}  # filled in by build-node-image.sh
+    missing = [(str(f), i) for f, i in manifest_images() if i not in images and i not in placeholders]
+    assert not missing, f"not built by cluster/images.list: {missing}"
+
+
+def test_containerd_sandbox_image_is_kubeadms_pause():
+    config = (CLUSTER / "node/files/etc/containerd/config.toml").read_text()
+    assert 'sandbox_image = "registry.k8s.io/pause:PAUSE_VERSION"' in config
+    assert any(i.startswith("registry.k8s.io/pause:") for i in built_images())
