@@ -39,7 +39,11 @@ while read -r spec source entrypoint; do
   name=${image##*/}; name=${name%%:*}
   bin=$(binary_for "$source" "$name")
   from=$base; [ "$source" = pause ] && from=scratch
-  key=$( { [ -n "$bin" ] && sha256sum < "$bin"; docker image inspect -f '{{.Id}}' "$from" 2>/dev/null; echo "$entrypoint"; } | sha256sum | cut -c1-16)
+  key=$( {
+    if [ -n "$bin" ]; then sha256sum < "$bin"; fi
+    if [ "$from" != scratch ]; then docker image inspect -f '{{.Id}}' "$from"; fi
+    echo "$entrypoint"
+  } | sha256sum | cut -c1-16)
   if [ "$(docker image inspect -f '{{index .Config.Labels "kube-gameday.key"}}' "$image" 2>/dev/null)" != "$key" ]; then
     ctx=$(mktemp -d)
     {

@@ -1,6 +1,13 @@
 # Shared settings of the cluster build. The versions live in cluster/versions.env, in one place.
-# a failing step inside $(...) fails the script too
+# a failing step inside $(...) fails the script too, and every failure says where it happened
 shopt -s inherit_errexit
+set -E
+on_error() {
+  local rc=$? line=$1 cmd=$2
+  printf '[%s] ERROR: exit %s at %s:%s: %s\n' "$(date -u +%H:%M:%S)" "$rc" \
+    "$(basename "${BASH_SOURCE[1]:-$0}")" "$line" "$cmd" >&2
+}
+trap 'on_error "$LINENO" "$BASH_COMMAND"' ERR
 CLUSTER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REPO_DIR=$(dirname "$CLUSTER_DIR")
 set -a
