@@ -7,19 +7,25 @@ export PATH := $(CACHE)/bin:$(PATH)
 # kubectl, the tests and the suite talk to this context only
 export KUBE_CONTEXT ?= kind-gameday
 
-.PHONY: setup cluster-deps cluster cluster-down node-image test test-unit test-e2e gameday clean
+.PHONY: setup cluster-deps cluster cluster-down node-image test test-unit test-integration test-e2e gameday clean bench-load
 
-## setup: the virtualenv with the suite and its pinned dependencies (idempotent)
+# Debian packages: Prometheus and promtool (the tests' real Prometheus, rule tests), wrk (bench)
+SETUP_PACKAGES := prometheus wrk
+CLUSTER_PACKAGES := docker.io debootstrap gcc libc6-dev
+
+## setup: Debian packages and the virtualenv with the suite's pinned dependencies (idempotent)
 setup: $(VENV)/.installed
+	scripts/apt-install.sh $(SETUP_PACKAGES)
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $@
 
-## cluster-deps: Debian packages the cluster build needs (docker.io, debootstrap, gcc)
+## cluster-deps: Debian packages the cluster build needs, and Go to build kind and Kubernetes
 cluster-deps:
-	cluster/scripts/deps.sh
+	scripts/apt-install.sh $(CLUSTER_PACKAGES)
+	@command -v go >/dev/null || { echo "Go >= 1.24 is required (kind and Kubernetes are built from Go modules)"; exit 1; }
 
 ## cluster: the kind cluster of kind-config.yaml (OFFLINE=1 forces the local node-image build)
 cluster: cluster-deps
@@ -38,11 +44,16 @@ node-image: cluster-deps
 test: setup cluster
 	$(VENV)/bin/pytest
 
+## test-unit / test-integration / test-e2e: pure functions / real Prometheus, service, Locust
+## on loopback / the kind cluster
 test-unit: setup
-	$(VENV)/bin/pytest -m 'not cluster'
+	$(VENV)/bin/pytest tests/unit
+
+test-integration: setup
+	$(VENV)/bin/pytest tests/integration
 
 test-e2e: setup cluster
-	$(VENV)/bin/pytest -m cluster
+	$(VENV)/bin/pytest tests/e2e
 
 ## gameday: the main job (the runner lands with the game-day issue; today: the cluster)
 gameday: setup cluster
@@ -50,3 +61,7 @@ gameday: setup cluster
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
+
+## bench-load: Locust's highest sustained rate vs wrk on the service's cheapest endpoint
+bench-load: setup
+	$(VENV)/bin/python -m loadtests.bench
