@@ -1,0 +1,73 @@
+"""The reference service on a real server: graceful shutdown (readiness first, in-flight requests
+finish), a dependency failure visible to clients and in the metrics, the seeds' metric names."""
+
+import signal
+import sys
+import threading
+import time
+
+import requests
+
+from conftest import Process, free_port, wait_http
+
+
+def start(workdir, name, **env):
+    port = free_port()
+    proc = Process(name, [sys.executable, "-m", "service"], workdir,
+                   {"HOST": "127.0.0.1", "PORT": str(port), **{k.upper(): str(v) for k, v in env.items()}})
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/health/ready", proc=proc.proc, log=proc.log)
+    return proc, url
+
+
+def test_sigterm_turns_not_ready_first_and_finishes_in_flight_requests(workdir):
+    proc, url = start(workdir, "drain", role="core", drain_s=2, graceful_timeout_s=10)
+    slow = {}
+    t = threading.Thread(target=lambda: slow.update(r=requests.get(f"{url}/api/work?ms=2500", timeout=30)))
+    t.start()
+    time.sleep(0.3)  # the slow request is in flight
+    proc.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    assert requests.get(f"{url}/health/ready", timeout=5).status_code == 503
+    assert requests.get(f"{url}/health", timeout=5).status_code == 200      # alive while draining
+    assert requests.get(f"{url}/api/items", timeout=5).status_code == 200   # still serving
+    t.join(timeout=30)
+    assert slow["r"].status_code == 200 and slow["r"].json()["cpu_ms"] >= 2500
+    # uvicorn re-raises the SIGTERM once it has shut down cleanly: exit by that signal is normal
+    assert proc.proc.wait(timeout=20) in (0, -signal.SIGTERM)
+    assert "draining" in proc.log.read_text()
+
+
+def test_agent_outage_fails_plan_fast_and_visibly_while_the_rest_serves(workdir):
+    dead_agent = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    proc, url = start(workdir, "no-agent", role="core", agent_url=dead_agent, agent_timeout_s=1)
+    try:
+        started = time.monotonic()
+        plan = requests.get(f"{url}/api/plan", timeout=10)
+        assert plan.status_code == 502 and time.monotonic() - started < 2
+        assert requests.get(f"{url}/api/items", timeout=5).status_code == 200
+        metrics = requests.get(f"{url}/metrics", timeout=5).text
+        assert 'upstream_requests_total{outcome="error",upstream="mca"} 1.0' in metrics
+        assert 'http_requests_total{method="GET",route="/api/plan",status="502"} 1.0' in metrics
+    finally:
+        proc.stop()
+
+
+def test_agent_exports_the_seed_metrics_and_injected_errors_count(workdir):
+    proc, url = start(workdir, "agent", role="agent", agent_type="npa")
+    try:
+        requests.post(f"{url}/admin/faults", json={"error_ratio": 1, "duration_s": 5}, timeout=5).raise_for_status()
+        assert requests.get(f"{url}/agent/act", timeout=5).status_code == 500
+        requests.delete(f"{url}/admin/faults", timeout=5)
+        assert requests.get(f"{url}/agent/act", timeout=5).status_code == 200
+        metrics = requests.get(f"{url}/metrics", timeout=5).text
+        assert 'agent_requests_total{agent_type="npa"} 2.0' in metrics
+        assert 'agent_errors_total{agent_type="npa"} 1.0' in metrics
+        assert 'agent_request_duration_seconds_bucket{agent_type="npa",le="60.0"} 2.0' in metrics
+    finally:
+        proc.stop()
+
+
+def test_bad_fault_spec_is_a_clear_400(stack):
+    resp = requests.post(f"{stack['core']}/admin/faults", json={"error_ratio": 2, "duration_s": 5}, timeout=5)
+    assert resp.status_code == 400 and "error_ratio" in resp.json()["error"]
