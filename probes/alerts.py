@@ -50,20 +50,31 @@ def alert_can_fire(prom: Prometheus, alert: str, expr: str, window: Window) -> V
                   evidence={"expr": expr, "metrics": metrics, "absent": absent})
 
 
+def _label_key(frame: pd.DataFrame) -> pd.Series:
+    labels = sorted(c for c in frame.columns if c not in ("timestamp", "value", "alertstate", "__name__"))
+    return frame[labels].fillna("").astype(str).agg(",".join, axis=1)
+
+
 def alert_timeline(prom: Prometheus, window: Window, step_s: float = 1.0) -> pd.DataFrame:
-    """One row per alert (and label set): first pending, first firing, last seen firing."""
-    frame = prom.range("ALERTS", window, step_s)
+    """One row per alert (and label set): when it went pending (its activeAt, exact, from
+    ALERTS_FOR_STATE), first and last seen firing (ALERTS, at step_s resolution)."""
     columns = ["alertname", "labels", "pending_at", "firing_at", "last_firing_at"]
-    if frame.empty:
+    alerts = prom.range("ALERTS", window, step_s)
+    if alerts.empty:
         return pd.DataFrame(columns=columns)
-    labels = [c for c in frame.columns if c not in ("timestamp", "value", "alertstate", "__name__")]
-    frame["labels"] = frame[labels].astype(str).agg(",".join, axis=1)
+    alerts["labels"] = _label_key(alerts)
+    for_state = prom.range("ALERTS_FOR_STATE", window, step_s)
+    active_at = {}
+    if not for_state.empty:
+        for_state["labels"] = _label_key(for_state)
+        active_at = for_state.groupby("labels").value.min().to_dict()
     rows = []
-    for (alertname, key), group in frame.groupby(["alertname", "labels"]):
-        pending = group[group.alertstate == "pending"].timestamp
+    for (alertname, key), group in alerts.groupby(["alertname", "labels"]):
         firing = group[group.alertstate == "firing"].timestamp
-        rows.append({"alertname": alertname, "labels": key,
-                     "pending_at": pending.min() if len(pending) else pd.NaT,
+        pending = group[group.alertstate == "pending"].timestamp
+        pending_at = (pd.to_datetime(active_at[key], unit="s", utc=True) if key in active_at
+                      else pending.min() if len(pending) else pd.NaT)
+        rows.append({"alertname": alertname, "labels": key, "pending_at": pending_at,
                      "firing_at": firing.min() if len(firing) else pd.NaT,
                      "last_firing_at": firing.max() if len(firing) else pd.NaT})
     return pd.DataFrame(rows, columns=columns)

@@ -48,7 +48,7 @@ class Prometheus:
     def range(self, query: str, window: Window, step_s: float = 1.0) -> pd.DataFrame:
         """Long frame: one row per sample, columns timestamp (UTC), value, and the labels."""
         result = self._call("range query", query, self.client.custom_query_range, query,
-                            start_time=window.start, end_time=window.end, step=f"{step_s}s",
+                            start_time=window.start, end_time=window.end, step=f"{int(step_s * 1000)}ms",
                             params={"timeout": self._timeout})
         rows = [{**r["metric"], "timestamp": float(ts), "value": float(v)}
                 for r in result for ts, v in r["values"]]

@@ -44,6 +44,12 @@ def server_counts(prom: Prometheus, window: Window, selector: str = "") -> tuple
     return requests, errors or 0.0
 
 
+def request_rate(prom: Prometheus, window: Window, selector: str = "") -> float | None:
+    """Mean requests per second the server answered in the window; None without series."""
+    requests = prom.scalar(request_count_query(window, selector), window.end)
+    return None if requests is None else requests / window.seconds
+
+
 def judge_error_ratio(requests: float | None, errors: float, max_ratio: float, window: Window,
                       query: str) -> Verdict:
     name, expected = "slo_server_error_ratio", f"error_ratio < {max_ratio:.2%}"

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import REPO
+from tests.integration.local import REPO
 
 CHAOS = Path(sys.executable).with_name("chaos")
 

@@ -8,7 +8,7 @@ import time
 
 import requests
 
-from conftest import Process, free_port, wait_http
+from tests.integration.local import Process, free_port, wait_http
 
 
 def start(workdir, name, **env):

@@ -17,7 +17,7 @@ from probes.slo import server_counts, slo_error_ratio, slo_latency
 from probes.verdict import Window
 from service.metrics import LATENCY_BUCKETS
 
-from conftest import run_load
+from tests.integration.local import run_load
 
 SCRAPE_S = 1.0
 
@@ -76,7 +76,8 @@ def test_p95_agrees_at_histogram_resolution(prometheus, steady_run):
 def test_injected_error_burst_is_seen_by_client_and_server(stack, prometheus, workdir):
     out = workdir / "burst"
     load = subprocess.Popen([sys.executable, "-m", "loadtests.runner", "--host", stack["core"], "--out", str(out),
-                             "--shape", "steady", "--users", "10", "--spawn-rate", "10", "--duration", "24"],
+                             "--shape", "steady", "--users", "10", "--spawn-rate", "10", "--duration", "24",
+                             "--threshold", "error_ratio < 1%"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     time.sleep(8)
     burst_start = time.time()
@@ -85,7 +86,8 @@ def test_injected_error_burst_is_seen_by_client_and_server(stack, prometheus, wo
                   ).raise_for_status()
     output, _ = load.communicate(timeout=120)
     settle()
-    # thresholds over the whole run (error_ratio < 5 %) fail: the runner says so with exit code 1
+    # a third of the run at ~50 % errors on the catalogue routes: the whole run's error ratio
+    # is several %, so its threshold (< 1 %) fails and the runner says so with exit code 1
     assert load.returncode == 1, output
     verdicts = {v["name"]: v for v in json.loads((out / "verdicts.json").read_text())}
     assert verdicts["slo_client_error_ratio"]["status"] == "fail"

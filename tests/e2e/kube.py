@@ -1,0 +1,38 @@
+"""Helpers of the cluster tests: kubectl and docker against the kind cluster, polling."""
+
+import os
+import subprocess
+import time
+
+CONTEXT = os.environ.get("KUBE_CONTEXT", "kind-gameday")
+
+
+def kubectl(*args, input=None, check=True):
+    """kubectl against the test context; returns stdout."""
+    proc = subprocess.run(
+        ["kubectl", "--context", CONTEXT, *args],
+        input=input, capture_output=True, text=True, timeout=300,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def docker(*args):
+    """docker CLI; returns stdout (the kind nodes are docker containers)."""
+    proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed: {proc.stderr.strip()}")
+    return proc.stdout.strip()
+
+
+def wait_until(predicate, timeout, interval=2.0, what="condition"):
+    """Polls predicate() until it returns a truthy value, which is returned."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")

@@ -1,0 +1,41 @@
+"""The load runner on real Locust: Ctrl-C stops the load and still judges what was measured;
+bad input is one clear error before any request is sent."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+from tests.integration.local import run_load
+
+
+def test_sigint_stops_load_and_keeps_what_was_measured(stack, workdir):
+    out = workdir / "interrupted"
+    proc = subprocess.Popen([sys.executable, "-m", "loadtests.runner", "--host", stack["core"], "--out", str(out),
+                             "--shape", "steady", "--users", "5", "--duration", "120"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(8)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    assert time.monotonic() - started < 30, "the load did not stop promptly"
+    assert "SIGINT: stopping the load" in output
+    verdicts = json.loads((out / "verdicts.json").read_text())
+    assert {v["status"] for v in verdicts} == {"pass"}, verdicts
+    assert verdicts[0]["evidence"]["requests"] > 10
+    assert (out / "locust_stats_history.csv").stat().st_size > 0
+
+
+def test_bad_profile_is_one_clear_error_and_no_load(tmp_path, stack):
+    profile = tmp_path / "p.yaml"
+    profile.write_text("shape: steady\nusers: many\n")
+    result = run_load(stack["core"], tmp_path / "out", "--profile", str(profile))
+    assert result.returncode == 3
+    assert f"{profile}: field 'users'" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_load_refuses_non_loopback_targets(tmp_path):
+    result = run_load("http://192.0.2.1:80", tmp_path / "out", "--duration", "1")
+    assert result.returncode == 3 and "loopback only" in result.stderr
