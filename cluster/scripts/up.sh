@@ -40,11 +40,31 @@ node_image() {
 ln -sf "$CACHE/k8s/$K8S_VERSION/bin/kubectl" "$CACHE/bin/kubectl"
 
 guard_cluster_ranges
-control_plane=$CLUSTER_NAME-control-plane
-if kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME" &&
-   [ "$(docker inspect -f '{{.State.Running}}' "$control_plane" 2>/dev/null)" != true ]; then
-  # the engine was restarted (a new session, CI): the nodes would come back with shuffled IPs
-  log "cluster $CLUSTER_NAME is down with its control plane: recreating it"
+# The control plane is never stopped on purpose (experiments stop workers only). Down, or started
+# again after it was created, means the docker engine went away (a new session, CI): every node
+# came back at once, maybe with shuffled addresses, which kubeadm's certificates and flags do not
+# follow. A warm re-creation takes about a minute, so it is re-created.
+control_plane_lost() {
+  local cp=$CLUSTER_NAME-control-plane created started
+  [ "$(docker inspect -f '{{.State.Running}}' "$cp" 2>/dev/null)" = true ] || return 0
+  created=$(date -d "$(docker inspect -f '{{.Created}}' "$cp")" +%s)
+  started=$(date -d "$(docker inspect -f '{{.State.StartedAt}}' "$cp")" +%s)
+  [ $((started - created)) -gt 60 ]
+}
+
+# the API server answers (kubectl wait fails at once while it does not)
+wait_for_api() {
+  local i
+  for i in $(seq 120); do
+    kubectl --context "$context" get --raw /readyz >/dev/null 2>&1 && return 0
+    [ $((i % 15)) -eq 0 ] && log "  … waiting for the API server (${i} s)"
+    sleep 1
+  done
+  die "the API server of $context did not answer within 120 s"
+}
+
+if kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME" && control_plane_lost; then
+  log "cluster $CLUSTER_NAME lost its control plane (docker engine restarted): recreating it"
   kind delete cluster --name "$CLUSTER_NAME"
 fi
 
@@ -62,6 +82,7 @@ else
   kind create cluster --name "$CLUSTER_NAME" --config "$REPO_DIR/kind-config.yaml" --image "$image" --wait 5m
 fi
 
+wait_for_api
 log "waiting for every node to be Ready"
 kubectl --context "$context" wait --for=condition=Ready nodes --all --timeout=300s >/dev/null
 kubectl --context "$context" apply -k "$REPO_DIR/deploy/monitoring/metrics-server" >/dev/null
