@@ -14,8 +14,11 @@ RULES = REPO / "deploy/monitoring/rules"
 
 
 @pytest.fixture(scope="session")
-def workdir(tmp_path_factory):
-    return tmp_path_factory.mktemp("integration")
+def workdir(run_dir):
+    """Where the integration tests keep their processes' logs, load and Prometheus data."""
+    path = run_dir / "integration"
+    path.mkdir()
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -54,7 +54,7 @@ def test_agent_outage_fails_plan_fast_and_visibly_while_the_rest_serves(workdir)
 
 
 def test_agent_exports_the_seed_metrics_and_injected_errors_count(workdir):
-    proc, url = start(workdir, "agent", role="agent", agent_type="npa")
+    proc, url = start(workdir, "npa-agent", role="agent", agent_type="npa")
     try:
         requests.post(f"{url}/admin/faults", json={"error_ratio": 1, "duration_s": 5}, timeout=5).raise_for_status()
         assert requests.get(f"{url}/agent/act", timeout=5).status_code == 500
