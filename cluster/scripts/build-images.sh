@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Builds every image of cluster/images.list into the local docker engine, tagged with its upstream
-# name, and prints "IMAGE ID" for each. An image whose inputs (binary, base, entrypoint) did not
-# change is not rebuilt.
+# build-images.sh [PREFIX]: builds every image of cluster/images.list (or those whose name starts
+# with PREFIX) into the local docker engine, tagged with its upstream name, and prints
+# "IMAGE ID" for each. An image whose inputs (binary, base, entrypoint) did not change is not
+# rebuilt.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 scripts=$CLUSTER_DIR/scripts
+prefix=${1:-}
 
 "$scripts/build-rootfs.sh" base "$BASE_PACKAGES"
 base=kube-gameday/base-rootfs:$DEBIAN_SUITE
@@ -36,6 +38,7 @@ binary_for() { # binary_for SOURCE NAME
 while read -r spec source entrypoint; do
   [[ -z $spec || $spec == \#* ]] && continue
   image=$(eval echo "$spec")
+  [[ $image == "$prefix"* ]] || continue
   name=${image##*/}; name=${name%%:*}
   bin=$(binary_for "$source" "$name")
   from=$base; [ "$source" = pause ] && from=scratch

@@ -8,9 +8,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 scripts=$CLUSTER_DIR/scripts
 context=kind-$CLUSTER_NAME
-
-"$scripts/docker-up.sh"
-"$scripts/build-tools.sh"
+upstream_image=kindest/node:$KIND_UPSTREAM_NODE_TAG
 
 # Cluster-internal addresses never leave this machine: a node that sends to a Service before
 # kube-proxy has programmed it would otherwise have the packet routed off the host. Traffic
@@ -24,22 +22,28 @@ guard_cluster_ranges() {
 }
 
 node_image() {
-  local upstream=kindest/node:$KIND_UPSTREAM_NODE_TAG
   if [ "${OFFLINE:-}" != 1 ]; then
-    if docker image inspect "$upstream" >/dev/null 2>&1 || { log "trying to pull $upstream"; timeout 120 docker pull -q "$upstream" >/dev/null 2>&1; }; then
-      echo "$upstream"; return
+    if docker image inspect "$upstream_image" >/dev/null 2>&1 ||
+       { log "trying to pull $upstream_image"; timeout 120 docker pull -q "$upstream_image" >/dev/null 2>&1; }; then
+      echo "$upstream_image"; return
     fi
-    [ "${OFFLINE:-}" = 0 ] && die "OFFLINE=0 but $upstream cannot be pulled"
+    [ "${OFFLINE:-}" = 0 ] && die "OFFLINE=0 but $upstream_image cannot be pulled"
     log "no registry: building the node image locally (cluster/README.md)"
   fi
   "$scripts/build-node-image.sh" || die "building the node image failed"
   echo "kube-gameday/node:$K8S_VERSION"
 }
 
-"$scripts/build-k8s.sh"   # kubectl for this script and the tests, in both modes
-ln -sf "$CACHE/k8s/$K8S_VERSION/bin/kubectl" "$CACHE/bin/kubectl"
+# The project's own images (kube-gameday/*) are in our node image; the upstream one needs them
+# loaded (its nodes pull everything else from the registries).
+load_own_images() {
+  local image
+  "$scripts/build-images.sh" kube-gameday/ | while read -r image _; do
+    kind load docker-image --name "$CLUSTER_NAME" "$image" >/dev/null
+    log "loaded $image into the nodes"
+  done
+}
 
-guard_cluster_ranges
 # The control plane is never stopped on purpose (experiments stop workers only). Down, or started
 # again after it was created, means the docker engine went away (a new session, CI): every node
 # came back at once, maybe with shuffled addresses, which kubeadm's certificates and flags do not
@@ -50,6 +54,10 @@ control_plane_lost() {
   created=$(date -d "$(docker inspect -f '{{.Created}}' "$cp")" +%s)
   started=$(date -d "$(docker inspect -f '{{.State.StartedAt}}' "$cp")" +%s)
   [ $((started - created)) -gt 60 ]
+}
+
+cluster_exists() {
+  kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"
 }
 
 # the API server answers (kubectl wait fails at once while it does not)
@@ -63,12 +71,18 @@ wait_for_api() {
   die "the API server of $context did not answer within 120 s"
 }
 
-if kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME" && control_plane_lost; then
+"$scripts/docker-up.sh"
+"$scripts/build-tools.sh"
+"$scripts/build-k8s.sh"   # kubectl for this script and the tests, in both modes
+ln -sf "$CACHE/k8s/$K8S_VERSION/bin/kubectl" "$CACHE/bin/kubectl"
+guard_cluster_ranges
+
+if cluster_exists && control_plane_lost; then
   log "cluster $CLUSTER_NAME lost its control plane (docker engine restarted): recreating it"
   kind delete cluster --name "$CLUSTER_NAME"
 fi
 
-if kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
+if cluster_exists; then
   stopped=$(docker ps -a --filter "label=io.x-k8s.kind.cluster=$CLUSTER_NAME" --filter status=exited --format '{{.Names}}')
   if [ -n "$stopped" ]; then
     log "starting stopped nodes: $stopped"
@@ -80,6 +94,7 @@ else
   image=$(node_image)
   log "creating cluster $CLUSTER_NAME from kind-config.yaml with $image"
   kind create cluster --name "$CLUSTER_NAME" --config "$REPO_DIR/kind-config.yaml" --image "$image" --wait 5m
+  [ "$image" != "$upstream_image" ] || load_own_images
 fi
 
 wait_for_api
