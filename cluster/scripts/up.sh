@@ -60,6 +60,13 @@ cluster_exists() {
   kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"
 }
 
+# What the running cluster was created from: kind-config.yaml and the node image. A cluster made
+# from anything else (a changed port mapping, a rebuilt node image) is re-created.
+created_from=$CACHE/cluster-$CLUSTER_NAME.created-from
+cluster_recipe() {
+  { cat "$REPO_DIR/kind-config.yaml"; echo "$1"; docker image inspect -f '{{.Id}}' "$1"; } | sha256sum | cut -c1-16
+}
+
 # the API server answers (kubectl wait fails at once while it does not)
 wait_for_api() {
   local i
@@ -81,6 +88,12 @@ if cluster_exists && control_plane_lost; then
   log "cluster $CLUSTER_NAME lost its control plane (docker engine restarted): recreating it"
   kind delete cluster --name "$CLUSTER_NAME"
 fi
+image=$(node_image)
+recipe=$(cluster_recipe "$image")
+if cluster_exists && [ "$(cat "$created_from" 2>/dev/null)" != "$recipe" ]; then
+  log "cluster $CLUSTER_NAME was made from another kind-config.yaml or node image: recreating it"
+  kind delete cluster --name "$CLUSTER_NAME"
+fi
 
 if cluster_exists; then
   stopped=$(docker ps -a --filter "label=io.x-k8s.kind.cluster=$CLUSTER_NAME" --filter status=exited --format '{{.Names}}')
@@ -91,9 +104,9 @@ if cluster_exists; then
   kind export kubeconfig --name "$CLUSTER_NAME" >/dev/null 2>&1
   log "cluster $CLUSTER_NAME exists"
 else
-  image=$(node_image)
   log "creating cluster $CLUSTER_NAME from kind-config.yaml with $image"
   kind create cluster --name "$CLUSTER_NAME" --config "$REPO_DIR/kind-config.yaml" --image "$image" --wait 5m
+  echo "$recipe" > "$created_from"
   [ "$image" != "$upstream_image" ] || load_own_images
 fi
 

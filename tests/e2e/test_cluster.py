@@ -15,7 +15,7 @@ from tests.e2e.kube import docker, kubectl, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLBOX = f"kube-gameday/toolbox:{os.environ.get('DEBIAN_SUITE', 'bookworm')}"
-SERVICE_NODEPORT = 30080  # kind-config.yaml maps it to 127.0.0.1
+SERVICE_NODEPORT = 30081  # kind-config.yaml maps it to 127.0.0.1 for tests (30080 is the stack's)
 ZONES = {"zone-a", "zone-b", "zone-c"}
 
 
