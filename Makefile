@@ -7,7 +7,7 @@ export PATH := $(CACHE)/bin:$(PATH)
 # kubectl, the tests and the suite talk to this context only
 export KUBE_CONTEXT ?= kind-gameday
 
-.PHONY: setup cluster-deps cluster cluster-down node-image test test-unit test-integration test-e2e gameday clean bench-load
+.PHONY: setup cluster-deps cluster cluster-down deploy undeploy node-image test test-unit test-integration test-e2e gameday clean bench-load
 
 # Debian packages: Prometheus and promtool (the tests' real Prometheus, rule tests), wrk (bench)
 SETUP_PACKAGES := prometheus wrk
@@ -19,7 +19,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q -e '.[service,test]'
 	touch $@
 
 ## cluster-deps: Debian packages the cluster build needs, and Go to build kind and Kubernetes
@@ -35,13 +35,21 @@ cluster: cluster-deps
 cluster-down:
 	cluster/scripts/down.sh
 
+## deploy: the stack under test on the cluster (deploy/stack), waiting until it is available
+deploy: cluster
+	deploy/scripts/deploy.sh
+
+## undeploy: remove the stack
+undeploy:
+	deploy/scripts/undeploy.sh
+
 ## node-image: build (or confirm cached) the offline kind node image only
 node-image: cluster-deps
 	cluster/scripts/docker-up.sh
 	cluster/scripts/build-node-image.sh
 
-## test: every test, the cluster ones against the cluster `make cluster` brings up
-test: setup cluster
+## test: every test, the cluster ones against the cluster and stack `make deploy` brings up
+test: setup deploy
 	$(VENV)/bin/pytest
 
 ## test-unit / test-integration / test-e2e: pure functions / real Prometheus, service, Locust
@@ -52,12 +60,12 @@ test-unit: setup
 test-integration: setup
 	$(VENV)/bin/pytest tests/integration
 
-test-e2e: setup cluster
+test-e2e: setup deploy
 	$(VENV)/bin/pytest tests/e2e
 
 ## gameday: the main job (the runner lands with the game-day issue; today: the cluster)
-gameday: setup cluster
-	@echo "cluster ready (context $(KUBE_CONTEXT)); the game-day runner is not built yet"
+gameday: setup deploy
+	@echo "cluster and stack ready (context $(KUBE_CONTEXT), http://127.0.0.1:30080); the game-day runner is not built yet"
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

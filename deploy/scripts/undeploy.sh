@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# make undeploy: removes what make deploy applied and waits until it is gone.
+set -euo pipefail
+source "$(dirname "$0")/../../cluster/scripts/lib.sh"
+context=${KUBE_CONTEXT:-kind-$CLUSTER_NAME}
+kubectl --context "$context" delete -k "$REPO_DIR/deploy/stack" --ignore-not-found --wait=true >/dev/null
+log "stack removed from $context"

@@ -1,0 +1,64 @@
+"""The stack under test as `make deploy` leaves it: reachable from 127.0.0.1, the core API
+reaching an agent, and the seeds' HPA and PDB numbers in place."""
+
+import re
+import urllib.request
+
+import pytest
+from kubernetes import client
+
+from tests.e2e.kube import wait_until
+
+NAMESPACE = "gameday"
+ENTRY = "http://127.0.0.1:30080"  # kind-config.yaml maps the core API's NodePort here
+
+
+@pytest.fixture(scope="module")
+def stack(apps):
+    """Every Deployment of the stack available (an earlier test may have stopped a worker)."""
+    def available():
+        deployments = apps.list_namespaced_deployment(NAMESPACE).items
+        return deployments and all((d.status.available_replicas or 0) >= d.spec.replicas for d in deployments)
+    wait_until(available, 300, interval=3, what="the stack's Deployments (run `make deploy`)")
+    return {d.metadata.name for d in apps.list_namespaced_deployment(NAMESPACE).items}
+
+
+def get(path):
+    with urllib.request.urlopen(f"{ENTRY}{path}", timeout=10) as resp:
+        return resp.status, resp.read().decode()
+
+
+def agent_requests(core, pod):
+    text = core.connect_get_namespaced_pod_proxy_with_path(f"{pod}:8080", NAMESPACE, "metrics")
+    match = re.search(r'^agent_requests_total\{agent_type="mca"\} (\S+)$', text, re.M)
+    return float(match.group(1))
+
+
+def test_the_stack_has_the_seed_deployments(stack):
+    assert stack == {"core-api", "mca", "npa", "wpa"}
+
+
+def test_traffic_from_localhost_reaches_the_core_api_and_through_it_an_agent(core, stack):
+    pods = [p.metadata.name for p in core.list_namespaced_pod(NAMESPACE, label_selector="app=mca").items]
+    before = sum(agent_requests(core, p) for p in pods)
+    for _ in range(10):
+        status, body = get("/api/plan")
+        assert status == 200 and '"agent":"mca"' in body
+    assert sum(agent_requests(core, p) for p in pods) - before == 10
+
+
+def test_hpas_and_pdbs_carry_the_seed_numbers(api_client, stack):
+    hpas = {h.metadata.name: h for h in client.AutoscalingV2Api(api_client)
+            .list_namespaced_horizontal_pod_autoscaler(NAMESPACE).items}
+    core_hpa = hpas["core-api"].spec
+    assert (core_hpa.min_replicas, core_hpa.max_replicas) == (3, 20)
+    assert {m.resource.name: m.resource.target.average_utilization for m in core_hpa.metrics} == \
+        {"cpu": 70, "memory": 80}
+    assert core_hpa.behavior.scale_up.stabilization_window_seconds == 60
+    assert core_hpa.behavior.scale_down.stabilization_window_seconds == 300
+    assert (hpas["mca"].spec.min_replicas, hpas["mca"].spec.max_replicas) == (2, 10)
+    pdbs = {p.metadata.name: p.spec for p in client.PolicyV1Api(api_client)
+            .list_namespaced_pod_disruption_budget(NAMESPACE).items}
+    assert pdbs["core-api"].min_available == 2
+    assert pdbs["mca"].min_available == 1
+    assert pdbs["agents"].min_available == "50%"
