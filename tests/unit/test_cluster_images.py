@@ -1,8 +1,10 @@
 """Every image a manifest of ours names is one the offline build produces (same names online
-and offline), with the versions of cluster/versions.env."""
+and offline), with the versions of cluster/versions.env, or the service image `make deploy`
+builds (deploy/scripts/service-image.sh, tagged with pyproject.toml's version)."""
 
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -16,6 +18,11 @@ def built_images():
               '[ -n "$spec" ] && eval echo "$spec"; done')
     out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout
     return set(out.split())
+
+
+def service_image():
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    return f"kube-gameday/service:{version}"
 
 
 def manifest_images():
@@ -33,7 +40,7 @@ def test_images_list_expands_every_version():
 
 
 def test_every_manifest_image_is_built_offline():
-    images = built_images()
+    images = built_images() | {service_image()}
     placeholders = {"kube-gameday/podnet:PODNET_TAG"}  # filled in by build-node-image.sh
     missing = [(str(f), i) for f, i in manifest_images() if i not in images and i not in placeholders]
     assert not missing, f"not built by cluster/images.list: {missing}"
