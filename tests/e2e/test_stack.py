@@ -2,6 +2,10 @@
 reaching an agent, and the seeds' HPA and PDB numbers in place."""
 
 import re
+import signal
+import subprocess
+import sys
+import time
 import urllib.request
 
 import pytest
@@ -62,3 +66,35 @@ def test_hpas_and_pdbs_carry_the_seed_numbers(api_client, stack):
     assert pdbs["core-api"].min_available == 2
     assert pdbs["mca"].min_available == 1
     assert pdbs["agents"].min_available == "50%"
+
+
+def test_cpu_load_on_the_core_api_makes_its_hpa_add_replicas(api_client, stack, run_dir):
+    """Real Locust load through 127.0.0.1:30080 until the HPA scales out. The only bound is the
+    HPA's own: metrics-server resolution + HPA sync (15 s each) + the 60 s scale-up
+    stabilization, with room for the load to warm up; the reaction time is printed."""
+    autoscaling = client.AutoscalingV2Api(api_client)
+    out = run_dir / "e2e" / "hpa-load"
+    load = subprocess.Popen([sys.executable, "-m", "loadtests.runner", "--host", ENTRY, "--out", str(out),
+                             "--shape", "steady", "--users", "40", "--spawn-rate", "20", "--duration", "360"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    samples, above_target_at = [], None
+    started = time.monotonic()
+    try:
+        def scaled_out():
+            nonlocal above_target_at
+            status = autoscaling.read_namespaced_horizontal_pod_autoscaler("core-api", NAMESPACE).status
+            cpu = next((m.resource.current.average_utilization for m in status.current_metrics or []
+                        if m.resource and m.resource.name == "cpu"), None)
+            samples.append((round(time.monotonic() - started), cpu, status.desired_replicas))
+            if cpu is not None and cpu > 70 and above_target_at is None:
+                above_target_at = time.monotonic()
+            return (status.desired_replicas or 0) > 3
+        wait_until(scaled_out, 330, interval=3, what=f"the core-api HPA to scale out (samples {samples[-5:]})")
+    finally:
+        load.send_signal(signal.SIGINT)
+        load.wait(timeout=120)
+    (out / "hpa-samples.txt").write_text("\n".join(f"{t}s cpu={c}% desired={d}" for t, c, d in samples))
+    reaction = time.monotonic() - above_target_at if above_target_at else None
+    print(f"core-api scaled out {time.monotonic() - started:.0f} s after load start"
+          + (f", {reaction:.0f} s after CPU crossed 70 %" if reaction else ""))
+    assert samples[-1][2] > 3
