@@ -224,13 +224,15 @@ def create_app(settings: Settings) -> Starlette:
     state = State(settings)
     # every route's 200 series exists from the start (at 0), so that rate()/increase() count the
     # first requests after a (re)start too
-    # (likewise the agent's error counter: absent, the seeds' AgentErrorRateHigh could not fire)
+    # (likewise the agent's series: absent, the seeds' agent alerts could not fire)
     m = state.metrics
     for _, label, _ in served:
         m.requests.labels(label, "GET", "200")
+        m.latency.labels(label, "GET")
     if settings.role == "agent":
         m.agent_requests.labels(settings.agent_type)
         m.agent_errors.labels(settings.agent_type)
+        m.agent_latency.labels(settings.agent_type)
     else:
         for outcome in ("ok", "error", "timeout"):
             m.upstream_requests.labels(settings.agent_type, outcome)
