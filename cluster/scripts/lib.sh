@@ -34,3 +34,17 @@ quiet() {
   local out
   out=$("$@" 2>&1) || { printf '%s\n' "$out" >&2; return 1; }
 }
+
+# load_image IMAGE: kind-loads a locally built image into the nodes that lack this very image ID
+# (a rebuild under the same tag included)
+load_image() {
+  local image=$1 id node
+  id=$(docker image inspect -f '{{.Id}}' "$image")
+  for node in $(kind get nodes --name "$CLUSTER_NAME" 2>/dev/null); do
+    if ! docker exec "$node" crictl inspecti -q "$image" 2>/dev/null | grep -q "${id#sha256:}"; then
+      log "loading $image into $node"
+      quiet kind load docker-image --name "$CLUSTER_NAME" --nodes "$node" "$image" ||
+        die "kind load of $image into $node failed"
+    fi
+  done
+}

@@ -1,35 +1,65 @@
 #!/usr/bin/env bash
-# make deploy: the stack under test on the kind cluster (idempotent). Builds and loads the
-# service image, applies deploy/stack, restarts Deployments still running an older build of the
-# image, and waits until every Deployment is available, printing progress while it waits.
+# make deploy: the stack under test and its monitoring on the kind cluster (idempotent). Builds
+# and loads the service image (the others are in the node image), applies deploy/stack and
+# deploy/monitoring, restarts Deployments still running an older build of the service image,
+# and waits until every Deployment is available and every Prometheus target is up, printing
+# progress while it waits.
 set -euo pipefail
 source "$(dirname "$0")/../../cluster/scripts/lib.sh"
 context=${KUBE_CONTEXT:-kind-$CLUSTER_NAME}
-namespace=gameday
+stack_ns=gameday
+prometheus=http://127.0.0.1:30090
 k() { kubectl --context "$context" "$@"; }
 
-image=$("$REPO_DIR/deploy/scripts/service-image.sh")
-image_id=$(docker image inspect -f '{{.Id}}' "$image")
-log "applying deploy/stack to $context"
-k apply -k "$REPO_DIR/deploy/stack" >/dev/null
-
 # same tag, new build: pods that run another image ID are replaced (a rolling update)
-for deploy in $(k -n "$namespace" get deploy -o name); do
-  running=$(k -n "$namespace" get pods -l "app=${deploy#*/}" \
-    -o jsonpath='{range .items[*]}{.status.containerStatuses[0].imageID}{"\n"}{end}' | sort -u)
-  if [ -n "$running" ] && grep -qv "${image_id#sha256:}" <<< "$running"; then
-    log "  ${deploy#*/} runs an older $image: rolling it"
-    k -n "$namespace" rollout restart "$deploy" >/dev/null
-  fi
-done
+roll_stale() {
+  local image_id=$1 deploy running
+  for deploy in $(k -n "$stack_ns" get deploy -o name); do
+    running=$(k -n "$stack_ns" get pods -l "app=${deploy#*/}" \
+      -o jsonpath='{range .items[*]}{.status.containerStatuses[0].imageID}{"\n"}{end}' | grep . | sort -u || true)
+    if [ -n "$running" ] && grep -qv "${image_id#sha256:}" <<< "$running"; then
+      log "  ${deploy#*/} runs an older build of the service image: rolling it"
+      k -n "$stack_ns" rollout restart "$deploy" >/dev/null
+    fi
+  done
+}
 
-deadline=$((SECONDS + 300))
-while :; do
-  status=$(k -n "$namespace" get deploy -o jsonpath='{range .items[*]}{.metadata.name} {.status.availableReplicas}/{.spec.replicas} {.status.updatedReplicas}{"\n"}{end}')
-  pending=$(awk '{split($2, a, "/"); if (a[1] + 0 < a[2] || $3 + 0 < a[2]) print $1}' <<< "$status")
-  [ -z "$pending" ] && break
-  [ $SECONDS -lt $deadline ] || die "not available after 300 s: $(tr '\n' ' ' <<< "$status")"
-  log "  waiting for $(echo $pending): $(awk '{printf "%s %s  ", $1, $2}' <<< "$status")"
-  sleep 5
-done
-log "stack deployed in namespace $namespace: http://127.0.0.1:30080 (core API)"
+# wait_available NAMESPACE [SELECTOR]: every Deployment there available and updated
+wait_available() {
+  local ns=$1 selector=${2:-} status pending deadline=$((SECONDS + 300))
+  while :; do
+    status=$(k -n "$ns" get deploy ${selector:+-l "$selector"} -o jsonpath='{range .items[*]}{.metadata.name} {.status.availableReplicas}/{.spec.replicas} {.status.updatedReplicas}{"\n"}{end}')
+    pending=$(awk '{split($2, a, "/"); if (a[1] + 0 < a[2] || $3 + 0 < a[2]) print $1}' <<< "$status")
+    [ -z "$pending" ] && return 0
+    [ $SECONDS -lt $deadline ] || die "$ns: not available after 300 s: $(tr '\n' ' ' <<< "$status")"
+    log "  $ns: waiting for $(echo $pending) ($(awk '{printf "%s %s ", $1, $2}' <<< "$status"))"
+    sleep 5
+  done
+}
+
+# every target Prometheus discovered has been scraped successfully
+wait_targets_up() {
+  local deadline=$((SECONDS + 180)) summary
+  while :; do
+    summary=$(curl -sf "$prometheus/api/v1/targets?state=active" | python3 -c '
+import json, sys
+targets = json.load(sys.stdin)["data"]["activeTargets"]
+down = sorted({t["labels"].get("job", "?") + "/" + t["labels"].get("pod", t["labels"].get("node", t["scrapeUrl"])) for t in targets if t["health"] != "up"})
+print(f"{len(targets)} targets" + (", not up: " + " ".join(down) if down else "") if targets else "no targets yet")' 2>/dev/null) || summary="Prometheus not answering at $prometheus"
+    case $summary in *targets) [ "${summary%% *}" -gt 0 ] && { log "Prometheus: $summary, all up"; return 0; } ;; esac
+    [ $SECONDS -lt $deadline ] || die "Prometheus targets after 180 s: $summary"
+    log "  Prometheus: $summary"
+    sleep 5
+  done
+}
+
+service_image=$("$REPO_DIR/deploy/scripts/service-image.sh")
+log "applying deploy/stack and deploy/monitoring to $context"
+k apply -k "$REPO_DIR/deploy/stack" >/dev/null
+k apply -k "$REPO_DIR/deploy/monitoring" >/dev/null
+roll_stale "$(docker image inspect -f '{{.Id}}' "$service_image")"
+wait_available "$stack_ns"
+wait_available monitoring
+wait_available kube-system app.kubernetes.io/name=kube-state-metrics
+wait_targets_up
+log "deployed: core API http://127.0.0.1:30080, Prometheus $prometheus"

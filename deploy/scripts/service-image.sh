@@ -37,12 +37,5 @@ DOCKERFILE
   quiet docker build -q -t "$image" "$ctx" || die "docker build $image failed"
 fi
 
-# kind load only where a node lacks this image ID (a re-tag of new code under the same version)
-id=$(docker image inspect -f '{{.Id}}' "$image")
-for node in $(kind get nodes --name "$CLUSTER_NAME" 2>/dev/null); do
-  if ! docker exec "$node" crictl inspecti -q "docker.io/$image" 2>/dev/null | grep -q "${id#sha256:}"; then
-    log "loading $image into $node"
-    quiet kind load docker-image --name "$CLUSTER_NAME" --nodes "$node" "$image" || die "kind load of $image into $node failed"
-  fi
-done
+load_image "$image"
 echo "$image"

@@ -3,5 +3,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../../cluster/scripts/lib.sh"
 context=${KUBE_CONTEXT:-kind-$CLUSTER_NAME}
-kubectl --context "$context" delete -k "$REPO_DIR/deploy/stack" --ignore-not-found --wait=true >/dev/null
-log "stack removed from $context"
+for dir in stack monitoring; do
+  kubectl --context "$context" delete -k "$REPO_DIR/deploy/$dir" --ignore-not-found --wait=true >/dev/null
+done
+log "stack and monitoring removed from $context"
