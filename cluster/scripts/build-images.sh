@@ -47,7 +47,7 @@ while read -r spec source entrypoint; do
     if [ "$from" != scratch ]; then docker image inspect -f '{{.Id}}' "$from"; fi
     echo "$entrypoint"
   } | sha256sum | cut -c1-16)
-  if [ "$(docker image inspect -f '{{index .Config.Labels "kube-gameday.key"}}' "$image" 2>/dev/null)" != "$key" ]; then
+  if ! image_current "$image" "$key"; then
     ctx=$(mktemp -d)
     {
       echo "FROM $from"

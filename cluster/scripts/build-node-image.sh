@@ -23,7 +23,7 @@ cp "$CACHE/k8s/$K8S_VERSION/bin/"{kubeadm,kubelet,kubectl} "$ctx/bin/"
 cp "$("$scripts/build-go.sh" components/crictl sigs.k8s.io/cri-tools/cmd/crictl crictl)" "$ctx/bin/"
 cp "$CACHE/bin/runc-bounded" "$ctx/bin/"
 key=$( { (cd "$ctx" && find . -type f | sort | xargs sha256sum); docker image inspect -f '{{.Id}}' kube-gameday/node-rootfs:"$DEBIAN_SUITE"; echo "$images"; } | sha256sum | cut -c1-16)
-if [ "$(docker image inspect -f '{{index .Config.Labels "kube-gameday.key"}}' "$node_image" 2>/dev/null)" = "$key" ]; then
+if image_current "$node_image" "$key"; then
   log "node image $node_image is up to date"
   exit 0
 fi

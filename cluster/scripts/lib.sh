@@ -22,6 +22,12 @@ export PATH="$CACHE/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin:$PAT
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+# image_current IMAGE KEY: true when IMAGE exists and was built from inputs hashing to KEY
+# (every image we build carries its inputs' hash as the label kube-gameday.key)
+image_current() {
+  [ "$(docker image inspect -f '{{index .Config.Labels "kube-gameday.key"}}' "$1" 2>/dev/null)" = "$2" ]
+}
+
 # all_exist DIR NAME...: true when every DIR/NAME is present
 all_exist() {
   local dir=$1; shift

@@ -19,7 +19,7 @@ cp -r "$REPO_DIR/service" "$ctx/app/service"
 find "$ctx/app" -name __pycache__ -prune -exec rm -rf {} +
 key=$( { cat "$ctx/requirements.txt"; (cd "$ctx/app" && find . -type f | sort | xargs cat); docker image inspect -f '{{.Id}}' "$base"; } | sha256sum | cut -c1-16)
 
-if [ "$(docker image inspect -f '{{index .Config.Labels "kube-gameday.key"}}' "$image" 2>/dev/null)" != "$key" ]; then
+if ! image_current "$image" "$key"; then
   log "building $image"
   # pure-Python wheels only: they run on the image's Debian python3 whatever the host's is
   python3 -m pip install -q --only-binary=:all: --no-compile --target "$ctx/site" -r "$ctx/requirements.txt" \
