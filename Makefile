@@ -9,8 +9,9 @@ export KUBE_CONTEXT ?= kind-gameday
 
 .PHONY: setup cluster-deps cluster cluster-down deploy undeploy node-image test test-unit test-integration test-e2e gameday clean bench-load
 
-# Debian packages: Prometheus and promtool (the tests' real Prometheus, rule tests), wrk (bench)
-SETUP_PACKAGES := prometheus wrk
+# Debian packages: Prometheus and promtool (the tests' real Prometheus, rule tests), Alertmanager
+# (the integration tests' delivery chain), wrk (bench)
+SETUP_PACKAGES := prometheus prometheus-alertmanager wrk
 CLUSTER_PACKAGES := docker.io debootstrap gcc libc6-dev
 
 ## setup: Debian packages and the virtualenv with the suite's pinned dependencies (idempotent)

@@ -11,6 +11,7 @@ import signal
 
 import uvicorn
 
+from .alertsink import create_sink_app
 from .app import create_app
 from .settings import Settings
 
@@ -39,13 +40,15 @@ class DrainingServer(uvicorn.Server):
 def main() -> None:
     settings = Settings.from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = create_app(settings)
+    sink = settings.role == "alertsink"
+    app = create_sink_app(settings) if sink else create_app(settings)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
         timeout_graceful_shutdown=int(settings.graceful_timeout_s), lifespan="on",
     )
     log.info("%s (%s) listening on %s:%d", settings.role, settings.agent_type, settings.host, settings.port)
-    DrainingServer(config, settings, app).run()
+    # the sink is no service under test: nothing to drain
+    (uvicorn.Server(config) if sink else DrainingServer(config, settings, app)).run()
 
 
 if __name__ == "__main__":

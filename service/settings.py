@@ -10,7 +10,7 @@ def _env(name: str, default: str) -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    role: str = "core"              # core | agent
+    role: str = "core"              # core | agent | alertsink
     agent_type: str = "mca"         # the agent this process is (agent role) or calls (core role)
     agent_url: str = "http://127.0.0.1:8081"
     agent_timeout_s: float = 2.0
@@ -19,6 +19,7 @@ class Settings:
     startup_s: float = 0.0          # time before /health/startup turns OK (a warming cache)
     drain_s: float = 5.0            # on SIGTERM: not-ready for this long, then stop accepting
     graceful_timeout_s: float = 30.0  # then wait this long at most for in-flight requests
+    sink_capacity: int = 10000      # alertsink: deliveries kept
     host: str = "0.0.0.0"
     port: int = 8080
 
@@ -34,9 +35,10 @@ class Settings:
             startup_s=float(_env("STARTUP_S", str(cls.startup_s))),
             drain_s=float(_env("DRAIN_S", str(cls.drain_s))),
             graceful_timeout_s=float(_env("GRACEFUL_TIMEOUT_S", str(cls.graceful_timeout_s))),
+            sink_capacity=int(_env("SINK_CAPACITY", str(cls.sink_capacity))),
             host=_env("HOST", cls.host),
             port=int(_env("PORT", str(cls.port))),
         )
-        if s.role not in ("core", "agent"):
-            raise ValueError(f"ROLE must be 'core' or 'agent', not {s.role!r}")
+        if s.role not in ("core", "agent", "alertsink"):
+            raise ValueError(f"ROLE must be 'core', 'agent' or 'alertsink', not {s.role!r}")
         return s

@@ -2,8 +2,8 @@
 # make deploy: the stack under test and its monitoring on the kind cluster (idempotent). Builds
 # and loads the service image (the others are in the node image), applies deploy/stack and
 # deploy/monitoring, restarts Deployments still running an older build of the service image,
-# and waits until every Deployment is available and every Prometheus target is up, printing
-# progress while it waits.
+# and waits until every Deployment is available, every Prometheus target is up and Prometheus
+# has found its Alertmanager, printing progress while it waits.
 set -euo pipefail
 source "$(dirname "$0")/../../cluster/scripts/lib.sh"
 context=${KUBE_CONTEXT:-kind-$CLUSTER_NAME}
@@ -11,16 +11,19 @@ stack_ns=gameday
 prometheus=http://127.0.0.1:30090
 k() { kubectl --context "$context" "$@"; }
 
-# same tag, new build: pods that run another image ID are replaced (a rolling update)
+# same tag, new build: Deployments whose pods run another build of the service image are rolled.
+# A pod's imageID is the digest containerd recorded at import, so compare with the nodes' own.
 roll_stale() {
-  local image_id=$1 deploy running
-  for deploy in $(k -n "$stack_ns" get deploy -o name); do
-    running=$(k -n "$stack_ns" get pods -l "app=${deploy#*/}" \
-      -o jsonpath='{range .items[*]}{.status.containerStatuses[0].imageID}{"\n"}{end}' | grep . | sort -u || true)
-    if [ -n "$running" ] && grep -qv "${image_id#sha256:}" <<< "$running"; then
-      log "  ${deploy#*/} runs an older build of the service image: rolling it"
-      k -n "$stack_ns" rollout restart "$deploy" >/dev/null
-    fi
+  local image=$1 digest ns app
+  digest=$(docker exec "$CLUSTER_NAME-control-plane" crictl inspecti -o go-template \
+    --template '{{range .status.repoDigests}}{{.}}{{"\n"}}{{end}}' "docker.io/$image" | sed -n 's/.*@//p' | head -1)
+  [ -n "$digest" ] || die "$image is not on node $CLUSTER_NAME-control-plane after loading it"
+  for ns in "$stack_ns" monitoring; do
+    for app in $(k -n "$ns" get pods -o jsonpath='{range .items[*]}{.metadata.labels.app} {.spec.containers[0].image} {.status.containerStatuses[0].imageID}{"\n"}{end}' \
+        | awk -v image="$image" -v digest="$digest" '$2 == image && $3 != "" && index($3, digest) == 0 {print $1}' | sort -u); do
+      log "  $ns/$app runs an older build of $image: rolling it"
+      k -n "$ns" rollout restart "deploy/$app" >/dev/null
+    done
   done
 }
 
@@ -53,13 +56,25 @@ print(f"{len(targets)} targets" + (", not up: " + " ".join(down) if down else ""
   done
 }
 
+# Prometheus sends its alerts to the Alertmanager it discovered
+wait_alertmanager_found() {
+  local deadline=$((SECONDS + 60))
+  until curl -sf "$prometheus/api/v1/alertmanagers" | grep -q '"activeAlertmanagers":\[{'; do
+    [ $SECONDS -lt $deadline ] || die "Prometheus has no active Alertmanager after 60 s ($prometheus/api/v1/alertmanagers)"
+    log "  Prometheus: waiting for its Alertmanager"
+    sleep 2
+  done
+}
+
 service_image=$("$REPO_DIR/deploy/scripts/service-image.sh")
 log "applying deploy/stack and deploy/monitoring to $context"
 k apply -k "$REPO_DIR/deploy/stack" >/dev/null
 k apply -k "$REPO_DIR/deploy/monitoring" >/dev/null
-roll_stale "$(docker image inspect -f '{{.Id}}' "$service_image")"
+roll_stale "$service_image"
 wait_available "$stack_ns"
 wait_available monitoring
 wait_available kube-system app.kubernetes.io/name=kube-state-metrics
 wait_targets_up
-log "deployed: core API http://127.0.0.1:30080, Prometheus $prometheus"
+wait_alertmanager_found
+log "deployed: core API http://127.0.0.1:30080, Prometheus $prometheus," \
+  "Alertmanager http://127.0.0.1:30093, alert sink http://127.0.0.1:30094/alerts"

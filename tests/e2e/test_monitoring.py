@@ -1,17 +1,23 @@
 """The monitoring `make deploy` leaves: Prometheus on 127.0.0.1:30090 with every target up, the
-series the verdicts need, our rules loaded, and which seed rules can fire on this cluster."""
+series the verdicts need, our rules loaded, which seed rules can fire on this cluster, and alerts
+delivered through Alertmanager to the alert sink on 127.0.0.1:30094."""
 
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import requests
 import yaml
 
 from probes.alerts import alert_can_fire
+from probes.delivery import await_delivery
 from probes.prometheus import Prometheus
 from probes.verdict import Window
+from tests.alerting import SWITCH_ALERT, SWITCH_RULE_FILE, switch_rule
+from tests.e2e.kube import kubectl
 
 PROMETHEUS = "http://127.0.0.1:30090"  # kind-config.yaml maps Prometheus's NodePort here
+ALERT_SINK = "http://127.0.0.1:30094"
 RULES = Path(__file__).resolve().parents[2] / "deploy/monitoring/rules"
 
 
@@ -53,3 +59,27 @@ def test_which_seed_rules_can_fire_here():
     dead = {name for name, v in verdicts.items() if v.status != "pass"}
     assert dead == {"HPAScalingEvent"}, {n: v.reason for n, v in verdicts.items() if v.status != "pass"}
     assert verdicts["HPAScalingEvent"].status == "fail"
+
+
+def set_extra_rule(text: str | None) -> None:
+    """Writes the test-only rule file into Prometheus's run-time rule directory (None: removes
+    it), then reloads Prometheus."""
+    path = f"/etc/prometheus/extra-rules/{SWITCH_RULE_FILE}"
+    kubectl("-n", "monitoring", "exec", "-i", "deploy/prometheus", "--", "sh", "-c",
+            f"cat > {path}" if text is not None else f"rm -f {path}", input=text)
+    requests.post(f"{PROMETHEUS}/-/reload", timeout=10).raise_for_status()
+
+
+def test_an_alert_reaches_the_webhook_receiver_firing_then_resolved():
+    start = datetime.now(timezone.utc)
+    try:
+        set_extra_rule(switch_rule(on=True))
+        # 5 s evaluation, 1 s group_wait, 5 s resend when a send was lost to the reload
+        fired = await_delivery(ALERT_SINK, SWITCH_ALERT, start, timeout_s=90)
+        assert fired.status == "pass", fired
+        off = datetime.now(timezone.utc)
+        set_extra_rule(switch_rule(on=False))
+        resolved = await_delivery(ALERT_SINK, SWITCH_ALERT, off, timeout_s=90, status="resolved")
+        assert resolved.status == "pass", resolved
+    finally:
+        set_extra_rule(None)

@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -39,6 +40,15 @@ class Process:
         self.log = logdir / f"{name}.log"
         self.proc = subprocess.Popen(cmd, stdout=open(self.log, "w"), stderr=subprocess.STDOUT,
                                      env={**os.environ, **(env or {})})
+
+    @contextmanager
+    def serving(self, ready_url: str, timeout: float = 30):
+        """Waits until ready_url answers 200, then yields; stops the process however it ends."""
+        try:
+            wait_http(ready_url, timeout, proc=self.proc, log=self.log)
+            yield
+        finally:
+            self.stop()
 
     def stop(self):
         if self.proc.poll() is None:
