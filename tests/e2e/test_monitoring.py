@@ -9,6 +9,7 @@ from pathlib import Path
 import requests
 import yaml
 
+from gameday.stack import load_stack
 from probes.alerts import alert_can_fire
 from probes.delivery import await_delivery
 from probes.prometheus import Prometheus
@@ -16,8 +17,8 @@ from probes.verdict import Window
 from tests.alerting import SWITCH_ALERT, SWITCH_RULE_FILE, switch_rule
 from tests.e2e.kube import kubectl
 
-PROMETHEUS = "http://127.0.0.1:30090"  # kind-config.yaml maps Prometheus's NodePort here
-ALERT_SINK = "http://127.0.0.1:30094"
+SEED = load_stack()  # stack.yaml: the seed stack and its monitoring on 127.0.0.1
+PROMETHEUS, ALERT_SINK = SEED.prometheus_url, SEED.alert_sink_url
 RULES = Path(__file__).resolve().parents[2] / "deploy/monitoring/rules"
 
 

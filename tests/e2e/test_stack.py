@@ -1,5 +1,5 @@
-"""The stack under test as `make deploy` leaves it: reachable from 127.0.0.1, the core API
-reaching an agent, and the seeds' HPA and PDB numbers in place."""
+"""The stack under test as `make deploy` leaves it: what stack.yaml names exists and answers,
+reachable from 127.0.0.1, the core API reaching an agent, the seeds' HPA and PDB numbers."""
 
 import re
 import signal
@@ -11,10 +11,12 @@ import urllib.request
 import pytest
 from kubernetes import client
 
-from tests.e2e.kube import wait_until
+from gameday.stack import load_stack
+from tests.e2e.kube import CONTEXT, wait_until
 
-NAMESPACE = "gameday"
-ENTRY = "http://127.0.0.1:30080"  # kind-config.yaml maps the core API's NodePort here
+SEED = load_stack()  # stack.yaml: the seed stack make deploy installs
+NAMESPACE = SEED.namespace
+ENTRY = SEED.entry_url
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +27,28 @@ def stack(apps):
         return deployments and all((d.status.available_replicas or 0) >= d.spec.replicas for d in deployments)
     wait_until(available, 300, interval=3, what="the stack's Deployments (run `make deploy`)")
     return {d.metadata.name for d in apps.list_namespaced_deployment(NAMESPACE).items}
+
+
+def test_everything_stack_yaml_names_exists(stack, api_client):
+    assert SEED.kube_context == CONTEXT
+    autoscaling, policy = client.AutoscalingV2Api(api_client), client.PolicyV1Api(api_client)
+    found = {
+        "deployments": stack,
+        "hpas": {h.metadata.name for h in autoscaling.list_namespaced_horizontal_pod_autoscaler(NAMESPACE).items},
+        "pdbs": {p.metadata.name for p in policy.list_namespaced_pod_disruption_budget(NAMESPACE).items},
+        "services": {s.metadata.name for s in client.CoreV1Api(api_client).list_namespaced_service(NAMESPACE).items},
+    }
+    for kind, names in found.items():
+        assert set(getattr(SEED, kind)) <= names, (kind, names)
+    # and nothing the game days should watch is left out of it
+    assert set(SEED.deployments) == stack and set(SEED.hpas) == found["hpas"] and set(SEED.pdbs) == found["pdbs"]
+
+
+def test_every_url_stack_yaml_names_answers(stack):
+    for url in (f"{SEED.entry_url}/health", f"{SEED.prometheus_url}/-/ready",
+                f"{SEED.alertmanager_url}/-/ready", f"{SEED.alert_sink_url}/health"):
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            assert resp.status == 200, url
 
 
 def get(path):

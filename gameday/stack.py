@@ -1,0 +1,118 @@
+"""The stack under test as configuration (stack.yaml): names, URLs and SLOs, loaded strictly.
+A typo is an error that names the file and the field, never a silently ignored setting."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import yaml
+
+from loadtests.thresholds import Threshold, ThresholdError, parse_threshold
+
+DEFAULT = Path(__file__).resolve().parents[1] / "stack.yaml"
+KINDS = ("deployments", "hpas", "pdbs", "services")
+REQUIRED_URLS = ("entry", "prometheus")
+OPTIONAL_URLS = ("alertmanager", "alert_sink")
+
+
+class StackError(ValueError):
+    """stack.yaml is missing, malformed, or names something wrongly."""
+
+
+@dataclass(frozen=True)
+class Stack:
+    source: Path
+    name: str
+    kube_context: str
+    namespace: str
+    entry_url: str
+    prometheus_url: str
+    alertmanager_url: str | None
+    alert_sink_url: str | None
+    deployments: tuple[str, ...]
+    hpas: tuple[str, ...]
+    pdbs: tuple[str, ...]
+    services: tuple[str, ...]
+    objectives: tuple[Threshold, ...]
+    server_selector: str
+    burn_rate_window_divisor: int
+
+
+class _Fields:
+    """Reads one mapping of the file, each error naming file and field; unknown keys are errors."""
+
+    def __init__(self, source: Path, data, where: str = ""):
+        self.source, self.where = source, where
+        if not isinstance(data, dict):
+            self.fail("", f"must be a mapping, not {type(data).__name__}")
+        self.data = data
+
+    def fail(self, key: str, problem: str):
+        field = ".".join(p for p in (self.where, key) if p) or "(top level)"
+        raise StackError(f"{self.source}: {field}: {problem}")
+
+    def check_keys(self, allowed) -> None:
+        unknown = sorted(set(self.data) - set(allowed))
+        if unknown:
+            self.fail(unknown[0], f"unknown field (known: {', '.join(allowed)})")
+
+    def get(self, key: str, kind: type, default=...):
+        if key not in self.data or self.data[key] is None:
+            if default is ...:
+                self.fail(key, "is required")
+            return default
+        value = self.data[key]
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            self.fail(key, f"must be a {kind.__name__}, not {type(value).__name__} ({value!r})")
+        return value
+
+    def names(self, key: str) -> tuple[str, ...]:
+        value = self.get(key, list, [])
+        if not all(isinstance(v, str) and v for v in value):
+            self.fail(key, f"must be a list of names, not {value!r}")
+        return tuple(value)
+
+    def url(self, key: str, required: bool) -> str | None:
+        value = self.get(key, str, ... if required else None)
+        if value is not None and (urlparse(value).scheme not in ("http", "https") or not urlparse(value).hostname):
+            self.fail(key, f"{value!r} is not an http(s) URL")
+        return value.rstrip("/") if value else None
+
+    def section(self, key: str) -> "_Fields":
+        return _Fields(self.source, self.get(key, dict), ".".join(p for p in (self.where, key) if p))
+
+
+def load_stack(path: str | os.PathLike | None = None) -> Stack:
+    """The stack of `path`, else of $GAMEDAY_STACK, else the seed stack (stack.yaml)."""
+    source = Path(path or os.environ.get("GAMEDAY_STACK") or DEFAULT)
+    try:
+        data = yaml.safe_load(source.read_text())
+    except OSError as err:
+        raise StackError(f"{source}: cannot read: {err.strerror}") from err
+    except yaml.YAMLError as err:
+        raise StackError(f"{source}: not valid YAML: {err}") from err
+    top = _Fields(source, data)
+    top.check_keys(("name", "kube_context", "namespace", "urls", "slo") + KINDS)
+    urls = top.section("urls")
+    urls.check_keys(REQUIRED_URLS + OPTIONAL_URLS)
+    slo = top.section("slo")
+    slo.check_keys(("objectives", "server_selector", "burn_rate_window_divisor"))
+    objectives = []
+    for i, expr in enumerate(slo.get("objectives", list)):
+        try:
+            objectives.append(parse_threshold(expr))
+        except ThresholdError as err:
+            slo.fail(f"objectives[{i}]", str(err))
+    divisor = slo.get("burn_rate_window_divisor", int, 1)
+    if divisor < 1:
+        slo.fail("burn_rate_window_divisor", f"must be 1 (production windows) or more, not {divisor}")
+    return Stack(
+        source=source, name=top.get("name", str), kube_context=top.get("kube_context", str),
+        namespace=top.get("namespace", str),
+        entry_url=urls.url("entry", True), prometheus_url=urls.url("prometheus", True),
+        alertmanager_url=urls.url("alertmanager", False), alert_sink_url=urls.url("alert_sink", False),
+        **{kind: top.names(kind) for kind in KINDS},
+        objectives=tuple(objectives), server_selector=slo.get("server_selector", str, ""),
+        burn_rate_window_divisor=divisor,
+    )
