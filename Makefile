@@ -7,7 +7,7 @@ export PATH := $(CACHE)/bin:$(PATH)
 # kubectl, the tests and the suite talk to this context only
 export KUBE_CONTEXT ?= kind-gameday
 
-.PHONY: setup cluster-deps cluster cluster-down deploy undeploy node-image test test-unit test-integration test-e2e gameday clean bench-load
+.PHONY: setup cluster-deps cluster cluster-down deploy undeploy rules node-image test test-unit test-integration test-e2e gameday clean bench-load
 
 # Debian packages: Prometheus and promtool (the tests' real Prometheus, rule tests), Alertmanager
 # (the integration tests' delivery chain), wrk (bench)
@@ -36,13 +36,17 @@ cluster: cluster-deps
 cluster-down:
 	cluster/scripts/down.sh
 
-## deploy: the stack under test on the cluster (deploy/stack), waiting until it is available
+## deploy: the stack under test and its monitoring on the cluster, waiting until all is up
 deploy: cluster
 	deploy/scripts/deploy.sh
 
-## undeploy: remove the stack
+## undeploy: remove the stack and its monitoring
 undeploy:
 	deploy/scripts/undeploy.sh
+
+## rules: regenerate deploy/monitoring/rules/kind/ (burn-rate windows / stack.yaml's divisor)
+rules: setup
+	$(VENV)/bin/python -m gameday.burn_rate
 
 ## node-image: build (or confirm cached) the offline kind node image only
 node-image: cluster-deps

@@ -11,14 +11,15 @@ def promtool(*args):
 
 
 def test_rule_files_are_valid():
-    files = sorted(str(p.name) for p in RULES.glob("*.yaml"))
+    files = sorted(str(p.relative_to(RULES)) for p in [*RULES.glob("*.yaml"), *RULES.glob("kind/*.yaml")])
     assert files, "no rule files"
     result = promtool("check", "rules", *files)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_promtool_unit_tests_pass():
-    tests = sorted(str(p.relative_to(RULES)) for p in RULES.glob("tests/*.test.yaml"))
+    tests = sorted(str(p.relative_to(RULES)) for p in [*RULES.glob("tests/*.test.yaml"),
+                                                        *RULES.glob("kind/tests/*.test.yaml")])
     assert tests, "no promtool tests"
     result = promtool("test", "rules", *tests)
     assert result.returncode == 0, result.stdout + result.stderr
