@@ -1,0 +1,148 @@
+"""Samples the stack's readiness at 1 s or finer, in a process of its own, for the verdicts that a
+15 s scrape would miss (a PDB dipping for 3 s, the exact second replicas came back).
+
+A watch on the namespace's pods keeps their readiness; every change, and every second anyway,
+writes one line per Deployment and per PDB of stack.yaml:
+
+    {"t": 1763758800.25, "kind": "deployment", "name": "core-api", "ready": 2, "desired": 3}
+    {"t": 1763758800.25, "kind": "pdb", "name": "agents", "ready": 3, "min_available": 3}
+
+    python -m gameday.sampler --out runs/x/readiness.jsonl [--stack stack.yaml]
+
+Stops on SIGINT/SIGTERM. Lines are flushed as written, so a crash loses nothing already seen.
+"""
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from kubernetes import client, config, watch
+from kubernetes.client.exceptions import ApiException
+
+from gameday.stack import Stack, StackError, load_stack
+
+TICK_S = 1.0
+MIN_GAP_S = 0.2  # a burst of pod events makes at most 5 lines a second
+
+
+def pod_ready(pod) -> bool:
+    if pod.metadata.deletion_timestamp is not None:
+        return False  # terminating: the endpoints controller has already dropped it
+    conditions = (pod.status and pod.status.conditions) or []
+    return any(c.type == "Ready" and c.status == "True" for c in conditions)
+
+
+def ready_selected(obj, pods: list[tuple[dict, bool]]) -> int:
+    """Ready pods among those the Deployment's or PDB's matchLabels select."""
+    selector = obj.spec.selector.match_labels or {}
+    return sum(ready for labels, ready in pods if all(labels.get(k) == v for k, v in selector.items()))
+
+
+def min_available(pdb, expected_pods: int) -> int | None:
+    """A PDB's floor in pods; a percentage is of the pods its controller expects."""
+    spec = pdb.spec
+    if spec.min_available is not None:
+        value = spec.min_available
+        if isinstance(value, str) and value.endswith("%"):
+            return -(-int(value[:-1]) * expected_pods // 100)  # rounds up, like the disruption controller
+        return int(value)
+    if spec.max_unavailable is not None and pdb.status is not None:
+        return pdb.status.desired_healthy
+    return None
+
+
+class Sampler:
+    def __init__(self, stack: Stack, out: Path):
+        api = config.new_client_from_config(context=stack.kube_context)
+        self.core, self.apps = client.CoreV1Api(api), client.AppsV1Api(api)
+        self.policy = client.PolicyV1Api(api)
+        self.stack, self.out = stack, out
+        self.pods: dict[str, tuple[dict, bool]] = {}  # name -> (labels, ready)
+        self.lock = threading.Lock()
+        self.changed = threading.Event()
+        self.stopping = threading.Event()
+
+    def watch_pods(self) -> None:
+        ns = self.stack.namespace
+        while not self.stopping.is_set():
+            pods = self.core.list_namespaced_pod(ns)
+            with self.lock:
+                self.pods = {p.metadata.name: (p.metadata.labels or {}, pod_ready(p)) for p in pods.items}
+            self.changed.set()
+            try:
+                for event in watch.Watch().stream(self.core.list_namespaced_pod, ns, timeout_seconds=60,
+                                                  resource_version=pods.metadata.resource_version):
+                    pod = event["object"]
+                    with self.lock:
+                        if event["type"] == "DELETED":
+                            self.pods.pop(pod.metadata.name, None)
+                        else:
+                            self.pods[pod.metadata.name] = (pod.metadata.labels or {}, pod_ready(pod))
+                    self.changed.set()
+                    if self.stopping.is_set():
+                        return
+            except ApiException as err:
+                if err.status != 410:  # 410: the resource version expired; list again
+                    raise
+
+    def lines(self, now: float) -> list[dict]:
+        ns = self.stack.namespace
+        deployments = {d.metadata.name: d for d in self.apps.list_namespaced_deployment(ns).items}
+        pdbs = {p.metadata.name: p for p in self.policy.list_namespaced_pod_disruption_budget(ns).items}
+        with self.lock:
+            pods = list(self.pods.values())
+        rows = []  # a missing object is a line with nulls: "gone" is data too
+        for name in self.stack.deployments:
+            d = deployments.get(name)
+            rows.append({"t": now, "kind": "deployment", "name": name,
+                         "ready": ready_selected(d, pods) if d else None, "desired": d.spec.replicas if d else None})
+        for name in self.stack.pdbs:
+            p = pdbs.get(name)
+            expected = (p.status.expected_pods or 0) if p and p.status else 0
+            rows.append({"t": now, "kind": "pdb", "name": name, "ready": ready_selected(p, pods) if p else None,
+                         "min_available": min_available(p, expected) if p else None})
+        return rows
+
+    def run(self) -> None:
+        watcher = threading.Thread(target=self.watch_pods, daemon=True)
+        watcher.start()
+        with self.out.open("a") as f:
+            while not self.stopping.is_set():
+                self.changed.wait(TICK_S)
+                self.changed.clear()
+                for row in self.lines(time.time()):
+                    f.write(json.dumps(row) + "\n")
+                f.flush()
+                if not watcher.is_alive():
+                    raise RuntimeError("the pod watch stopped")
+                time.sleep(MIN_GAP_S)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m gameday.sampler", description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", required=True, type=Path, help="JSON lines file to append to")
+    p.add_argument("--stack", help="stack file (default: $GAMEDAY_STACK, else stack.yaml)")
+    args = p.parse_args(argv)
+    try:
+        stack = load_stack(args.stack)
+    except StackError as err:
+        print(f"sampler: {err}", file=sys.stderr)
+        return 2
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        sampler = Sampler(stack, args.out)
+    except config.ConfigException as err:
+        print(f"sampler: kube context {stack.kube_context!r} ({stack.source}: kube_context): {err}", file=sys.stderr)
+        return 2
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: sampler.stopping.set())
+    sampler.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

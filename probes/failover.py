@@ -1,0 +1,107 @@
+"""Failover and PDB verdicts over the readiness samples (gameday.sampler, ≤ 1 s apart) and the
+client's view (Locust's 1 s timeline). Pure functions over frames: fetching happened at the edge.
+"""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from probes.verdict import Verdict, Window, inconclusive, judged
+
+READINESS_COLUMNS = ["t", "kind", "name", "ready", "desired", "min_available"]
+
+
+def load_readiness(path: str | Path) -> pd.DataFrame:
+    """The sampler's lines; a torn last line (a crash mid-write) is dropped."""
+    rows = []
+    with open(path) as f:
+        for line in f:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    frame = pd.DataFrame(rows, columns=READINESS_COLUMNS)
+    frame["time"] = pd.to_datetime(frame.t, unit="s", utc=True)
+    return frame
+
+
+def _series(frame: pd.DataFrame, kind: str, name: str, window: Window) -> pd.DataFrame:
+    rows = frame[(frame.kind == kind) & (frame.name == name)]
+    return rows[(rows.time >= window.start) & (rows.time <= window.end)].sort_values("t")
+
+
+def _points(rows: pd.DataFrame, column: str) -> list:
+    """Evidence: [unix_ts, value] at every change."""
+    changed = rows[rows[column].ne(rows[column].shift())]
+    return [[round(t, 3), None if pd.isna(v) else int(v)] for t, v in zip(changed.t, changed[column])]
+
+
+def failover_recovered(frame: pd.DataFrame, deployment: str, fault_at: pd.Timestamp, window: Window,
+                       within_s: float) -> Verdict:
+    """pass: after the fault, the Deployment's ready pods were back at its desired replicas within
+    within_s (or never fell below); the recovery time and the lowest count are reported."""
+    name, expected = f"failover_recovered[{deployment}]", f"ready back to desired within {within_s:.0f} s of the fault"
+    rows = _series(frame, "deployment", deployment, window)
+    after = rows[rows.time >= fault_at]
+    if after.empty:
+        return inconclusive(name, expected, "no readiness sample after the fault", window)
+    evidence = {"ready": _points(rows, "ready"), "desired": _points(rows, "desired"), "fault_at": fault_at.isoformat()}
+    short = after[after.ready.isna() | (after.ready < after.desired)]
+    lowest = after.ready.min()
+    if short.empty:
+        return judged(name, True, expected, f"never below desired ({int(after.desired.iloc[0])})", window,
+                      evidence, recovery_s=0.0, lowest_ready=lowest)
+    recovered = after[(after.time > short.time.iloc[0]) & (after.ready >= after.desired)]
+    if recovered.empty:
+        waited = (after.time.iloc[-1] - fault_at).total_seconds()
+        last = after.iloc[-1]
+        return judged(name, False, expected, f"not recovered after {waited:.0f} s "
+                      f"(ready {last.ready}/{last.desired} at the last sample)", window, evidence,
+                      reason=f"{deployment} stayed below its desired replicas", lowest_ready=lowest)
+    recovery_s = (recovered.time.iloc[0] - fault_at).total_seconds()
+    return judged(name, recovery_s <= within_s, expected,
+                  f"recovered in {recovery_s:.1f} s (lowest ready {int(lowest)})", window, evidence,
+                  reason="" if recovery_s <= within_s else f"recovery took {recovery_s:.1f} s > {within_s:.0f} s",
+                  recovery_s=recovery_s, lowest_ready=lowest)
+
+
+def pdb_respected(frame: pd.DataFrame, pdb: str, window: Window) -> Verdict:
+    """pass: the ready pods a PDB selects never fell below its minAvailable in the window
+    (sampled ≤ 1 s); fail: when and how far they did."""
+    name = f"pdb_respected[{pdb}]"
+    rows = _series(frame, "pdb", pdb, window)
+    expected = "ready pods ≥ minAvailable throughout"
+    if rows.empty or rows.min_available.isna().all():
+        return inconclusive(name, expected, f"no readiness sample of PDB {pdb} in the window "
+                            "(missing PDB, or sampler not running)", window)
+    evidence = {"ready": _points(rows, "ready"), "min_available": _points(rows, "min_available")}
+    below = rows[rows.ready.isna() | (rows.ready < rows.min_available)]
+    if below.empty:
+        margin = int((rows.ready - rows.min_available).min())
+        return judged(name, True, expected, f"lowest margin {margin} pod(s) over {rows.min_available.iloc[0]:.0f}",
+                      window, evidence, samples=len(rows))
+    first = below.iloc[0]
+    return judged(name, False, expected, f"{len(below)} sample(s) below, first at {first.time.isoformat()} "
+                  f"({first.ready}/{first.min_available})", window, evidence,
+                  reason=f"PDB {pdb} fell below minAvailable", samples=len(rows))
+
+
+def longest_outage_s(timeline: pd.DataFrame, window: Window) -> tuple[int, float | None]:
+    """The longest run of seconds, while the load ran, with no successful response (all failed,
+    or none completed: hanging requests are an outage too); (seconds, its first second as unix ts)."""
+    start, end = window.start.timestamp(), window.end.timestamp()
+    rows = timeline[(timeline.t >= start) & (timeline.t < end)]
+    if rows.empty:
+        return 0, None
+    ok = (rows.requests - rows.failures).groupby(rows.t).sum()
+    seconds = range(int(ok.index.min()), int(ok.index.max()) + 1)
+    longest, longest_at, run_at = 0, None, None
+    for t in seconds:
+        if ok.get(t, 0) > 0:
+            run_at = None
+            continue
+        run_at = t if run_at is None else run_at
+        if t - run_at + 1 > longest:
+            longest, longest_at = t - run_at + 1, float(run_at)
+    return longest, longest_at

@@ -1,0 +1,62 @@
+"""Failover and PDB verdicts over readiness samples and Locust's timeline built by hand."""
+
+import pandas as pd
+
+from probes.failover import failover_recovered, longest_outage_s, pdb_respected
+from probes.verdict import Window
+
+T0 = 1_800_000_000
+
+
+def readiness(kind, name, samples, limit_column, limit):
+    """samples: [(seconds after T0, ready)]"""
+    rows = [{"t": T0 + s, "kind": kind, "name": name, "ready": r, limit_column: limit} for s, r in samples]
+    frame = pd.DataFrame(rows)
+    frame["time"] = pd.to_datetime(frame.t, unit="s", utc=True)
+    return frame
+
+
+WINDOW = Window.from_epoch(T0, T0 + 300)
+FAULT = pd.Timestamp(T0 + 10, unit="s", tz="UTC")
+
+
+def test_recovery_time_is_from_the_fault_to_the_first_sample_back_at_desired():
+    frame = readiness("deployment", "api", [(0, 3), (10, 3), (11, 2), (12, 1), (30, 2), (41.5, 3), (50, 3)],
+                      "desired", 3)
+    v = failover_recovered(frame, "api", FAULT, WINDOW, within_s=60)
+    assert v.status == "pass" and v.details["recovery_s"] == 31.5 and v.details["lowest_ready"] == 1
+
+
+def test_slow_or_missing_recovery_fails():
+    frame = readiness("deployment", "api", [(10, 3), (11, 2), (41.5, 3)], "desired", 3)
+    assert failover_recovered(frame, "api", FAULT, WINDOW, within_s=20).status == "fail"
+    stuck = readiness("deployment", "api", [(10, 3), (11, 2), (200, 2)], "desired", 3)
+    v = failover_recovered(stuck, "api", FAULT, WINDOW, within_s=60)
+    assert v.status == "fail" and "not recovered after 190 s" in v.observed
+
+
+def test_no_sample_after_the_fault_is_inconclusive():
+    frame = readiness("deployment", "api", [(0, 3), (5, 3)], "desired", 3)
+    assert failover_recovered(frame, "api", FAULT, WINDOW, within_s=60).status == "inconclusive"
+
+
+def test_pdb_dip_for_one_sample_fails_and_is_located():
+    frame = readiness("pdb", "api", [(0, 3), (1, 2), (2, 1), (3, 2)], "min_available", 2)
+    v = pdb_respected(frame, "api", WINDOW)
+    assert v.status == "fail" and "1 sample(s) below" in v.observed
+    held = readiness("pdb", "api", [(0, 3), (1, 2), (3, 3)], "min_available", 2)
+    assert pdb_respected(held, "api", WINDOW).status == "pass"
+    assert pdb_respected(held, "other", WINDOW).status == "inconclusive"
+
+
+def test_longest_outage_counts_failed_and_silent_seconds():
+    timeline = pd.DataFrame([
+        {"t": T0 + 1, "requests": 10, "failures": 0},
+        {"t": T0 + 2, "requests": 5, "failures": 5},   # all failed
+        # T0 + 3, T0 + 4: nothing completed (hanging requests)
+        {"t": T0 + 5, "requests": 4, "failures": 4},
+        {"t": T0 + 6, "requests": 10, "failures": 1},
+        {"t": T0 + 7, "requests": 3, "failures": 3},
+    ])
+    assert longest_outage_s(timeline, WINDOW) == (4, float(T0 + 2))
+    assert longest_outage_s(timeline.iloc[:1], WINDOW) == (0, None)
