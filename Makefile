@@ -68,9 +68,11 @@ test-integration: setup
 test-e2e: setup deploy
 	$(VENV)/bin/pytest tests/e2e
 
-## gameday: the main job (the runner lands with the game-day issue; today: the cluster)
+## gameday: the main job: every game day of experiments/ on the seed stack (cluster and stack
+## brought up if needed); verdicts and artifacts under runs/<UTC>-pytest/<experiment>/
 gameday: setup deploy
-	@echo "cluster and stack ready (context $(KUBE_CONTEXT), http://127.0.0.1:30080); the game-day runner is not built yet"
+	$(VENV)/bin/pytest -m gameday tests/gameday --junitxml=runs/junit-gameday.xml
+	@echo "game-day artifacts: $$(ls -td runs/*-pytest | head -1)"
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -1,12 +1,18 @@
 """pytest for kube-gameday. Every test session gets one run directory, runs/<UTC time>-pytest/,
 where tests keep what they recorded (load timelines, Prometheus data, chaos journals): the
-evidence stays inspectable after the run, and later reports can be built from it. The game-day
-fixtures (cluster, stack, load process) join here with the game-day runner."""
+evidence stays inspectable after the run, and later reports can be built from it.
+
+The game-day fixtures live here too: `seed_stack` (stack.yaml, guarded: context, namespace,
+Prometheus) and `game_day`, which runs an experiment through gameday.run into the session's run
+directory (the experiment's control brings the load and the readiness sampler)."""
 
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+
+from gameday.run import GuardError, Result, guard, run_game_day
+from gameday.stack import load_stack
 
 RUNS = Path(__file__).resolve().parent / "runs"
 
@@ -16,3 +22,24 @@ def run_dir() -> Path:
     path = RUNS / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-pytest"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def seed_stack():
+    stack = load_stack()
+    try:
+        guard(stack)
+    except GuardError as err:
+        pytest.fail(f"the stack is not ready for a game day ({err}): run `make deploy`")
+    return stack
+
+
+@pytest.fixture
+def game_day(seed_stack, run_dir, record_property):
+    """game_day(experiment_path) -> Result, its artifacts in runs/<session>/<experiment>/."""
+    def run(experiment: Path) -> Result:
+        result = run_game_day(experiment, seed_stack, run_dir / experiment.stem)
+        for v in result.verdicts:
+            record_property(v.name, f"{v.status}: {v.observed}")
+        return result
+    return run

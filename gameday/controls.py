@@ -1,0 +1,85 @@
+"""Chaos Toolkit control: load and readiness sampling around an experiment, so that
+`chaos run experiments/X.yaml` alone is a game day under load.
+
+    controls:
+      - name: load-and-readiness
+        provider:
+          type: python
+          module: gameday.controls
+          arguments: {profile: loadtests/profiles/steady.yaml, warmup_s: 20}
+
+Before the experiment: starts the readiness sampler and Locust (loadtests.runner), each in its own
+process, against the stack of $GAMEDAY_STACK (default stack.yaml), then lets the load warm up so
+the steady-state probes have traffic to judge. After it (and on a crash, at cleanup): stops both
+gracefully, so Locust still writes its numbers. Artifacts go to $GAMEDAY_RUN_DIR (default
+runs/<UTC>-chaos/).
+"""
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from gameday.stack import load_stack
+
+log = logging.getLogger("chaostoolkit")
+REPO = Path(__file__).resolve().parents[1]
+LOAD_CEILING_S = 3600  # the load runs until the experiment ends; this only bounds a lost process
+_children: list[subprocess.Popen] = []
+
+
+def run_dir() -> Path:
+    path = os.environ.get("GAMEDAY_RUN_DIR")
+    if not path:
+        path = REPO / "runs" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-chaos"
+        os.environ["GAMEDAY_RUN_DIR"] = str(path)  # the same directory for the rest of the run
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return Path(path)
+
+
+def _start(name: str, args: list[str], out: Path) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", *args], cwd=REPO, stdout=open(out / f"{name}.out", "w"),
+                            stderr=subprocess.STDOUT, start_new_session=True)  # Ctrl-C is ours to pass on
+    _children.append(proc)
+    return proc
+
+
+def _stop(proc: subprocess.Popen, timeout_s: float = 60) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def before_experiment_control(context: dict, profile: str = "loadtests/profiles/steady.yaml",
+                              warmup_s: float = 20, **_) -> None:
+    stack = load_stack()
+    # chaostoolkit-kubernetes reads its context from here: the stack's, never kubeconfig's current
+    os.environ["KUBERNETES_CONTEXT"] = stack.kube_context
+    out = run_dir()
+    log.info("kube-gameday: artifacts in %s; load %s at %s, warming up %.0f s", out, profile, stack.entry_url, warmup_s)
+    _start("sampler", ["gameday.sampler", "--out", str(out / "readiness.jsonl"), "--stack", str(stack.source)], out)
+    _start("load", ["loadtests.runner", "--host", stack.entry_url, "--profile", str(REPO / profile),
+                    "--duration", str(LOAD_CEILING_S), "--out", str(out / "load")], out)
+    deadline = time.monotonic() + warmup_s
+    while time.monotonic() < deadline:
+        for proc in _children:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc.args[2]} exited early ({proc.returncode}); see {out}")
+        time.sleep(1)
+
+
+def after_experiment_control(context: dict, **_) -> None:
+    cleanup_control()
+
+
+def cleanup_control() -> None:
+    while _children:
+        _stop(_children.pop())  # the load first (last started), then the sampler

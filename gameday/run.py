@@ -1,0 +1,126 @@
+"""One game day: guard the target, run the experiment with `chaos run` (its control brings the
+load and the readiness sampler), judge the verdicts, record everything in runs/<run-id>/.
+
+    python -m gameday.run experiments/pod-kill-under-load.yaml [--stack stack.yaml] [--run-dir DIR]
+
+Exit code: 0 every verdict passed, 1 one failed, 2 one was inconclusive, 3 the run could not be
+made (guard refused, bad experiment, chaos crashed).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import requests
+import yaml
+from kubernetes import client, config
+
+from gameday.judge import ExperimentError, judge_run, verdict_specs
+from gameday.stack import Stack, StackError, load_stack
+from probes.verdict import FAIL, INCONCLUSIVE, PASS, Verdict
+
+REPO = Path(__file__).resolve().parents[1]
+EXIT = {PASS: 0, FAIL: 1, INCONCLUSIVE: 2, "error": 3}
+
+
+class GuardError(Exception):
+    """The target is not one this game day may touch, or not ready to be judged."""
+
+
+def guard(stack: Stack) -> None:
+    """The kube context is the stack's and exists, its namespace exists, Prometheus answers."""
+    try:
+        api = config.new_client_from_config(context=stack.kube_context)
+    except config.ConfigException as err:
+        raise GuardError(f"kube context {stack.kube_context!r} ({stack.source}: kube_context) "
+                         f"is not in the kubeconfig: {err}") from err
+    try:
+        client.CoreV1Api(api).read_namespace(stack.namespace, _request_timeout=10)
+    except client.ApiException as err:
+        raise GuardError(f"namespace {stack.namespace!r} ({stack.source}: namespace) in context "
+                         f"{stack.kube_context!r}: {err.status} {err.reason}") from err
+    except Exception as err:  # connection refused, TLS: the cluster is not there
+        raise GuardError(f"context {stack.kube_context!r}: API server unreachable: {err}") from err
+    url = f"{stack.prometheus_url}/-/ready"
+    try:
+        requests.get(url, timeout=10).raise_for_status()
+    except requests.RequestException as err:
+        raise GuardError(f"Prometheus {url} ({stack.source}: urls.prometheus): {err}") from err
+
+
+@dataclass
+class Result:
+    run_dir: Path
+    verdicts: list[Verdict] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def status(self) -> str:
+        if self.error:
+            return "error"
+        statuses = {v.status for v in self.verdicts}
+        return FAIL if FAIL in statuses else INCONCLUSIVE if INCONCLUSIVE in statuses or not statuses else PASS
+
+
+def new_run_dir(experiment: Path) -> Path:
+    return REPO / "runs" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{experiment.stem}"
+
+
+def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = None) -> Result:
+    run_dir = run_dir or new_run_dir(experiment_path)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    result = Result(run_dir)
+    try:
+        experiment = yaml.safe_load(experiment_path.read_text())
+        verdict_specs(experiment, str(experiment_path))  # a bad spec fails before any chaos
+        guard(stack)
+    except (OSError, yaml.YAMLError, ExperimentError, GuardError) as err:
+        result.error = str(err)
+        return _record(result)
+    env = {**os.environ, "GAMEDAY_RUN_DIR": str(run_dir), "GAMEDAY_STACK": str(stack.source),
+           "KUBERNETES_CONTEXT": stack.kube_context, "PROMETHEUS_URL": stack.prometheus_url,
+           "GAMEDAY_NAMESPACE": stack.namespace, "CORE_URL": stack.entry_url}
+    chaos = subprocess.run([sys.executable, "-m", "chaostoolkit", "--log-file", str(run_dir / "chaos.log"),
+                            "run", "--journal-path", str(run_dir / "journal.json"), str(experiment_path)],
+                           cwd=REPO, env=env)
+    if not (run_dir / "journal.json").exists():
+        result.error = f"chaos run exited {chaos.returncode} without a journal; see {run_dir / 'chaos.log'}"
+        return _record(result)
+    result.verdicts = judge_run(run_dir, experiment, str(experiment_path), stack)
+    return _record(result)
+
+
+def _record(result: Result) -> Result:
+    (result.run_dir / "verdicts.json").write_text(json.dumps(
+        {"status": result.status, "error": result.error, "verdicts": [v.to_dict() for v in result.verdicts]},
+        indent=2, default=str))
+    return result
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m gameday.run", description=__doc__.split("\n\n")[0])
+    p.add_argument("experiment", type=Path)
+    p.add_argument("--stack", help="stack file (default: $GAMEDAY_STACK, else stack.yaml)")
+    p.add_argument("--run-dir", type=Path)
+    args = p.parse_args(argv)
+    try:
+        stack = load_stack(args.stack)
+    except StackError as err:
+        print(f"gameday: {err}", file=sys.stderr)
+        return EXIT["error"]
+    result = run_game_day(args.experiment, stack, args.run_dir)
+    for v in result.verdicts:
+        print(f"{v.status.upper():>12}  {v.name}: {v.observed}" + (f"  ({v.reason})" if v.reason else ""))
+    if result.error:
+        print(f"gameday: {result.error}", file=sys.stderr)
+    print(f"{result.status}: {result.run_dir}")
+    return EXIT[result.status]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
