@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+import urllib3
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
@@ -62,18 +63,22 @@ class Sampler:
         self.policy = client.PolicyV1Api(api)
         self.stack, self.out = stack, out
         self.pods: dict[str, tuple[dict, bool]] = {}  # name -> (labels, ready)
+        self.watching = False
         self.lock = threading.Lock()
         self.changed = threading.Event()
         self.stopping = threading.Event()
 
     def watch_pods(self) -> None:
+        """Keeps self.pods current; while the API cannot be watched, no line is written (a gap in
+        the samples is honest, stale readiness would not be)."""
         ns = self.stack.namespace
         while not self.stopping.is_set():
-            pods = self.core.list_namespaced_pod(ns)
-            with self.lock:
-                self.pods = {p.metadata.name: (p.metadata.labels or {}, pod_ready(p)) for p in pods.items}
-            self.changed.set()
             try:
+                pods = self.core.list_namespaced_pod(ns)
+                with self.lock:
+                    self.pods = {p.metadata.name: (p.metadata.labels or {}, pod_ready(p)) for p in pods.items}
+                    self.watching = True
+                self.changed.set()
                 for event in watch.Watch().stream(self.core.list_namespaced_pod, ns, timeout_seconds=60,
                                                   resource_version=pods.metadata.resource_version):
                     pod = event["object"]
@@ -85,16 +90,22 @@ class Sampler:
                     self.changed.set()
                     if self.stopping.is_set():
                         return
-            except ApiException as err:
-                if err.status != 410:  # 410: the resource version expired; list again
-                    raise
+            except (ApiException, OSError, urllib3.exceptions.HTTPError) as err:
+                if not (isinstance(err, ApiException) and err.status == 410):  # 410: list again
+                    with self.lock:
+                        self.watching = False
+                    print(f"sampler: {time.strftime('%H:%M:%S')} pod watch failed, retrying: {err}",
+                          file=sys.stderr, flush=True)
+                    self.stopping.wait(1)
 
     def lines(self, now: float) -> list[dict]:
+        with self.lock:
+            if not self.watching:
+                return []
+            pods = list(self.pods.values())
         ns = self.stack.namespace
         deployments = {d.metadata.name: d for d in self.apps.list_namespaced_deployment(ns).items}
         pdbs = {p.metadata.name: p for p in self.policy.list_namespaced_pod_disruption_budget(ns).items}
-        with self.lock:
-            pods = list(self.pods.values())
         rows = []  # a missing object is a line with nulls: "gone" is data too
         for name in self.stack.deployments:
             d = deployments.get(name)
@@ -114,11 +125,15 @@ class Sampler:
             while not self.stopping.is_set():
                 self.changed.wait(TICK_S)
                 self.changed.clear()
-                for row in self.lines(time.time()):
+                try:
+                    rows = self.lines(time.time())
+                except (ApiException, OSError, urllib3.exceptions.HTTPError) as err:
+                    # an API hiccup costs a sample, not the run's record: say so and go on
+                    print(f"sampler: {time.strftime('%H:%M:%S')} no sample: {err}", file=sys.stderr, flush=True)
+                    rows = []
+                for row in rows:
                     f.write(json.dumps(row) + "\n")
                 f.flush()
-                if not watcher.is_alive():
-                    raise RuntimeError("the pod watch stopped")
                 time.sleep(MIN_GAP_S)
 
 
