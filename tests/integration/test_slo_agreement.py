@@ -98,7 +98,10 @@ def test_injected_error_burst_is_seen_by_client_and_server(stack, prometheus, wo
     client = window_stats(frame, burst, ["/api/items", "/api/items/{id}"])
     requests_, errors = server_counts(Prometheus(prometheus), burst, 'app="core-api",route=~"/api/items.*"')
     server_ratio = errors / requests_
-    assert 0.3 < client.error_ratio < 0.7 and 0.3 < server_ratio < 0.7, (client.error_ratio, server_ratio)
+    # ~50 %, within 4 sigma of a fair coin over this many requests (a fixed 30-70 % band failed
+    # in CI with 24 of 34: about 1 run in 50)
+    for ratio, n in ((client.error_ratio, client.requests), (server_ratio, requests_)):
+        assert abs(ratio - 0.5) < 4 * (0.25 / n) ** 0.5, (client.error_ratio, server_ratio, client.requests, requests_)
     assert server_ratio == pytest.approx(client.error_ratio, abs=0.1)
     assert window_stats(frame, burst, "/api/work").failures == 0
     assert slo_error_ratio(Prometheus(prometheus), burst, 0.05, 'app="core-api"').status == "fail"
