@@ -42,8 +42,10 @@ def run_dir() -> Path:
 
 
 def _start(name: str, args: list[str], out: Path) -> subprocess.Popen:
+    # same process group: a Ctrl-C on the terminal stops the load and the sampler too (both stop
+    # gracefully on SIGINT), so none outlives an interrupted game day
     proc = subprocess.Popen([sys.executable, "-m", *args], cwd=REPO, stdout=open(out / f"{name}.out", "w"),
-                            stderr=subprocess.STDOUT, start_new_session=True)  # Ctrl-C is ours to pass on
+                            stderr=subprocess.STDOUT)
     _children.append(proc)
     return proc
 
