@@ -21,13 +21,12 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
+from gameday.run import REPO, new_run_dir
 from gameday.stack import load_stack
 
 log = logging.getLogger("chaostoolkit")
-REPO = Path(__file__).resolve().parents[1]
 LOAD_CEILING_S = 3600  # the load runs until the experiment ends; this only bounds a lost process
 _children: list[subprocess.Popen] = []
 
@@ -35,7 +34,7 @@ _children: list[subprocess.Popen] = []
 def run_dir() -> Path:
     path = os.environ.get("GAMEDAY_RUN_DIR")
     if not path:
-        path = REPO / "runs" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-chaos"
+        path = new_run_dir("chaos")
         os.environ["GAMEDAY_RUN_DIR"] = str(path)  # the same directory for the rest of the run
     Path(path).mkdir(parents=True, exist_ok=True)
     return Path(path)

@@ -17,9 +17,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import requests
-import yaml
 from kubernetes import client, config
 
+from gameday.files import read_yaml
 from gameday.judge import ExperimentError, judge_run, verdict_specs
 from gameday.stack import Stack, StackError, load_stack
 from probes.verdict import FAIL, INCONCLUSIVE, PASS, Verdict
@@ -67,19 +67,20 @@ class Result:
         return FAIL if FAIL in statuses else INCONCLUSIVE if INCONCLUSIVE in statuses or not statuses else PASS
 
 
-def new_run_dir(experiment: Path) -> Path:
-    return REPO / "runs" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{experiment.stem}"
+def new_run_dir(name: str) -> Path:
+    """runs/<UTC time>-<name>: where one run keeps everything it recorded."""
+    return REPO / "runs" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{name}"
 
 
 def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = None) -> Result:
-    run_dir = run_dir or new_run_dir(experiment_path)
+    run_dir = run_dir or new_run_dir(experiment_path.stem)
     run_dir.mkdir(parents=True, exist_ok=True)
     result = Result(run_dir)
     try:
-        experiment = yaml.safe_load(experiment_path.read_text())
+        experiment = read_yaml(experiment_path, ExperimentError)
         verdict_specs(experiment, str(experiment_path))  # a bad spec fails before any chaos
         guard(stack)
-    except (OSError, yaml.YAMLError, ExperimentError, GuardError) as err:
+    except (ExperimentError, GuardError) as err:
         result.error = str(err)
         return _record(result)
     env = {**os.environ, "GAMEDAY_RUN_DIR": str(run_dir), "GAMEDAY_STACK": str(stack.source),

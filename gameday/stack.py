@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-import yaml
-
+from gameday.files import read_yaml
 from loadtests.thresholds import Threshold, ThresholdError, parse_threshold
 
 DEFAULT = Path(__file__).resolve().parents[1] / "stack.yaml"
@@ -86,13 +85,7 @@ class _Fields:
 def load_stack(path: str | os.PathLike | None = None) -> Stack:
     """The stack of `path`, else of $GAMEDAY_STACK, else the seed stack (stack.yaml)."""
     source = Path(path or os.environ.get("GAMEDAY_STACK") or DEFAULT)
-    try:
-        data = yaml.safe_load(source.read_text())
-    except OSError as err:
-        raise StackError(f"{source}: cannot read: {err.strerror}") from err
-    except yaml.YAMLError as err:
-        raise StackError(f"{source}: not valid YAML: {err}") from err
-    top = _Fields(source, data)
+    top = _Fields(source, read_yaml(source, StackError))
     top.check_keys(("name", "kube_context", "namespace", "urls", "slo") + KINDS)
     urls = top.section("urls")
     urls.check_keys(REQUIRED_URLS + OPTIONAL_URLS)

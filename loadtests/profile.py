@@ -18,7 +18,7 @@ that says how many users run at second t. No Locust import here: the runner and 
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-import yaml
+from gameday.files import read_yaml
 
 SHAPES = ("steady", "step", "spike", "soak")
 
@@ -98,12 +98,7 @@ def validated(p: Profile) -> Profile:
 
 def load_profile(path: str | Path) -> Profile:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise ProfileError(f"{path}: cannot read: {err.strerror}") from err
-    except yaml.YAMLError as err:
-        raise ProfileError(f"{path}: not valid YAML: {err}") from err
+    data = read_yaml(path, ProfileError)
     if not isinstance(data, dict):
         raise ProfileError(f"{path}: expected a mapping of fields, got {type(data).__name__}")
     known = {f.name for f in fields(Profile)} - {"source"}

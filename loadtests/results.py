@@ -1,13 +1,13 @@
 """What Locust measured, read back from the timeline (loadtests.timeline) into pandas, and judged
 against thresholds. Pure functions over frames: the unit tests build frames by hand."""
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from gameday.files import read_json_lines
 from loadtests.thresholds import Threshold, parse_threshold
 from probes.verdict import Verdict, Window, inconclusive, judged
 
@@ -16,14 +16,7 @@ COLUMNS = ["t", "method", "name", "requests", "failures", "rt_ms"]
 
 def load_timeline(path: str | Path) -> pd.DataFrame:
     """One row per second and endpoint; a torn last line (a crash mid-write) is dropped."""
-    rows = []
-    with open(path) as f:
-        for line in f:
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame(read_json_lines(path), columns=COLUMNS)
 
 
 @dataclass(frozen=True)

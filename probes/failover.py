@@ -2,11 +2,11 @@
 client's view (Locust's 1 s timeline). Pure functions over frames: fetching happened at the edge.
 """
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
+from gameday.files import read_json_lines
 from probes.verdict import Verdict, Window, inconclusive, judged
 
 READINESS_COLUMNS = ["t", "kind", "name", "ready", "desired", "min_available"]
@@ -14,14 +14,7 @@ READINESS_COLUMNS = ["t", "kind", "name", "ready", "desired", "min_available"]
 
 def load_readiness(path: str | Path) -> pd.DataFrame:
     """The sampler's lines; a torn last line (a crash mid-write) is dropped."""
-    rows = []
-    with open(path) as f:
-        for line in f:
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    frame = pd.DataFrame(rows, columns=READINESS_COLUMNS)
+    frame = pd.DataFrame(read_json_lines(path), columns=READINESS_COLUMNS)
     frame["time"] = pd.to_datetime(frame.t, unit="s", utc=True)
     return frame
 
