@@ -53,9 +53,10 @@ node-image: cluster-deps
 	cluster/scripts/docker-up.sh
 	cluster/scripts/build-node-image.sh
 
-## test: every test, the cluster ones against the cluster and stack `make deploy` brings up
+## test: every test, the cluster ones against the cluster and stack `make deploy` brings up;
+## of the game days, the CI subset (experiments tagged `ci`; `make gameday` runs them all)
 test: setup deploy
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -m "not long"
 
 ## test-unit / test-integration / test-e2e: pure functions / real Prometheus, service, Locust
 ## on loopback / the kind cluster
@@ -69,9 +70,9 @@ test-e2e: setup deploy
 	$(VENV)/bin/pytest tests/e2e
 
 ## gameday: the main job: every game day of experiments/ on the seed stack (cluster and stack
-## brought up if needed); verdicts and artifacts under runs/<UTC>-pytest/<experiment>/
+## brought up if needed); verdicts and artifacts under runs/<UTC>-pytest/<test>-<experiment>/
 gameday: setup deploy
-	$(VENV)/bin/pytest -m gameday tests/gameday --junitxml=runs/junit-gameday.xml
+	$(VENV)/bin/pytest tests/gameday/test_game_days.py --junitxml=runs/junit-gameday.xml
 	@echo "game-day artifacts: $$(ls -td runs/*-pytest | head -1)"
 
 clean:

@@ -35,10 +35,10 @@ def seed_stack():
 
 
 @pytest.fixture
-def game_day(seed_stack, run_dir, record_property):
-    """game_day(experiment_path) -> Result, its artifacts in runs/<session>/<experiment>/."""
+def game_day(seed_stack, run_dir, record_property, request):
+    """game_day(experiment_path) -> Result, its artifacts in runs/<session>/<test>-<experiment>/."""
     def run(experiment: Path) -> Result:
-        result = run_game_day(experiment, seed_stack, run_dir / experiment.stem)
+        result = run_game_day(experiment, seed_stack, run_dir / f"{request.node.originalname}-{experiment.stem}")
         for v in result.verdicts:
             record_property(v.name, f"{v.status}: {v.observed}")
         return result

@@ -4,6 +4,7 @@ and Prometheus, plus the steady-state hypothesis as the journal recorded it. Gat
 on `chaos run`'s exit code: a failed before-hypothesis exits 0."""
 
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,10 +12,13 @@ import pandas as pd
 
 from gameday.stack import Stack
 from loadtests.results import judge_thresholds, load_timeline
+from probes.alerts import alert_fired, alert_resolved, alert_timeline, rule_timing, unexpected_critical_alerts
+from probes.delivery import delivery_verdict
+from probes.drain import drain_completed
 from probes.failover import failover_recovered, load_readiness, longest_outage_s, pdb_respected
-from probes.prometheus import Prometheus
+from probes.prometheus import Prometheus, PrometheusError
 from probes.slo import slo_error_ratio, slo_latency
-from probes.verdict import Verdict, Window, inconclusive, judged
+from probes.verdict import INCONCLUSIVE, Verdict, Window, inconclusive, judged
 
 EXTENSION = "kube-gameday"
 
@@ -49,13 +53,13 @@ def utc(text: str) -> pd.Timestamp:
 class Run:
     """What a finished run left in its directory."""
 
-    def __init__(self, run_dir: Path, stack: Stack):
-        self.dir, self.stack = run_dir, stack
+    def __init__(self, run_dir: Path, stack: Stack, specs: list[dict]):
+        self.dir, self.stack, self.specs = run_dir, stack, specs
         self.journal = json.loads((run_dir / "journal.json").read_text())
         self.window = Window(utc(self.journal["start"]).to_pydatetime(), utc(self.journal["end"]).to_pydatetime())
         # the method's actions, each with its start: the faults
-        self.faults = [(r["activity"]["name"], utc(r["start"])) for r in self.journal.get("run") or []
-                       if r["activity"].get("type") == "action"]
+        self.actions = [r for r in self.journal.get("run") or [] if r["activity"].get("type") == "action"]
+        self.faults = [(r["activity"]["name"], utc(r["start"])) for r in self.actions]
         readiness = run_dir / "readiness.jsonl"
         self.readiness = load_readiness(readiness) if readiness.exists() else None
         timeline = run_dir / "load" / "timeline.jsonl"
@@ -65,6 +69,14 @@ class Run:
         if not self.faults:
             return None
         return Window(self.faults[0][1].to_pydatetime(), self.window.end)
+
+    def fault(self, action: str) -> pd.Timestamp | None:
+        """When the method's action named `action` started."""
+        return next((t for name, t in self.faults if name == action), None)
+
+    def outputs_of(self, func: str) -> list[dict]:
+        """The journal records of the method's actions calling `func` (e.g. drain_node)."""
+        return [r for r in self.actions if r["activity"].get("provider", {}).get("func") == func]
 
 
 def steady_state(run: Run) -> list[Verdict]:
@@ -85,13 +97,18 @@ def steady_state(run: Run) -> list[Verdict]:
     return verdicts
 
 
-def check_failover(run: Run, deployment: str, within_s: float) -> list[Verdict]:
-    if run.readiness is None or not run.faults:
-        return [inconclusive(f"failover_recovered[{deployment}]", f"recovered within {within_s:.0f} s",
-                             "no readiness samples" if run.readiness is None else "no fault was injected",
-                             run.window)]
+def check_failover(run: Run, deployment: str, within_s: float, after: str | None) -> list[Verdict]:
+    """One verdict per fault (each judged until the next action), or only after the action named
+    `after` (the fault; later actions such as restarting a node belong to its recovery)."""
     ends = [t for _, t in run.faults[1:]] + [utc(run.journal["end"])]
-    return [replace(v, name=f"{v.name} after {fault}") for (fault, start), end in zip(run.faults, ends)
+    faults = [(f, start, end) for (f, start), end in zip(run.faults, ends) if after is None or f == after]
+    if after is not None and faults:
+        faults = [(after, faults[0][1], utc(run.journal["end"]))]
+    if run.readiness is None or not faults:
+        return [inconclusive(f"failover_recovered[{deployment}]", f"recovered within {within_s:.0f} s",
+                             "no readiness samples" if run.readiness is None else
+                             f"no fault {after!r} was injected" if after else "no fault was injected", run.window)]
+    return [replace(v, name=f"{v.name} after {fault}") for fault, start, end in faults
             for v in [failover_recovered(run.readiness, deployment, start,
                                          Window(start.to_pydatetime(), end.to_pydatetime()), within_s)]]
 
@@ -100,7 +117,22 @@ def check_pdb(run: Run, pdb: str) -> list[Verdict]:
     window = run.chaos_window() or run.window
     if run.readiness is None:
         return [inconclusive(f"pdb_respected[{pdb}]", "ready ≥ minAvailable", "no readiness samples", window)]
-    return [pdb_respected(run.readiness, pdb, window)]
+    verdict = pdb_respected(run.readiness, pdb, window)
+    drains = [r["output"] for r in run.outputs_of("drain_node") if isinstance(r.get("output"), dict)]
+    if not drains or verdict.status == INCONCLUSIVE:
+        return [verdict]
+    # the evictions this budget refused are the budget at work: counted with its verdict
+    refused = sum(d.get("refused_by_pdb", {}).get(pdb, 0) for d in drains)
+    return [replace(verdict, observed=f"{verdict.observed}; {refused} eviction(s) refused (HTTP 429) and retried",
+                    details={**verdict.details, "refused_evictions": refused})]
+
+
+def check_drain(run: Run) -> list[Verdict]:
+    """drain_completed: every drain the method ran left its node empty of evictable pods."""
+    records = run.outputs_of("drain_node")
+    if not records:
+        return [inconclusive("drain_completed", "the drained node emptied", "the method ran no drain_node", run.window)]
+    return [drain_completed(r) for r in records]
 
 
 def check_outage(run: Run, max_s: float = 0) -> list[Verdict]:
@@ -131,19 +163,57 @@ def check_slo_server(run: Run) -> list[Verdict]:
     return verdicts
 
 
-REQUIRED = {"failover_recovered": ("deployment",), "pdb_respected": ("pdb",)}
+def check_alert(run: Run, alert: str, after: str, detection_s: float, resolved_after: str | None) -> list[Verdict]:
+    """alert_fired (time to fire measured against the rule's own budget), alert_resolved after the
+    restore, and both notifications delivered to the receiver when the stack names an alert sink."""
+    fault_at, restored_at = run.fault(after), run.fault(resolved_after) if resolved_after else None
+    window = run.chaos_window() or run.window
+    missing = [a for a, t in ((after, fault_at), (resolved_after, restored_at)) if a and t is None]
+    if missing:
+        return [inconclusive(f"alert_fired[{alert}]", f"{alert} fires after {after}",
+                             f"the journal has no action named {missing[0]!r}", window)]
+    try:
+        prom = Prometheus(run.stack.prometheus_url)
+        timing, timeline = rule_timing(prom, alert), alert_timeline(prom, run.window)
+    except PrometheusError as err:
+        return [inconclusive(f"alert_fired[{alert}]", f"{alert} fires after {after}", str(err), window)]
+    verdicts = [alert_fired(timeline, alert, fault_at, detection_s, timing, window)]
+    if restored_at is not None:
+        verdicts.append(alert_resolved(timeline, alert, restored_at, window))
+    if run.stack.alert_sink_url:
+        statuses = ("firing", "resolved") if restored_at is not None else ("firing",)
+        verdicts += [delivery_verdict(run.stack.alert_sink_url, alert, window, status) for status in statuses]
+    return verdicts
+
+
+def check_unexpected_alerts(run: Run, expected: set[str]) -> list[Verdict]:
+    try:
+        timeline = alert_timeline(Prometheus(run.stack.prometheus_url), run.window)
+    except PrometheusError as err:
+        return [inconclusive("no_unexpected_critical_alert", "no unexpected critical alert", str(err), run.window)]
+    return [unexpected_critical_alerts(timeline, expected, run.window)]
+
+
+REQUIRED = {"failover_recovered": ("deployment",), "pdb_respected": ("pdb",), "alert_fired": ("alert", "after")}
 CHECKS = {
-    "failover_recovered": lambda run, spec: check_failover(run, spec["deployment"], float(spec.get("within_s", 60))),
+    "failover_recovered": lambda run, spec: check_failover(run, spec["deployment"], float(spec.get("within_s", 60)),
+                                                           spec.get("after")),
     "pdb_respected": lambda run, spec: check_pdb(run, spec["pdb"]),
+    "drain_completed": lambda run, spec: check_drain(run),
     "longest_outage": lambda run, spec: check_outage(run, float(spec.get("max_s", 0))),
     "slo_client": lambda run, spec: check_slo_client(run),
     "slo_server": lambda run, spec: check_slo_server(run),
+    "alert_fired": lambda run, spec: check_alert(run, spec["alert"], spec["after"], float(spec.get("detection_s", 0)),
+                                                 spec.get("resolved_after")),
+    # the alerts of the experiment's alert_fired checks are the expected ones
+    "no_unexpected_critical_alert": lambda run, spec: check_unexpected_alerts(
+        run, {s["alert"] for s in run.specs if s["check"] == "alert_fired"}),
 }
 
 
-def judge_run(run_dir: Path, experiment: dict, source: str, stack: Stack) -> list[Verdict]:
-    run = Run(run_dir, stack)
-    verdicts = steady_state(run)
-    for spec in verdict_specs(experiment, source):
-        verdicts += CHECKS[spec["check"]](run, spec)
-    return verdicts
+def judge_run(run_dir: Path, experiment: dict, source: str, stack: Stack) -> Iterator[Verdict]:
+    """The verdicts one by one, as each is judged (some query Prometheus)."""
+    run = Run(run_dir, stack, verdict_specs(experiment, source))
+    yield from steady_state(run)
+    for spec in run.specs:
+        yield from CHECKS[spec["check"]](run, spec)

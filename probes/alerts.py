@@ -2,13 +2,16 @@
 /api/v1/alerts), and whether a rule can fire at all: every metric its expression names must exist
 in Prometheus, or the rule is dead however bad things get."""
 
+import logging
 import re
+import time
 
 import pandas as pd
-import requests
 
 from probes.prometheus import Prometheus, PrometheusError
 from probes.verdict import Verdict, Window, inconclusive, judged
+
+log = logging.getLogger("chaostoolkit")
 
 # PromQL words that are not metric names where an identifier can stand
 _KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right",
@@ -55,13 +58,15 @@ def _label_key(frame: pd.DataFrame) -> pd.Series:
     return frame[labels].fillna("").astype(str).agg(",".join, axis=1)
 
 
+TIMELINE_COLUMNS = ["alertname", "labels", "severity", "pending_at", "firing_at", "last_firing_at"]
+
+
 def alert_timeline(prom: Prometheus, window: Window, step_s: float = 1.0) -> pd.DataFrame:
     """One row per alert (and label set): when it went pending (its activeAt, exact, from
     ALERTS_FOR_STATE), first and last seen firing (ALERTS, at step_s resolution)."""
-    columns = ["alertname", "labels", "pending_at", "firing_at", "last_firing_at"]
     alerts = prom.range("ALERTS", window, step_s)
     if alerts.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=TIMELINE_COLUMNS)
     alerts["labels"] = _label_key(alerts)
     for_state = prom.range("ALERTS_FOR_STATE", window, step_s)
     active_at = {}
@@ -74,19 +79,125 @@ def alert_timeline(prom: Prometheus, window: Window, step_s: float = 1.0) -> pd.
         pending = group[group.alertstate == "pending"].timestamp
         pending_at = (pd.to_datetime(active_at[key], unit="s", utc=True) if key in active_at
                       else pending.min() if len(pending) else pd.NaT)
-        rows.append({"alertname": alertname, "labels": key, "pending_at": pending_at,
+        severity = group["severity"].iloc[0] if "severity" in group else None
+        rows.append({"alertname": alertname, "labels": key, "severity": severity, "pending_at": pending_at,
                      "firing_at": firing.min() if len(firing) else pd.NaT,
                      "last_firing_at": firing.max() if len(firing) else pd.NaT})
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=TIMELINE_COLUMNS)
 
 
 def active_alerts(prometheus_url: str, timeout_s: float = 10.0) -> list[dict]:
     """Prometheus's /api/v1/alerts: the alerts pending or firing now, with activeAt."""
-    url = f"{prometheus_url.rstrip('/')}/api/v1/alerts"
-    try:
-        body = requests.get(url, timeout=timeout_s).json()
-    except (requests.RequestException, ValueError) as err:
-        raise PrometheusError(f"{url}: {type(err).__name__}: {err}") from err
-    if body.get("status") != "success":
-        raise PrometheusError(f"{url}: {body.get('error')}")
-    return body["data"]["alerts"]
+    return Prometheus(prometheus_url, timeout_s).api("alerts")["alerts"]
+
+
+# ---- how fast an alert can fire: its rule's `for`, its group's evaluation interval, the scrape ----
+
+def seconds(duration: str | float) -> float:
+    """A Prometheus duration ("5m", "1m30s", "500ms") or plain seconds, in seconds."""
+    if isinstance(duration, (int, float)):
+        return float(duration)
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|[smhdwy])", duration)
+    if not parts or "".join(n + u for n, u in parts) != duration:
+        raise ValueError(f"not a Prometheus duration: {duration!r}")
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def rule_timing(prom: Prometheus, alertname: str) -> dict:
+    """for_s, eval_s, scrape_s (the longest scrape interval of the active targets) and severity of
+    the loaded rule `alertname`, from Prometheus itself: the timing that applies, not the file's."""
+    for group in prom.api("rules", type="alert")["groups"]:
+        for rule in group["rules"]:
+            if rule["name"] == alertname:
+                targets = prom.api("targets", state="active")["activeTargets"]
+                return {"for_s": seconds(rule.get("duration", 0)), "eval_s": seconds(group["interval"]),
+                        "scrape_s": max((seconds(t["scrapeInterval"]) for t in targets), default=0.0),
+                        "severity": rule.get("labels", {}).get("severity"), "expr": rule["query"]}
+    raise PrometheusError(f"{prom.url}: no alerting rule named {alertname!r} is loaded")
+
+
+def _of(timeline: pd.DataFrame, alertname: str) -> pd.DataFrame:
+    """The alert's rows, times as UTC (a column with no time at all comes back tz-naive)."""
+    rows = timeline[timeline.alertname == alertname].copy()
+    for column in ("pending_at", "firing_at", "last_firing_at"):
+        rows[column] = pd.to_datetime(rows[column], utc=True)
+    return rows
+
+
+def alert_fired(timeline: pd.DataFrame, alertname: str, fault_at: pd.Timestamp, detection_s: float,
+                timing: dict, window: Window) -> Verdict:
+    """pass: `alertname` went firing no later than the fault + detection_s (how long the fault
+    takes to show in a metric, e.g. the node-monitor grace period) + for + evaluation + scrape;
+    the measured time to fire is reported either way."""
+    bound = detection_s + timing["for_s"] + timing["eval_s"] + timing["scrape_s"]
+    name = f"alert_fired[{alertname}]"
+    expected = (f"firing within {bound:.0f} s of the fault (detection {detection_s:.0f} + for {timing['for_s']:.0f}"
+                f" + evaluation {timing['eval_s']:.0f} + scrape {timing['scrape_s']:.0f})")
+    rows = _of(timeline, alertname)
+    evidence = [{k: (v.isoformat() if isinstance(v, pd.Timestamp) and not pd.isna(v) else v)
+                 for k, v in r.items() if k != "severity"} for r in rows.to_dict("records")]
+    if (rows.firing_at < fault_at).any():
+        return inconclusive(name, expected, f"{alertname} was already firing before the fault: "
+                            "its firing cannot be timed", window, evidence)
+    firing = rows.firing_at.dropna()
+    if firing.empty:
+        pending = rows.pending_at.dropna()
+        observed = (f"never fired; pending since {pending.min().isoformat()}" if len(pending)
+                    else "never fired, never pending")
+        return judged(name, False, expected, observed, window, evidence,
+                      reason=f"{alertname} did not fire within the run", bound_s=bound)
+    took = (firing.min() - fault_at).total_seconds()
+    return judged(name, took <= bound, expected, f"firing {took:.0f} s after the fault", window, evidence,
+                  reason="" if took <= bound else f"took {took - bound:.0f} s longer than its rule allows",
+                  fire_after_s=took, bound_s=bound)
+
+
+def alert_resolved(timeline: pd.DataFrame, alertname: str, restored_at: pd.Timestamp, window: Window) -> Verdict:
+    """pass: `alertname` stopped firing after the fault was undone (restored_at) and before the
+    end of the window. A resolved alert's series ends (staleness marker); one still firing has
+    samples up to the end: a gap of two steps (1 s) before the end tells them apart."""
+    name, expected = f"alert_resolved[{alertname}]", "not firing any more after the fault is undone"
+    firing = _of(timeline, alertname).last_firing_at.dropna()
+    if firing.empty:
+        return inconclusive(name, expected, f"{alertname} never fired: nothing to resolve", window)
+    last = firing.max()
+    if last + pd.Timedelta(seconds=2) >= pd.Timestamp(window.end):
+        return judged(name, False, expected, f"still firing at {last.isoformat()}, the end of the run", window,
+                      reason=f"{alertname} did not resolve within the run")
+    after = (last - restored_at).total_seconds()
+    return judged(name, True, expected, f"last firing {after:.0f} s after the restore", window,
+                  resolved_after_s=after)
+
+
+def unexpected_critical_alerts(timeline: pd.DataFrame, expected: set[str], window: Window) -> Verdict:
+    """fail: an alert of severity critical that the experiment did not expect fired in the window."""
+    name = "no_unexpected_critical_alert"
+    rows = timeline[(timeline.severity == "critical") & timeline.firing_at.notna() & ~timeline.alertname.isin(expected)]
+    names = sorted(set(rows.alertname))
+    return judged(name, not names, f"no critical alert fired but {', '.join(sorted(expected)) or 'none'}",
+                  f"fired: {', '.join(names)}" if names else "none", window,
+                  evidence=[{"alertname": r.alertname, "firing_at": r.firing_at.isoformat()} for r in rows.itertuples()],
+                  reason=f"critical alerts nobody expected: {', '.join(names)}" if names else "")
+
+
+# ---- Chaos Toolkit probe: wait for an alert's state (long waits show progress) ----
+
+def wait_for_alert(prometheus_url: str, alertname: str, state: str = "firing", timeout_s: float = 600,
+                   poll_s: float = 2) -> dict:
+    """Waits until `alertname` is `state` in Prometheus (firing, pending, or inactive: neither),
+    or timeout_s passes. Returns whether it got there, and after how long."""
+    started, last_log, seen = time.monotonic(), 0.0, "unknown"
+    while True:
+        waited = time.monotonic() - started
+        try:
+            states = {a["state"] for a in active_alerts(prometheus_url) if a["labels"].get("alertname") == alertname}
+            seen = "firing" if "firing" in states else "pending" if states else "inactive"
+        except PrometheusError as err:
+            seen = f"unknown ({err})"
+        if seen == state or waited >= timeout_s:
+            return {"alertname": alertname, "state": seen, "reached": seen == state, "waited_s": round(waited, 1)}
+        if waited - last_log >= 30:
+            log.info("waiting for %s to be %s: %s after %.0f s (timeout %.0f s)", alertname, state, seen, waited, timeout_s)
+            last_log = waited
+        time.sleep(poll_s)

@@ -91,3 +91,11 @@ def alert_was_delivered(alert_sink_url: str, alertname: str, within_s: float = 3
     within_s seconds?"""
     now = datetime.now(timezone.utc).timestamp()
     return delivery_verdict(alert_sink_url, alertname, Window.from_epoch(now - within_s, now), status).to_dict()
+
+
+def wait_for_delivery(alert_sink_url: str, alertname: str, status: str = "firing", timeout_s: float = 120,
+                      lookback_s: float = 60) -> dict:
+    """Chaos Toolkit probe: waits until a `status` notification of `alertname` reaches the sink
+    (one received up to lookback_s before the call counts), or timeout_s passes."""
+    since = datetime.now(timezone.utc) - timedelta(seconds=lookback_s)
+    return await_delivery(alert_sink_url, alertname, since, timeout_s, status).to_dict()

@@ -76,7 +76,7 @@ def pdb_respected(frame: pd.DataFrame, pdb: str, window: Window) -> Verdict:
                       window, evidence, samples=len(rows))
     first = below.iloc[0]
     return judged(name, False, expected, f"{len(below)} sample(s) below, first at {first.time.isoformat()} "
-                  f"({first.ready}/{first.min_available})", window, evidence,
+                  f"({first.ready:.0f}/{first.min_available:.0f})", window, evidence,
                   reason=f"PDB {pdb} fell below minAvailable", samples=len(rows))
 
 

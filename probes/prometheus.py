@@ -30,6 +30,17 @@ class Prometheus:
         except requests.RequestException as err:
             raise PrometheusError(f"{self.url}: unreachable ({type(err).__name__}) for {what} {query!r}") from err
 
+    def api(self, path: str, **params):
+        """The data of GET /api/v1/<path>: rules, targets, alerts."""
+        url = f"{self.url}/api/v1/{path}"
+        try:
+            body = requests.get(url, params=params, timeout=self.timeout_s).json()
+        except (requests.RequestException, ValueError) as err:
+            raise PrometheusError(f"{url}: {type(err).__name__}: {err}") from err
+        if body.get("status") != "success":
+            raise PrometheusError(f"{url}: {body.get('error')}")
+        return body["data"]
+
     def instant(self, query: str, at: datetime | None = None) -> list[tuple[dict, float]]:
         """[(labels, value)] of an instant query at `at` (default: now)."""
         params = {"timeout": self._timeout}

@@ -5,7 +5,7 @@ import uuid
 import pytest
 from kubernetes import client, config
 
-from tests.e2e.kube import CONTEXT, wait_until
+from tests.kube import CONTEXT, wait_until
 
 
 def pytest_collection_modifyitems(items):

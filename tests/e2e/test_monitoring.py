@@ -15,7 +15,7 @@ from probes.delivery import await_delivery
 from probes.prometheus import Prometheus
 from probes.verdict import Window
 from tests.alerting import SWITCH_ALERT, SWITCH_RULE_FILE, switch_rule
-from tests.e2e.kube import kubectl
+from tests.kube import kubectl
 
 SEED = load_stack()  # stack.yaml: the seed stack and its monitoring on 127.0.0.1
 PROMETHEUS, ALERT_SINK = SEED.prometheus_url, SEED.alert_sink_url

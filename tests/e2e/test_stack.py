@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client
 
 from gameday.stack import load_stack
-from tests.e2e.kube import CONTEXT, wait_until
+from tests.kube import CONTEXT, wait_until
 
 SEED = load_stack()  # stack.yaml: the seed stack make deploy installs
 NAMESPACE = SEED.namespace

@@ -1,0 +1,199 @@
+"""Node faults as Chaos Toolkit actions, and their rollbacks.
+
+chaostoolkit-kubernetes 0.39 cannot serve here (../shared/MACHINE.md): its drain_nodes gives up on
+the first eviction a PodDisruptionBudget refuses (HTTP 429) and leaves the node cordoned. A real
+drain, like `kubectl drain`, retries refused evictions until the budget allows them; this one also
+counts them, so the journal holds the evidence `pdb_respected` and `drain_completed` report.
+
+Every node this suite cordons carries the annotation CORDONED_BY; `uncordon_drained_nodes` (the
+rollback) uncordons exactly those, also after a crash or a Ctrl-C in the middle of a drain.
+"""
+
+import json
+import logging
+import re
+import subprocess
+import time
+from collections import Counter
+from datetime import datetime, timezone
+
+from kubernetes import client
+
+from actions.kube import core_api
+from gameday.stack import load_stack
+
+log = logging.getLogger("chaostoolkit")
+CORDONED_BY = "kube-gameday/cordoned-at"
+CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
+
+
+def busiest_worker(core: client.CoreV1Api, pods_label_selector: str, ns: str) -> str:
+    """The schedulable worker running the most pods the selector matches (ties: first by name):
+    draining it disrupts the most, which is what the experiment means to test."""
+    workers = [n.metadata.name for n in core.list_node().items
+               if CONTROL_PLANE not in (n.metadata.labels or {}) and not n.spec.unschedulable]
+    pods = core.list_namespaced_pod(ns, label_selector=pods_label_selector).items
+    counts = {w: sum(p.spec.node_name == w for p in pods) for w in sorted(workers)}
+    if not counts or max(counts.values()) == 0:
+        raise RuntimeError(f"no schedulable worker runs a pod matching {pods_label_selector!r} in {ns!r}")
+    return max(counts, key=counts.get)
+
+
+def _evictable(pod: client.V1Pod) -> bool:
+    """What `kubectl drain` evicts: not DaemonSet pods (their controller ignores cordons), not
+    static (mirror) pods, not pods already finished."""
+    owners = pod.metadata.owner_references or []
+    return (not any(o.kind == "DaemonSet" for o in owners)
+            and "kubernetes.io/config.mirror" not in (pod.metadata.annotations or {})
+            and pod.status.phase not in ("Succeeded", "Failed"))
+
+
+def _cordon(core: client.CoreV1Api, node: str, cordoned: bool) -> None:
+    stamp = datetime.now(timezone.utc).isoformat() if cordoned else None  # None removes the annotation
+    core.patch_node(node, {"spec": {"unschedulable": cordoned}, "metadata": {"annotations": {CORDONED_BY: stamp}}})
+
+
+def _refusing_budget(err: client.ApiException) -> str:
+    """The PDB a 429 names in its causes ("The disruption budget core-api needs 2 healthy pods...")."""
+    try:
+        causes = json.loads(err.body or "{}").get("details", {}).get("causes", [])
+    except ValueError:
+        causes = []
+    for cause in causes:
+        found = re.search(r"disruption budget (\S+)", cause.get("message", ""))
+        if found:
+            return found.group(1)
+    return "?"
+
+
+def _evict(core: client.CoreV1Api, pod: client.V1Pod) -> tuple[str, str]:
+    """(outcome, PDB): evicted | refused (the PDB said no for now: 429, retried) | gone (already deleted) |
+    blocked (more than one PDB selects the pod: the Eviction API never evicts it, nor would
+    `kubectl drain`; a defect of the stack the drain reports, not a reason to delete the pod)."""
+    body = client.V1Eviction(metadata=client.V1ObjectMeta(name=pod.metadata.name, namespace=pod.metadata.namespace))
+    try:
+        core.create_namespaced_pod_eviction(pod.metadata.name, pod.metadata.namespace, body)
+        return "evicted", ""
+    except client.ApiException as err:
+        if err.status == 429:
+            return "refused", _refusing_budget(err)
+        if err.status == 404:
+            return "gone", ""
+        if err.status == 500 and "more than one PodDisruptionBudget" in (err.body or ""):
+            return "blocked", ""
+        raise
+
+
+def drain_node(pods_label_selector: str = "app=core-api", ns: str = "gameday", node: str = "",
+               timeout_s: float = 180, retry_s: float = 2) -> dict:
+    """Cordons `node` (default: the busiest worker for the selector) and evicts its pods through
+    the Eviction API, retrying refused evictions every retry_s, until none is left or timeout_s
+    passes, or only pods no eviction can move are left. Returns what happened: the node, pods
+    evicted, evictions refused (in all and by PDB), pods blocked, pods left, whether it completed."""
+    core = core_api()
+    node = node or busiest_worker(core, pods_label_selector, ns)
+    _cordon(core, node, True)
+    started, evicted, refused, blocked, left = time.monotonic(), [], Counter(), [], []
+    log.info("drain %s: cordoned; evicting its pods", node)
+    while True:
+        pods = {f"{p.metadata.namespace}/{p.metadata.name}": p for p in core.list_pod_for_all_namespaces(
+            field_selector=f"spec.nodeName={node}").items if _evictable(p)}
+        left = sorted(pods)
+        if set(left) <= set(blocked) or time.monotonic() - started > timeout_s:
+            break
+        for key, pod in pods.items():
+            if pod.metadata.deletion_timestamp or key in blocked:
+                continue  # evicted already and terminating gracefully, or never evictable
+            outcome, budget = _evict(core, pod)
+            if outcome == "evicted":
+                evicted.append(key)
+            elif outcome == "refused":
+                refused[budget] += 1
+            elif outcome == "blocked":
+                blocked.append(key)
+                log.error("drain %s: %s is selected by more than one PodDisruptionBudget; "
+                          "the Eviction API refuses it for good", node, key)
+        log.info("drain %s: %d pod(s) left, %d evicted, %d eviction(s) refused by a PDB so far",
+                 node, len(pods), len(evicted), sum(refused.values()))
+        time.sleep(retry_s)
+    took = round(time.monotonic() - started, 1)
+    if left:
+        log.error("drain %s: incomplete after %.0f s; still there: %s", node, took, ", ".join(left))
+    return {"node": node, "completed": not left, "duration_s": took, "evicted": evicted,
+            "refused_evictions": sum(refused.values()), "refused_by_pdb": dict(refused),
+            "blocked_by_several_pdbs": blocked, "left": left}
+
+
+def uncordon_drained_nodes() -> list[str]:
+    """Rollback: uncordons every node this suite cordoned (annotation CORDONED_BY), and only those."""
+    core = core_api()
+    nodes = [n.metadata.name for n in core.list_node().items
+             if CORDONED_BY in (n.metadata.annotations or {})]
+    for node in nodes:
+        _cordon(core, node, False)
+        log.info("uncordoned %s", node)
+    return nodes
+
+
+# ---- node failure: a kind node is a docker container; stopping it is the machine dying ----
+
+KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"
+
+
+def kind_cluster() -> str:
+    """The kind cluster behind the stack's context (kind-NAME); anything else is refused: stopping
+    a node means stopping a container this machine runs, never a remote machine."""
+    context = load_stack().kube_context
+    if not context.startswith("kind-"):
+        raise RuntimeError(f"kube context {context!r} is not a kind cluster: node stop/start only "
+                           "applies to kind nodes (docker containers on this machine)")
+    return context.removeprefix("kind-")
+
+
+def _docker(*args: str) -> str:
+    proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120)
+    if proc.returncode:
+        raise RuntimeError(f"docker {' '.join(args)}: {proc.stderr.strip()}")
+    return proc.stdout.strip()
+
+
+def _node_ready(core: client.CoreV1Api, node: str) -> bool:
+    conditions = core.read_node(node).status.conditions or []
+    return any(c.type == "Ready" and c.status == "True" for c in conditions)
+
+
+def stop_nodes(pods_label_selector: str = "app=core-api", ns: str = "gameday", nodes: list[str] | None = None,
+               zone: str = "") -> dict:
+    """Stops the containers of kind nodes, as if the machines died: `nodes`, or every worker of
+    `zone`, or else the busiest worker for the selector. Returns the nodes stopped and when."""
+    cluster, core = kind_cluster(), core_api()
+    if zone:
+        nodes = [n.metadata.name for n in core.list_node(label_selector=f"topology.kubernetes.io/zone={zone}").items
+                 if CONTROL_PLANE not in (n.metadata.labels or {})]
+    nodes = nodes or [busiest_worker(core, pods_label_selector, ns)]
+    for node in nodes:
+        owner = _docker("inspect", "-f", f'{{{{index .Config.Labels "{KIND_CLUSTER_LABEL}"}}}}', node)
+        if owner != cluster:
+            raise RuntimeError(f"container {node!r} is not a node of kind cluster {cluster!r} (label {owner!r})")
+    for node in nodes:
+        _docker("stop", "--time", "0", node)  # no shutdown grace: a power cut
+        log.info("stopped node %s (container)", node)
+    return {"nodes": nodes, "zone": zone, "stopped_at": datetime.now(timezone.utc).isoformat()}
+
+
+def start_stopped_nodes(ready_timeout_s: float = 180) -> dict:
+    """Rollback: starts every stopped node container of the kind cluster and waits until each
+    node reports Ready again."""
+    cluster, core = kind_cluster(), core_api()
+    stopped = _docker("ps", "-a", "--filter", f"label={KIND_CLUSTER_LABEL}={cluster}", "--filter", "status=exited",
+                      "--format", "{{.Names}}").split()
+    for node in stopped:
+        _docker("start", node)
+        log.info("started node %s; waiting for Ready", node)
+    started, waiting = time.monotonic(), set(stopped)
+    while waiting and time.monotonic() - started < ready_timeout_s:
+        waiting = {n for n in waiting if not _node_ready(core, n)}
+        time.sleep(2)
+    if waiting:
+        raise RuntimeError(f"started but not Ready after {ready_timeout_s:.0f} s: {', '.join(sorted(waiting))}")
+    return {"nodes": stopped, "ready_after_s": round(time.monotonic() - started, 1)}

@@ -1,0 +1,27 @@
+"""drain_completed: judges what a drain (actions.nodes.drain_node) recorded in the journal."""
+
+from datetime import datetime, timezone
+
+from probes.verdict import Verdict, Window, inconclusive, judged
+
+
+def _utc(text: str) -> datetime:
+    ts = datetime.fromisoformat(text)
+    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts
+
+
+def drain_completed(record: dict) -> Verdict:
+    window = Window(_utc(record["start"]), _utc(record["end"]))
+    out, expected = record.get("output"), "every evictable pod evicted, refusals retried"
+    if record.get("status") != "succeeded" or not isinstance(out, dict):
+        return inconclusive(f"drain_completed[{record['activity']['name']}]", expected,
+                            f"the drain action failed: {record.get('exception') or out}", window)
+    name = f"drain_completed[{out['node']}]"
+    observed = (f"{len(out['evicted'])} pod(s) evicted in {out['duration_s']} s, "
+                f"{out['refused_evictions']} eviction(s) refused and retried")
+    if out["completed"]:
+        return judged(name, True, expected, observed, window, out)
+    blocked = out.get("blocked_by_several_pdbs") or []
+    reason = (f"{', '.join(blocked)}: selected by more than one PodDisruptionBudget, which the Eviction "
+              "API refuses (so would kubectl drain)" if blocked else f"still there at the timeout: {', '.join(out['left'])}")
+    return judged(name, False, expected, f"{observed}; {len(out['left'])} pod(s) left", window, out, reason=reason)

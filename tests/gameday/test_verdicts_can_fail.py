@@ -1,0 +1,59 @@
+"""A verdict that cannot fail proves nothing. Here the stack is changed on purpose and a game day
+must notice: broken (the core API cut to one replica) the matching verdicts fail; fixed (the
+overlapping PDB removed) the seed stack's known drain finding goes away. deploy/stack is applied
+again afterwards, whatever happened."""
+
+import pytest
+
+from gameday.run import REPO
+from tests.kube import kubectl, wait_until
+
+EXPERIMENTS = REPO / "experiments"
+
+
+@pytest.fixture
+def stack_restored_after(seed_stack):
+    """Yields the namespace; re-applies deploy/stack and waits for every Deployment afterwards."""
+    yield seed_stack.namespace
+    kubectl("apply", "-k", str(REPO / "deploy" / "stack"))
+    for deployment in seed_stack.deployments:
+        kubectl("rollout", "status", f"deployment/{deployment}", "-n", seed_stack.namespace, "--timeout=300s")
+
+
+def ready_replicas(ns: str, deployment: str) -> str:
+    return kubectl("get", "deployment", deployment, "-n", ns, "-o",
+                   "jsonpath={.spec.replicas}/{.status.readyReplicas}")
+
+
+def by_name(verdicts, prefix: str) -> list:
+    return [v for v in verdicts if v.name.startswith(prefix)]
+
+
+@pytest.mark.gameday
+@pytest.mark.cluster
+def test_one_core_api_replica_fails_pod_kill(game_day, stack_restored_after):
+    ns = stack_restored_after
+    # above maxReplicas the HPA scales down at once, without its stabilization window
+    kubectl("patch", "hpa", "core-api", "-n", ns, "--type=merge", "-p", '{"spec":{"minReplicas":1,"maxReplicas":1}}')
+    wait_until(lambda: ready_replicas(ns, "core-api") == "1/1", timeout=120, what="core-api at 1/1")
+    result = game_day(EXPERIMENTS / "pod-kill-under-load.yaml")
+    assert not result.error, result.error
+    outage, = by_name(result.verdicts, "longest_outage")
+    assert outage.status == "fail" and outage.evidence["seconds"] > 0, outage
+    pdb, = by_name(result.verdicts, "pdb_respected[core-api]")
+    assert pdb.status == "fail", pdb
+
+
+@pytest.mark.gameday
+@pytest.mark.cluster
+def test_drain_completes_once_pdbs_do_not_overlap(game_day, stack_restored_after):
+    kubectl("delete", "pdb", "agents", "-n", stack_restored_after)
+    result = game_day(EXPERIMENTS / "node-drain-respects-pdb.yaml")
+    assert not result.error, result.error
+    drain, = by_name(result.verdicts, "drain_completed")
+    assert drain.status == "pass" and not drain.evidence["left"], drain
+    for name in ("pdb_respected[core-api]", "pdb_respected[mca]", "failover_recovered", "longest_outage"):
+        verdict, = by_name(result.verdicts, name)
+        assert verdict.status == "pass", verdict
+    agents, = by_name(result.verdicts, "pdb_respected[agents]")
+    assert agents.status == "inconclusive" and "missing PDB" in agents.reason, agents
