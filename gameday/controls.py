@@ -9,7 +9,8 @@
           arguments: {profile: loadtests/profiles/steady.yaml, warmup_s: 20}
 
 Before the experiment: starts the readiness sampler and Locust (loadtests.runner), each in its own
-process, against the stack of $GAMEDAY_STACK (default stack.yaml), then lets the load warm up so
+process, against the stack of $GAMEDAY_STACK (default stack.yaml) with the profile named here (or
+$GAMEDAY_LOAD_PROFILE, which `gameday run --load` sets), then lets the load warm up so
 the steady-state probes have traffic to judge. After it (and on a crash, at cleanup): stops both
 gracefully, so Locust still writes its numbers. Artifacts go to $GAMEDAY_RUN_DIR (default
 runs/<UTC>-chaos/).
@@ -62,13 +63,15 @@ def _stop(proc: subprocess.Popen, timeout_s: float = 60) -> None:
 def before_experiment_control(context: dict, profile: str = "loadtests/profiles/steady.yaml",
                               warmup_s: float = 20, **_) -> None:
     stack = load_stack()
+    profile = os.environ.get("GAMEDAY_LOAD_PROFILE") or profile  # `gameday run --load` overrides
     # chaostoolkit-kubernetes reads its context from here: the stack's, never kubeconfig's current
     os.environ["KUBERNETES_CONTEXT"] = stack.kube_context
     out = run_dir()
-    log.info("kube-gameday: artifacts in %s; load %s at %s, warming up %.0f s", out, profile, stack.entry_url, warmup_s)
+    log.info("kube-gameday: artifacts in %s; load %s at %s", out, profile, stack.entry_url)
     _start("sampler", ["gameday.sampler", "--out", str(out / "readiness.jsonl"), "--stack", str(stack.source)], out)
     _start("load", ["loadtests.runner", "--host", stack.entry_url, "--profile", str(REPO / profile),
                     "--duration", str(LOAD_CEILING_S), "--out", str(out / "load")], out)
+    log.info("warming up the load for %.0f s", warmup_s)
     deadline = time.monotonic() + warmup_s
     while time.monotonic() < deadline:
         for proc in _children:

@@ -1,17 +1,13 @@
 """One game day: guard the target, run the experiment with `chaos run` (its control brings the
 load and the readiness sampler), judge the verdicts, record everything in runs/<run-id>/.
+The command line is gameday.cli (`gameday run`)."""
 
-    python -m gameday.run experiments/pod-kill-under-load.yaml [--stack stack.yaml] [--run-dir DIR]
-
-Exit code: 0 every verdict passed, 1 one failed, 2 one was inconclusive, 3 the run could not be
-made (guard refused, bad experiment, chaos crashed).
-"""
-
-import argparse
 import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +17,7 @@ from kubernetes import client, config
 
 from gameday.files import read_yaml
 from gameday.judge import ExperimentError, judge_run, verdict_specs
-from gameday.stack import Stack, StackError, load_stack
+from gameday.stack import Stack
 from probes.verdict import FAIL, INCONCLUSIVE, PASS, Verdict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,7 +68,11 @@ def new_run_dir(name: str) -> Path:
     return REPO / "runs" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{name}"
 
 
-def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = None) -> Result:
+def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = None, load_profile: Path | None = None,
+                 on_tick: Callable[[float], None] | None = None, on_verdict: Callable[[Verdict], None] | None = None,
+                 tick_s: float = 5) -> Result:
+    """on_tick(elapsed_s) every tick_s while chaos runs, on_verdict(v) as each verdict is judged;
+    load_profile replaces the one the experiment's control names."""
     run_dir = run_dir or new_run_dir(experiment_path.stem)
     run_dir.mkdir(parents=True, exist_ok=True)
     result = Result(run_dir)
@@ -85,14 +85,29 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
         return _record(result)
     env = {**os.environ, "GAMEDAY_RUN_DIR": str(run_dir), "GAMEDAY_STACK": str(stack.source),
            "KUBERNETES_CONTEXT": stack.kube_context, "PROMETHEUS_URL": stack.prometheus_url,
-           "GAMEDAY_NAMESPACE": stack.namespace, "CORE_URL": stack.entry_url}
-    chaos = subprocess.run([sys.executable, "-m", "chaostoolkit", "--log-file", str(run_dir / "chaos.log"),
-                            "run", "--journal-path", str(run_dir / "journal.json"), str(experiment_path)],
-                           cwd=REPO, env=env)
+           "GAMEDAY_NAMESPACE": stack.namespace, "CORE_URL": stack.entry_url,
+           **({"ALERT_SINK_URL": stack.alert_sink_url} if stack.alert_sink_url else {})}
+    if load_profile:
+        env["GAMEDAY_LOAD_PROFILE"] = str(Path(load_profile).resolve())
+    with open(run_dir / "chaos.out", "w") as out:
+        chaos = subprocess.Popen([sys.executable, "-m", "chaostoolkit", "--log-file", str(run_dir / "chaos.log"),
+                                  # rollbacks also after a failed hypothesis or an interrupt (default: not)
+                                  "run", "--rollback-strategy", "always",
+                                  "--journal-path", str(run_dir / "journal.json"), str(experiment_path)],
+                                 cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+        started = next_tick = time.monotonic()
+        while chaos.poll() is None:
+            time.sleep(0.5)
+            if on_tick and time.monotonic() >= next_tick:
+                on_tick(time.monotonic() - started)
+                next_tick += tick_s
     if not (run_dir / "journal.json").exists():
-        result.error = f"chaos run exited {chaos.returncode} without a journal; see {run_dir / 'chaos.log'}"
+        result.error = f"chaos run exited {chaos.returncode} without a journal; see {run_dir / 'chaos.out'}"
         return _record(result)
-    result.verdicts = judge_run(run_dir, experiment, str(experiment_path), stack)
+    for verdict in judge_run(run_dir, experiment, str(experiment_path), stack):
+        result.verdicts.append(verdict)
+        if on_verdict:
+            on_verdict(verdict)
     return _record(result)
 
 
@@ -101,27 +116,3 @@ def _record(result: Result) -> Result:
         {"status": result.status, "error": result.error, "verdicts": [v.to_dict() for v in result.verdicts]},
         indent=2, default=str))
     return result
-
-
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m gameday.run", description=__doc__.split("\n\n")[0])
-    p.add_argument("experiment", type=Path)
-    p.add_argument("--stack", help="stack file (default: $GAMEDAY_STACK, else stack.yaml)")
-    p.add_argument("--run-dir", type=Path)
-    args = p.parse_args(argv)
-    try:
-        stack = load_stack(args.stack)
-    except StackError as err:
-        print(f"gameday: {err}", file=sys.stderr)
-        return EXIT["error"]
-    result = run_game_day(args.experiment, stack, args.run_dir)
-    for v in result.verdicts:
-        print(f"{v.status.upper():>12}  {v.name}: {v.observed}" + (f"  ({v.reason})" if v.reason else ""))
-    if result.error:
-        print(f"gameday: {result.error}", file=sys.stderr)
-    print(f"{result.status}: {result.run_dir}")
-    return EXIT[result.status]
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The command line SREs run on a game day.
+
+    gameday list                                   the experiments and load profiles
+    gameday run EXPERIMENT [--load PROFILE] [--stack stack.yaml] [--run-dir DIR]
+
+`run` shows the phase, the load and the ready pods while the experiment runs, then each verdict
+as it is judged. Exit code: 0 every verdict passed, 1 one failed, 2 one was inconclusive (none
+failed), 3 the run could not be made (guard refused, bad experiment or stack, chaos crashed).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from gameday.files import read_yaml
+from gameday.judge import EXTENSION, ExperimentError
+from gameday.progress import Progress
+from gameday.run import EXIT, REPO, new_run_dir, run_game_day
+from gameday.stack import StackError, load_stack
+from probes.verdict import Verdict
+
+EXPERIMENTS, PROFILES = REPO / "experiments", REPO / "loadtests" / "profiles"
+
+
+def resolve(name: str, folder: Path) -> Path:
+    """A path as given, or a name of the folder with or without .yaml."""
+    for candidate in (Path(name), folder / name, folder / f"{name}.yaml"):
+        if candidate.is_file():
+            return candidate.resolve()
+    raise FileNotFoundError(f"{name}: no such file, nor {folder.relative_to(REPO)}/{name}.yaml")
+
+
+def list_all() -> int:
+    print("experiments (gameday run NAME; * = in the CI subset):")
+    for path in sorted(EXPERIMENTS.glob("*.yaml")):
+        try:
+            experiment = read_yaml(path, ExperimentError)
+        except ExperimentError as err:
+            print(f"  ! {path.stem}: {err}")
+            continue
+        specs = next((e.get("verdicts", []) for e in experiment.get("extensions") or [] if e.get("name") == EXTENSION), [])
+        ci = "*" if "ci" in experiment.get("tags", []) else " "
+        print(f"  {ci} {path.stem:28} {experiment.get('title', '')}")
+        if specs:
+            print(f"    {'':28} verdicts: {', '.join(dict.fromkeys(s['check'] for s in specs))}")
+    print("load profiles (--load NAME):")
+    for path in sorted(PROFILES.glob("*.yaml")):
+        print(f"    {path.stem}")
+    return 0
+
+
+def show(verdict: Verdict) -> None:
+    print(f"{verdict.status.upper():>12}  {verdict.name}: {verdict.observed}"
+          + (f"  ({verdict.reason})" if verdict.reason else ""), flush=True)
+
+
+def run(args) -> int:
+    try:
+        stack = load_stack(args.stack)
+        experiment = resolve(args.experiment, EXPERIMENTS)
+        load = resolve(args.load, PROFILES) if args.load else None
+    except (StackError, FileNotFoundError) as err:
+        print(f"gameday: {err}", file=sys.stderr)
+        return EXIT["error"]
+    run_dir = args.run_dir or new_run_dir(experiment.stem)
+    progress = Progress(run_dir, stack.deployments, sys.stdout)
+    print(f"game day {experiment.stem} on {stack.kube_context}/{stack.namespace}; artifacts in {run_dir}", flush=True)
+
+    def landed(verdict: Verdict) -> None:
+        progress.done()
+        show(verdict)
+
+    result = run_game_day(experiment, stack, run_dir, load, on_tick=progress.show, tick_s=1, on_verdict=landed)
+    if result.error:
+        print(f"gameday: {result.error}", file=sys.stderr)
+    print(f"{result.status}: {result.run_dir}")
+    return EXIT[result.status]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="gameday", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="the experiments and load profiles")
+    run_p = commands.add_parser("run", help="one game day: an experiment under load, judged")
+    run_p.add_argument("experiment", help="a name from `gameday list`, or a path")
+    run_p.add_argument("--load", help="load profile (name or path) instead of the experiment's own")
+    run_p.add_argument("--stack", help="stack file (default: $GAMEDAY_STACK, else stack.yaml)")
+    run_p.add_argument("--run-dir", type=Path, help="where the artifacts go (default: runs/<UTC>-<experiment>)")
+    args = parser.parse_args(argv)
+    return list_all() if args.command == "list" else run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

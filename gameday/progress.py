@@ -1,0 +1,88 @@
+"""Live view of a running game day, read from what it writes into its run directory: the phase
+(Chaos Toolkit's log), the load (Locust's 1 s timeline) and the ready pods (the sampler)."""
+
+import json
+import re
+from pathlib import Path
+from typing import TextIO
+
+# the Chaos Toolkit log lines that start a phase, and the suite's own drain/stop/wait lines
+_PHASE = re.compile(r"\] (?:\[[\w:]+\] )?((?:Steady state hypothesis:|Action:|Probe:|Rollback:|Pausing|warming up|"
+                    r"drain |stopped|started|waiting for|Experiment ended|Let's rollback|Playing).*)$")
+
+
+def tail_lines(path: Path, max_bytes: int = 65536) -> list[str]:
+    """The complete lines at the end of a file that is still being written."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - max_bytes))
+            data = f.read().decode(errors="replace")
+    except FileNotFoundError:
+        return []
+    lines = data.split("\n")
+    return lines[1 if size > max_bytes else 0:-1]  # drop a cut first line and the unfinished last
+
+
+def _records(path: Path) -> list[dict]:
+    records = []
+    for line in tail_lines(path):
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue
+    return records
+
+
+class Progress:
+    """On a terminal one status line rewritten every second, a new line at each new phase;
+    elsewhere (CI logs) a line at each new phase and every `every_s` seconds."""
+
+    def __init__(self, run_dir: Path, deployments: tuple[str, ...], out: TextIO | None = None, every_s: float = 30):
+        self.dir, self.deployments, self.out, self.every_s = run_dir, deployments, out, every_s
+        self.tty = bool(out and out.isatty())
+        self.last_phase, self.last_print = None, -every_s
+
+    def phase(self) -> str:
+        for line in reversed(tail_lines(self.dir / "chaos.log")):
+            found = _PHASE.search(line)
+            if found:
+                return found.group(1)[:90]
+        return "starting"
+
+    def load(self) -> str:
+        """Requests and failures of the last complete second Locust recorded."""
+        rows = _records(self.dir / "load" / "timeline.jsonl")
+        if not rows:
+            return "load: none yet"
+        second = max(int(r["t"]) for r in rows) - 1
+        done = [r for r in rows if int(r["t"]) == second]
+        requests, failures = sum(r["requests"] for r in done), sum(r["failures"] for r in done)
+        return f"load {requests} req/s, {failures} failed"
+
+    def ready(self) -> str:
+        latest = {r["name"]: r for r in _records(self.dir / "readiness.jsonl") if r.get("kind") == "deployment"}
+        shown = [f"{d} {latest[d]['ready']}/{latest[d]['desired']}" for d in self.deployments if d in latest]
+        return "ready " + " ".join(shown) if shown else "ready: no sample yet"
+
+    def line(self, elapsed_s: float) -> str:
+        minutes, seconds = divmod(int(elapsed_s), 60)
+        return f"[{minutes:02d}:{seconds:02d}] {self.phase()} | {self.load()} | {self.ready()}"
+
+    def show(self, elapsed_s: float) -> None:
+        phase = self.phase()
+        if self.tty:
+            end = "\n" if phase != self.last_phase and self.last_phase is not None else ""
+            self.out.write(f"{end}\r\x1b[K{self.line(elapsed_s)}")
+        elif phase != self.last_phase or elapsed_s - self.last_print >= self.every_s:
+            self.out.write(self.line(elapsed_s) + "\n")
+            self.last_print = elapsed_s
+        self.last_phase = phase
+        self.out.flush()
+
+    def done(self) -> None:
+        """Ends the rewritten status line before other output."""
+        if self.tty and self.last_phase is not None:
+            self.out.write("\n")
+            self.last_phase = None
