@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 from kubernetes import client
 
-from actions.kube import core_api
+from gameday.kube import core_api
 from gameday.stack import load_stack
 
 log = logging.getLogger("chaostoolkit")

@@ -6,9 +6,10 @@
         provider:
           type: python
           module: gameday.controls
-          arguments: {profile: loadtests/profiles/steady.yaml, warmup_s: 20}
+          arguments: {profile: loadtests/profiles/steady.yaml, warmup_s: 20, settle_s: 0}
 
-Before the experiment: starts the readiness sampler and Locust (loadtests.runner), each in its own
+Before the experiment: with settle_s, waits (up to settle_s) until every HPA of the stack runs its
+minimum replicas; then starts the readiness sampler and Locust (loadtests.runner), each in its own
 process, against the stack of $GAMEDAY_STACK (default stack.yaml) with the profile named here (or
 $GAMEDAY_LOAD_PROFILE, which `gameday run --load` sets), then lets the load warm up so
 the steady-state probes have traffic to judge. After it (and on a crash, at cleanup): stops both
@@ -24,6 +25,9 @@ import sys
 import time
 from pathlib import Path
 
+from chaoslib.exceptions import InterruptExecution
+
+from gameday.kube import autoscaling_api
 from gameday.run import REPO, new_run_dir
 from gameday.stack import load_stack
 
@@ -60,9 +64,39 @@ def _stop(proc: subprocess.Popen, timeout_s: float = 60) -> None:
             proc.wait()
 
 
+def _interrupt(message: str) -> None:
+    """Stops the experiment before its method: a control's other exceptions are only logged by
+    chaoslib at debug level, and the run would go on without load or samples."""
+    log.error("kube-gameday: %s", message)
+    raise InterruptExecution(message)
+
+
+def settle(stack, timeout_s: float) -> None:
+    """Waits until every HPA of the stack runs its minimum replicas: a game day about scaling
+    starts from rest, not from what the previous one left."""
+    hpas, started, last_log = autoscaling_api(), time.monotonic(), 0.0
+    while True:
+        busy = {}
+        for name in stack.hpas:
+            hpa = hpas.read_namespaced_horizontal_pod_autoscaler(name, stack.namespace)
+            if (hpa.status.current_replicas or 0) != (hpa.spec.min_replicas or 1):
+                busy[name] = f"{hpa.status.current_replicas} (min {hpa.spec.min_replicas})"
+        waited = time.monotonic() - started
+        if not busy:
+            return
+        if waited >= timeout_s:
+            _interrupt(f"the stack did not settle in {timeout_s:.0f} s: " + ", ".join(f"{k} at {v}" for k, v in busy.items()))
+        if waited - last_log >= 30:
+            log.info("waiting for the HPAs to settle at their minimum: %s", ", ".join(f"{k} at {v}" for k, v in busy.items()))
+            last_log = waited
+        time.sleep(5)
+
+
 def before_experiment_control(context: dict, profile: str = "loadtests/profiles/steady.yaml",
-                              warmup_s: float = 20, **_) -> None:
+                              warmup_s: float = 20, settle_s: float = 0, **_) -> None:
     stack = load_stack()
+    if settle_s:
+        settle(stack, settle_s)
     profile = os.environ.get("GAMEDAY_LOAD_PROFILE") or profile  # `gameday run --load` overrides
     # chaostoolkit-kubernetes reads its context from here: the stack's, never kubeconfig's current
     os.environ["KUBERNETES_CONTEXT"] = stack.kube_context
@@ -76,7 +110,7 @@ def before_experiment_control(context: dict, profile: str = "loadtests/profiles/
     while time.monotonic() < deadline:
         for proc in _children:
             if proc.poll() is not None:
-                raise RuntimeError(f"{proc.args[2]} exited early ({proc.returncode}); see {out}")
+                _interrupt(f"{proc.args[2]} exited early ({proc.returncode}); see {out}")
         time.sleep(1)
 
 

@@ -9,13 +9,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
+from kubernetes.client import ApiException
 
 from gameday.stack import Stack
 from loadtests.results import judge_thresholds, load_timeline
 from probes.alerts import alert_fired, alert_resolved, alert_timeline, rule_timing, unexpected_critical_alerts
 from probes.delivery import delivery_verdict
 from probes.drain import drain_completed
-from probes.failover import failover_recovered, load_readiness, longest_outage_s, pdb_respected
+from probes.hpa import hpa_scaled_in, hpa_scaled_out, hpa_spec, target_crossed_at
+from probes.failover import failed_requests, failover_recovered, load_readiness, longest_outage_s, pdb_respected
 from probes.prometheus import Prometheus, PrometheusError
 from probes.slo import slo_error_ratio, slo_latency
 from probes.verdict import INCONCLUSIVE, Verdict, Window, inconclusive, judged
@@ -54,7 +56,9 @@ class Run:
     """What a finished run left in its directory."""
 
     def __init__(self, run_dir: Path, stack: Stack, specs: list[dict]):
-        self.dir, self.stack, self.specs = run_dir, stack, specs
+        # "${namespace}" in a spec is the stack's, as in the experiment's own configuration
+        self.specs = json.loads(json.dumps(specs).replace("${namespace}", stack.namespace))
+        self.dir, self.stack = run_dir, stack
         self.journal = json.loads((run_dir / "journal.json").read_text())
         self.window = Window(utc(self.journal["start"]).to_pydatetime(), utc(self.journal["end"]).to_pydatetime())
         # the method's actions, each with its start: the faults
@@ -146,6 +150,13 @@ def check_outage(run: Run, max_s: float = 0) -> list[Verdict]:
                    reason="" if seconds <= max_s else f"clients saw {seconds} s without a successful response")]
 
 
+def check_failed_requests(run: Run, max_failures: int, allowed: tuple[str, ...]) -> list[Verdict]:
+    window = run.chaos_window() or run.window
+    if run.timeline is None:
+        return [inconclusive("failed_requests", f"≤ {max_failures} failed requests", "no Locust timeline", window)]
+    return [failed_requests(run.timeline, window, max_failures, allowed)]
+
+
 def check_slo_client(run: Run) -> list[Verdict]:
     exprs = [o.expr for o in run.stack.objectives]
     if run.timeline is None:
@@ -163,9 +174,11 @@ def check_slo_server(run: Run) -> list[Verdict]:
     return verdicts
 
 
-def check_alert(run: Run, alert: str, after: str, detection_s: float, resolved_after: str | None) -> list[Verdict]:
+def check_alert(run: Run, alert: str, after: str, detection_s: float, resolved_after: str | None,
+                labels: dict) -> list[Verdict]:
     """alert_fired (time to fire measured against the rule's own budget), alert_resolved after the
-    restore, and both notifications delivered to the receiver when the stack names an alert sink."""
+    restore, and both notifications delivered to the receiver when the stack names an alert sink.
+    `labels` narrow the alert to the instances the fault concerns (e.g. its namespace)."""
     fault_at, restored_at = run.fault(after), run.fault(resolved_after) if resolved_after else None
     window = run.chaos_window() or run.window
     missing = [a for a, t in ((after, fault_at), (resolved_after, restored_at)) if a and t is None]
@@ -174,7 +187,8 @@ def check_alert(run: Run, alert: str, after: str, detection_s: float, resolved_a
                              f"the journal has no action named {missing[0]!r}", window)]
     try:
         prom = Prometheus(run.stack.prometheus_url)
-        timing, timeline = rule_timing(prom, alert), alert_timeline(prom, run.window)
+        timing = rule_timing(prom, alert)
+        timeline = alert_timeline(prom, run.window, labels={**labels, "alertname": alert})
     except PrometheusError as err:
         return [inconclusive(f"alert_fired[{alert}]", f"{alert} fires after {after}", str(err), window)]
     verdicts = [alert_fired(timeline, alert, fault_at, detection_s, timing, window)]
@@ -182,7 +196,7 @@ def check_alert(run: Run, alert: str, after: str, detection_s: float, resolved_a
         verdicts.append(alert_resolved(timeline, alert, restored_at, window))
     if run.stack.alert_sink_url:
         statuses = ("firing", "resolved") if restored_at is not None else ("firing",)
-        verdicts += [delivery_verdict(run.stack.alert_sink_url, alert, window, status) for status in statuses]
+        verdicts += [delivery_verdict(run.stack.alert_sink_url, alert, window, status, labels) for status in statuses]
     return verdicts
 
 
@@ -194,17 +208,49 @@ def check_unexpected_alerts(run: Run, expected: set[str]) -> list[Verdict]:
     return [unexpected_critical_alerts(timeline, expected, run.window)]
 
 
-REQUIRED = {"failover_recovered": ("deployment",), "pdb_respected": ("pdb",), "alert_fired": ("alert", "after")}
+def _hpa(run: Run, name: str, expected: str, judge) -> list[Verdict]:
+    """Fetches the HPA's live spec, then judges; an unreachable API or Prometheus is inconclusive."""
+    if run.readiness is None:
+        return [inconclusive(name, expected, "no readiness samples", run.window)]
+    try:
+        return [judge()]
+    except (PrometheusError, ApiException) as err:
+        return [inconclusive(name, expected, f"{type(err).__name__}: {err}", run.window)]
+
+
+def check_hpa_out(run: Run, hpa: str, at_least: int, within_s: float) -> list[Verdict]:
+    def judge():
+        spec = hpa_spec(run.stack.namespace, hpa)
+        crossed = target_crossed_at(Prometheus(run.stack.prometheus_url), run.stack.namespace, hpa, run.window)
+        return hpa_scaled_out(run.readiness, spec["deployment"], crossed, at_least, within_s, run.window)
+    return _hpa(run, f"hpa_scaled_out[{hpa}]", f"≥ {at_least} replicas within {within_s:.0f} s", judge)
+
+
+def check_hpa_in(run: Run, hpa: str) -> list[Verdict]:
+    def judge():
+        spec = hpa_spec(run.stack.namespace, hpa)
+        return hpa_scaled_in(run.readiness, spec["deployment"], spec["min"], spec["scale_down_stabilization_s"],
+                             run.window)
+    return _hpa(run, f"hpa_scaled_in[{hpa}]", "scaled in after the stabilization window", judge)
+
+
+REQUIRED = {"failover_recovered": ("deployment",), "pdb_respected": ("pdb",), "alert_fired": ("alert", "after"),
+            "hpa_scaled_out": ("hpa", "at_least"), "hpa_scaled_in": ("hpa",)}
 CHECKS = {
     "failover_recovered": lambda run, spec: check_failover(run, spec["deployment"], float(spec.get("within_s", 60)),
                                                            spec.get("after")),
     "pdb_respected": lambda run, spec: check_pdb(run, spec["pdb"]),
     "drain_completed": lambda run, spec: check_drain(run),
     "longest_outage": lambda run, spec: check_outage(run, float(spec.get("max_s", 0))),
+    "failed_requests": lambda run, spec: check_failed_requests(run, int(spec.get("max", 0)),
+                                                               tuple(spec.get("except", ()))),
     "slo_client": lambda run, spec: check_slo_client(run),
     "slo_server": lambda run, spec: check_slo_server(run),
+    "hpa_scaled_out": lambda run, spec: check_hpa_out(run, spec["hpa"], int(spec["at_least"]),
+                                                      float(spec.get("within_s", 300))),
+    "hpa_scaled_in": lambda run, spec: check_hpa_in(run, spec["hpa"]),
     "alert_fired": lambda run, spec: check_alert(run, spec["alert"], spec["after"], float(spec.get("detection_s", 0)),
-                                                 spec.get("resolved_after")),
+                                                 spec.get("resolved_after"), spec.get("labels") or {}),
     # the alerts of the experiment's alert_fired checks are the expected ones
     "no_unexpected_critical_alert": lambda run, spec: check_unexpected_alerts(
         run, {s["alert"] for s in run.specs if s["check"] == "alert_fired"}),

@@ -61,14 +61,16 @@ def _label_key(frame: pd.DataFrame) -> pd.Series:
 TIMELINE_COLUMNS = ["alertname", "labels", "severity", "pending_at", "firing_at", "last_firing_at"]
 
 
-def alert_timeline(prom: Prometheus, window: Window, step_s: float = 1.0) -> pd.DataFrame:
+def alert_timeline(prom: Prometheus, window: Window, step_s: float = 1.0, labels: dict | None = None) -> pd.DataFrame:
     """One row per alert (and label set): when it went pending (its activeAt, exact, from
-    ALERTS_FOR_STATE), first and last seen firing (ALERTS, at step_s resolution)."""
-    alerts = prom.range("ALERTS", window, step_s)
+    ALERTS_FOR_STATE), first and last seen firing (ALERTS, at step_s resolution); only the
+    alerts carrying `labels` when given (e.g. {"alertname": ..., "namespace": ...})."""
+    matchers = "{" + ", ".join(f'{k}="{v}"' for k, v in (labels or {}).items()) + "}"
+    alerts = prom.range(f"ALERTS{matchers}", window, step_s)
     if alerts.empty:
         return pd.DataFrame(columns=TIMELINE_COLUMNS)
     alerts["labels"] = _label_key(alerts)
-    for_state = prom.range("ALERTS_FOR_STATE", window, step_s)
+    for_state = prom.range(f"ALERTS_FOR_STATE{matchers}", window, step_s)
     active_at = {}
     if not for_state.empty:
         for_state["labels"] = _label_key(for_state)
@@ -184,14 +186,16 @@ def unexpected_critical_alerts(timeline: pd.DataFrame, expected: set[str], windo
 # ---- Chaos Toolkit probe: wait for an alert's state (long waits show progress) ----
 
 def wait_for_alert(prometheus_url: str, alertname: str, state: str = "firing", timeout_s: float = 600,
-                   poll_s: float = 2) -> dict:
-    """Waits until `alertname` is `state` in Prometheus (firing, pending, or inactive: neither),
-    or timeout_s passes. Returns whether it got there, and after how long."""
+                   labels: dict | None = None, poll_s: float = 2) -> dict:
+    """Waits until `alertname` (the instances carrying `labels`, when given) is `state` in
+    Prometheus (firing, pending, or inactive: neither), or timeout_s passes. Returns whether it
+    got there, and after how long."""
+    wanted = {**(labels or {}), "alertname": alertname}.items()
     started, last_log, seen = time.monotonic(), 0.0, "unknown"
     while True:
         waited = time.monotonic() - started
         try:
-            states = {a["state"] for a in active_alerts(prometheus_url) if a["labels"].get("alertname") == alertname}
+            states = {a["state"] for a in active_alerts(prometheus_url) if wanted <= a["labels"].items()}
             seen = "firing" if "firing" in states else "pending" if states else "inactive"
         except PrometheusError as err:
             seen = f"unknown ({err})"

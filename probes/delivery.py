@@ -41,12 +41,14 @@ def _check(alertname: str, status: str) -> tuple[str, str]:
 
 
 def alert_delivered(deliveries: pd.DataFrame, alertname: str, window: Window,
-                    status: str = "firing") -> Verdict:
-    """pass: a `status` notification of `alertname` reached the sink within the window; the first
-    one's time is reported. fail: none did (the other deliveries of the window are the evidence)."""
+                    status: str = "firing", labels: dict | None = None) -> Verdict:
+    """pass: a `status` notification of `alertname` (carrying `labels`, when given) reached the
+    sink within the window; the first one's time is reported. fail: none did (the other
+    deliveries of the window are the evidence)."""
     name, expected = _check(alertname, status)
     in_window = deliveries[(deliveries.received_at >= window.start) & (deliveries.received_at <= window.end)]
-    hits = in_window[(in_window.alertname == alertname) & (in_window.status == status)]
+    carries = in_window.labels.map(lambda got: (labels or {}).items() <= (got or {}).items())
+    hits = in_window[(in_window.alertname == alertname) & (in_window.status == status) & carries]
     evidence = [{"received_at": r.received_at.isoformat(), "alertname": r.alertname, "status": r.status,
                  "labels": r.labels} for r in in_window.itertuples()]
     if hits.empty:
@@ -61,23 +63,24 @@ def alert_delivered(deliveries: pd.DataFrame, alertname: str, window: Window,
                   window, evidence, delivered_at=first.isoformat(), delivered_after_s=after_s)
 
 
-def delivery_verdict(sink_url: str, alertname: str, window: Window, status: str = "firing") -> Verdict:
+def delivery_verdict(sink_url: str, alertname: str, window: Window, status: str = "firing",
+                     labels: dict | None = None) -> Verdict:
     """alert_delivered over what the sink holds for the window; inconclusive if it cannot answer."""
     try:
         deliveries = sink_deliveries(sink_url, window.start)
     except AlertSinkError as err:
         return inconclusive(*_check(alertname, status), str(err), window)
-    return alert_delivered(deliveries, alertname, window, status)
+    return alert_delivered(deliveries, alertname, window, status, labels)
 
 
 def await_delivery(sink_url: str, alertname: str, since: datetime, timeout_s: float,
-                   status: str = "firing", poll_s: float = 1.0) -> Verdict:
+                   status: str = "firing", labels: dict | None = None, poll_s: float = 1.0) -> Verdict:
     """Polls the sink until a `status` notification of `alertname` arrives after `since`, or
     timeout_s passes; the verdict covers since..then."""
     deadline = time.monotonic() + timeout_s
     while True:
         window = Window(since, max(datetime.now(timezone.utc), since + timedelta(milliseconds=1)))
-        verdict = delivery_verdict(sink_url, alertname, window, status)
+        verdict = delivery_verdict(sink_url, alertname, window, status, labels)
         if verdict.passed or time.monotonic() >= deadline:
             return verdict
         time.sleep(poll_s)
@@ -94,8 +97,8 @@ def alert_was_delivered(alert_sink_url: str, alertname: str, within_s: float = 3
 
 
 def wait_for_delivery(alert_sink_url: str, alertname: str, status: str = "firing", timeout_s: float = 120,
-                      lookback_s: float = 60) -> dict:
-    """Chaos Toolkit probe: waits until a `status` notification of `alertname` reaches the sink
-    (one received up to lookback_s before the call counts), or timeout_s passes."""
+                      lookback_s: float = 60, labels: dict | None = None) -> dict:
+    """Chaos Toolkit probe: waits until a `status` notification of `alertname` (carrying `labels`)
+    reaches the sink (one received up to lookback_s before the call counts), or timeout_s passes."""
     since = datetime.now(timezone.utc) - timedelta(seconds=lookback_s)
-    return await_delivery(alert_sink_url, alertname, since, timeout_s, status).to_dict()
+    return await_delivery(alert_sink_url, alertname, since, timeout_s, status, labels).to_dict()

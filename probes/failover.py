@@ -98,3 +98,24 @@ def longest_outage_s(timeline: pd.DataFrame, window: Window) -> tuple[int, float
         if t - run_at + 1 > longest:
             longest, longest_at = t - run_at + 1, float(run_at)
     return longest, longest_at
+
+
+def failed_requests(timeline: pd.DataFrame, window: Window, max_failures: int = 0,
+                    allowed: tuple[str, ...] = ()) -> Verdict:
+    """pass: clients saw at most max_failures failed requests in the window on endpoints other
+    than `allowed` (those expected to fail by design, e.g. the ones needing a lost dependency)."""
+    name = "failed_requests" + (f"[except {', '.join(allowed)}]" if allowed else "")
+    expected = f"≤ {max_failures} failed request(s)" + (f" outside {', '.join(allowed)}" if allowed else "")
+    start, end = window.start.timestamp(), window.end.timestamp()
+    rows = timeline[(timeline.t >= start) & (timeline.t < end)]
+    if rows.empty:
+        return inconclusive(name, expected, "Locust recorded nothing in the window", window)
+    by_endpoint = rows.groupby("name")[["requests", "failures"]].sum()
+    counted = by_endpoint[~by_endpoint.index.isin(allowed)]
+    failures = int(counted.failures.sum())
+    evidence = {n: {"requests": int(r.requests), "failures": int(r.failures)} for n, r in by_endpoint.iterrows()}
+    observed = f"{failures} of {int(counted.requests.sum())}" + (
+        f"; on {', '.join(allowed)}: {int(by_endpoint.failures.sum()) - failures} (allowed)" if allowed else "")
+    return judged(name, failures <= max_failures, expected, observed, window, evidence,
+                  reason="" if failures <= max_failures else
+                  "failed: " + ", ".join(f"{n} {int(r.failures)}" for n, r in counted.iterrows() if r.failures))

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from probes.failover import failover_recovered, longest_outage_s, pdb_respected
+from probes.failover import failed_requests, failover_recovered, longest_outage_s, pdb_respected
 from probes.verdict import Window
 
 T0 = 1_800_000_000
@@ -60,3 +60,16 @@ def test_longest_outage_counts_failed_and_silent_seconds():
     ])
     assert longest_outage_s(timeline, WINDOW) == (4, float(T0 + 2))
     assert longest_outage_s(timeline.iloc[:1], WINDOW) == (0, None)
+
+
+def test_failed_requests_counts_only_endpoints_not_allowed_to_fail():
+    timeline = pd.DataFrame([
+        {"t": T0 + 1, "name": "/api/items", "requests": 10, "failures": 0},
+        {"t": T0 + 1, "name": "/api/plan", "requests": 4, "failures": 4},
+        {"t": T0 + 2, "name": "/api/items", "requests": 10, "failures": 1},
+    ])
+    strict = failed_requests(timeline, WINDOW)
+    assert strict.status == "fail" and strict.observed == "5 of 24" and "/api/plan 4" in strict.reason
+    degraded = failed_requests(timeline, WINDOW, max_failures=1, allowed=("/api/plan",))
+    assert degraded.status == "pass" and degraded.observed == "1 of 20; on /api/plan: 4 (allowed)"
+    assert failed_requests(timeline.iloc[:0], WINDOW).status == "inconclusive"

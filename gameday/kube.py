@@ -1,4 +1,4 @@
-"""The Kubernetes client every action uses: the stack's kube context (stack.yaml: kube_context,
+"""The Kubernetes client every action and probe uses: the stack's kube context (stack.yaml: kube_context,
 or $GAMEDAY_STACK's), never whatever the kubeconfig's current context happens to be."""
 
 from kubernetes import client, config
@@ -12,3 +12,11 @@ def api_client() -> client.ApiClient:
 
 def core_api() -> client.CoreV1Api:
     return client.CoreV1Api(api_client())
+
+
+def apps_api() -> client.AppsV1Api:
+    return client.AppsV1Api(api_client())
+
+
+def autoscaling_api() -> client.AutoscalingV2Api:
+    return client.AutoscalingV2Api(api_client())

@@ -1,0 +1,109 @@
+"""Deployment faults as Chaos Toolkit actions, and the rollback that undoes them.
+
+Before changing a Deployment, an action saves what it changes (the pod template, the replica
+count) in the annotation SAVED on the Deployment itself: `restore_deployments` (the rollback)
+puts back exactly that, also after a crash or an interrupt, and nothing else.
+"""
+
+import json
+import logging
+import time
+from datetime import datetime, timezone
+
+from kubernetes import client
+
+from gameday.kube import apps_api
+
+log = logging.getLogger("chaostoolkit")
+SAVED = "kube-gameday/saved"
+
+
+def _save(apps: client.AppsV1Api, deployment: client.V1Deployment) -> None:
+    """Keeps the first saved state: a second fault on the same Deployment must not overwrite it."""
+    if SAVED in (deployment.metadata.annotations or {}):
+        return
+    saved = {"replicas": deployment.spec.replicas,
+             "template": apps.api_client.sanitize_for_serialization(deployment.spec.template)}
+    apps.patch_namespaced_deployment(deployment.metadata.name, deployment.metadata.namespace,
+                                     {"metadata": {"annotations": {SAVED: json.dumps(saved)}}})
+
+
+def wait_rolled_out(apps: client.AppsV1Api, name: str, ns: str, timeout_s: float) -> dict:
+    """Waits until every replica runs the current template and is ready (`kubectl rollout status`)."""
+    started, last_log = time.monotonic(), 0.0
+    while True:
+        d = apps.read_namespaced_deployment(name, ns)
+        s, want = d.status, d.spec.replicas
+        done = ((s.observed_generation or 0) >= d.metadata.generation and (s.updated_replicas or 0) == want
+                and (s.ready_replicas or 0) == want and (s.replicas or 0) == want)
+        waited = time.monotonic() - started
+        if done or waited >= timeout_s:
+            return {"deployment": name, "rolled_out": done, "waited_s": round(waited, 1)}
+        if waited - last_log >= 15:
+            log.info("rollout of %s: %s/%s updated, %s ready", name, s.updated_replicas or 0, want, s.ready_replicas or 0)
+            last_log = waited
+        time.sleep(1)
+
+
+def rollout_restart(deployment: str, ns: str = "gameday", timeout_s: float = 300) -> dict:
+    """`kubectl rollout restart`: a new ReplicaSet with the same spec, rolled by the Deployment's
+    own strategy; waits until the rollout completes."""
+    apps = apps_api()
+    stamp = datetime.now(timezone.utc).isoformat()
+    apps.patch_namespaced_deployment(deployment, ns, {"spec": {"template": {"metadata": {"annotations": {
+        "kubectl.kubernetes.io/restartedAt": stamp}}}}})
+    log.info("rollout restart of %s", deployment)
+    return wait_rolled_out(apps, deployment, ns, timeout_s)
+
+
+def set_container_env(deployment: str, env: dict[str, str], ns: str = "gameday", container: str = "") -> dict:
+    """Changes environment variables of one container (default: the first): a config change,
+    such as one that makes the process crash at start. The previous template is saved first."""
+    apps = apps_api()
+    d = apps.read_namespaced_deployment(deployment, ns)
+    _save(apps, d)
+    name = container or d.spec.template.spec.containers[0].name
+    patch = {"spec": {"template": {"spec": {"containers": [
+        {"name": name, "env": [{"name": k, "value": str(v)} for k, v in env.items()]}]}}}}
+    apps.patch_namespaced_deployment(deployment, ns, patch)  # strategic merge: env merged by name
+    log.info("set %s on %s/%s", ", ".join(f"{k}={v}" for k, v in env.items()), deployment, name)
+    return {"deployment": deployment, "container": name, "env": env}
+
+
+def scale_to(deployment: str, replicas: int, ns: str = "gameday") -> dict:
+    """Sets the replica count (0 takes every pod away; an HPA leaves a Deployment at 0 alone).
+    The previous count is saved first."""
+    apps = apps_api()
+    d = apps.read_namespaced_deployment(deployment, ns)
+    _save(apps, d)
+    apps.patch_namespaced_deployment_scale(deployment, ns, {"spec": {"replicas": replicas}})
+    log.info("scaled %s from %s to %d", deployment, d.spec.replicas, replicas)
+    return {"deployment": deployment, "from": d.spec.replicas, "to": replicas}
+
+
+def restore_deployments(ns: str = "gameday", timeout_s: float = 300) -> list[dict]:
+    """Rollback: every Deployment of `ns` this suite changed gets back its saved template and
+    replicas, and the rollout is awaited."""
+    apps, restored = apps_api(), []
+    for d in apps.list_namespaced_deployment(ns).items:
+        saved = (d.metadata.annotations or {}).get(SAVED)
+        if saved is None:
+            continue
+        state = json.loads(saved)
+        for attempt in range(5):  # the HPA or the controller may update it between read and write
+            try:
+                apps.replace_namespaced_deployment(d.metadata.name, ns, _restored(d, state))
+                break
+            except client.ApiException as err:
+                if err.status != 409 or attempt == 4:
+                    raise
+                d = apps.read_namespaced_deployment(d.metadata.name, ns)
+        log.info("restored %s (replicas %s and its pod template)", d.metadata.name, state["replicas"])
+        restored.append(wait_rolled_out(apps, d.metadata.name, ns, timeout_s))
+    return restored
+
+
+def _restored(d: client.V1Deployment, state: dict) -> client.V1Deployment:
+    d.spec.replicas, d.spec.template = state["replicas"], state["template"]
+    d.metadata.annotations = {k: v for k, v in (d.metadata.annotations or {}).items() if k != SAVED}
+    return d

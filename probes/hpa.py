@@ -1,0 +1,141 @@
+"""HPA verdicts: did the replicas rise after load crossed the target, and come back down no sooner
+than the scale-down stabilization window allows. The replicas are the Deployment's desired count
+as the readiness sampler saw it (≤ 1 s, gameday.sampler); the crossing is the utilization the HPA
+itself reported (kube-state-metrics). Pure functions over frames; fetching is at the edge below.
+"""
+
+import logging
+import time
+
+import pandas as pd
+
+from gameday.kube import apps_api, autoscaling_api
+from probes.prometheus import Prometheus
+from probes.verdict import Verdict, Window, inconclusive, judged
+
+log = logging.getLogger("chaostoolkit")
+SYNC_S = 15  # the HPA controller's default sync period: a decision can lag a condition this long
+
+
+def _desired(frame: pd.DataFrame, deployment: str, window: Window) -> pd.DataFrame:
+    rows = frame[(frame.kind == "deployment") & (frame.name == deployment)]
+    rows = rows[(rows.time >= window.start) & (rows.time <= window.end)].sort_values("t")
+    return rows[rows.desired.notna()]
+
+
+def _changes(rows: pd.DataFrame) -> pd.DataFrame:
+    """The samples where the desired replicas changed (the first sample excluded)."""
+    return rows[rows.desired.ne(rows.desired.shift()) & rows.desired.shift().notna()]
+
+
+def _steps(rows: pd.DataFrame) -> list:
+    changed = rows[rows.desired.ne(rows.desired.shift())]
+    return [[round(t, 3), int(v)] for t, v in zip(changed.t, changed.desired)]
+
+
+def hpa_scaled_out(frame: pd.DataFrame, deployment: str, crossed_at: pd.Timestamp | None, at_least: int,
+                   within_s: float, window: Window) -> Verdict:
+    """pass: after the HPA saw utilization over its target (crossed_at), the desired replicas
+    reached at_least within within_s; the reaction time (crossing to first scale-out) is reported."""
+    name = f"hpa_scaled_out[{deployment}]"
+    expected = f"≥ {at_least} replicas within {within_s:.0f} s of the load crossing the target"
+    rows = _desired(frame, deployment, window)
+    if rows.empty:
+        return inconclusive(name, expected, "no readiness sample of the Deployment", window)
+    if crossed_at is None:
+        return inconclusive(name, expected, "the HPA never reported utilization over its target: "
+                            "the load did not cross it, nothing to judge", window, {"desired": _steps(rows)})
+    before, after = rows[rows.time < crossed_at], rows[rows.time >= crossed_at]
+    start = int(before.desired.iloc[-1]) if len(before) else int(rows.desired.iloc[0])
+    evidence = {"desired": _steps(rows), "crossed_at": crossed_at.isoformat()}
+    ups = after[after.desired > start]
+    if ups.empty:
+        return judged(name, False, expected, f"stayed at {start} replicas", window, evidence,
+                      reason="the HPA did not scale out", from_replicas=start)
+    reaction_s = (ups.time.iloc[0] - crossed_at).total_seconds()
+    reached = after[after.desired >= at_least]
+    peak = int(after.desired.max())
+    if reached.empty:
+        return judged(name, False, expected, f"{start} → {peak} replicas (first step after {reaction_s:.0f} s)",
+                      window, evidence, reason=f"never reached {at_least}", reaction_s=reaction_s, peak=peak)
+    reached_s = (reached.time.iloc[0] - crossed_at).total_seconds()
+    return judged(name, reached_s <= within_s, expected,
+                  f"{start} → {at_least} in {reached_s:.0f} s (first step after {reaction_s:.0f} s, peak {peak})",
+                  window, evidence, reason="" if reached_s <= within_s else f"took {reached_s:.0f} s > {within_s:.0f} s",
+                  reaction_s=reaction_s, reached_s=reached_s, peak=peak)
+
+
+def hpa_scaled_in(frame: pd.DataFrame, deployment: str, min_replicas: int, stabilization_s: float,
+                  window: Window) -> Verdict:
+    """pass: after its last scale-out the Deployment scaled in (back to min_replicas, or at least
+    down), and not before stabilization_s had passed since that scale-out: at a scale-out the
+    HPA's recommendation was the new count, so no scale-in may follow within the window."""
+    name = f"hpa_scaled_in[{deployment}]"
+    expected = f"back toward {min_replicas} replicas, the first step ≥ {stabilization_s:.0f} s after the last scale-out"
+    rows = _desired(frame, deployment, window)
+    changes = _changes(rows)
+    ups = changes[changes.desired > rows.desired.shift().loc[changes.index]]
+    if rows.empty or ups.empty:
+        return inconclusive(name, expected, "no scale-out in the window: nothing to scale in from", window,
+                            {"desired": _steps(rows)} if len(rows) else None)
+    last_up = ups.iloc[-1]
+    downs = changes[(changes.time > last_up.time) & (changes.desired < last_up.desired)]
+    evidence = {"desired": _steps(rows), "last_scale_out": last_up.time.isoformat()}
+    waited = (rows.time.iloc[-1] - last_up.time).total_seconds()
+    if downs.empty:
+        if waited < stabilization_s + SYNC_S:
+            return inconclusive(name, expected, f"the run ended {waited:.0f} s after the last scale-out, inside "
+                                "the stabilization window", window, evidence)
+        return judged(name, False, expected, f"still at {int(last_up.desired)} replicas {waited:.0f} s after the "
+                      "last scale-out", window, evidence, reason="the HPA did not scale in")
+    first_s = (downs.time.iloc[0] - last_up.time).total_seconds()
+    at_min = rows[(rows.time > last_up.time) & (rows.desired <= min_replicas)]
+    back = (f", at {min_replicas} after {(at_min.time.iloc[0] - last_up.time).total_seconds():.0f} s"
+            if len(at_min) else f", {int(rows.desired.iloc[-1])} at the end")
+    early = first_s < stabilization_s - 2  # 2 s: sampling and clock jitter
+    return judged(name, not early, expected, f"first scale-in {first_s:.0f} s after the last scale-out{back}",
+                  window, evidence, reason=f"scaled in {stabilization_s - first_s:.0f} s inside the stabilization "
+                  "window" if early else "", first_scale_in_s=first_s, reached_min=bool(len(at_min)))
+
+
+# ---- the edge: what the HPA reported, and its spec ----
+
+def target_crossed_at(prom: Prometheus, namespace: str, hpa: str, window: Window,
+                      metric: str = "cpu") -> pd.Timestamp | None:
+    """The first time in the window the HPA reported `metric` utilization over its target."""
+    selector = f'namespace="{namespace}", horizontalpodautoscaler="{hpa}", metric_name="{metric}"'
+    query = (f'kube_horizontalpodautoscaler_status_target_metric{{{selector}, metric_target_type="utilization"}}'
+             f' > on(namespace, horizontalpodautoscaler, metric_name) '
+             f'kube_horizontalpodautoscaler_spec_target_metric{{{selector}, metric_target_type="utilization"}}')
+    over = prom.range(query, window, step_s=1)
+    return None if over.empty else over.timestamp.min()
+
+
+def hpa_spec(namespace: str, hpa: str) -> dict:
+    """min/max replicas and the scale-down stabilization window (default 300 s) of a live HPA."""
+    spec = autoscaling_api().read_namespaced_horizontal_pod_autoscaler(hpa, namespace).spec
+    down = spec.behavior.scale_down if spec.behavior and spec.behavior.scale_down else None
+    stabilization = down.stabilization_window_seconds if down and down.stabilization_window_seconds is not None else 300
+    return {"min": spec.min_replicas or 1, "max": spec.max_replicas, "scale_down_stabilization_s": stabilization,
+            "deployment": spec.scale_target_ref.name}
+
+
+# ---- Chaos Toolkit probe: wait for a replica count (long waits show progress) ----
+
+def wait_for_replicas(deployment: str, ns: str = "gameday", at_least: int | None = None,
+                      at_most: int | None = None, timeout_s: float = 600, poll_s: float = 2) -> dict:
+    """Waits until the Deployment's desired replicas are ≥ at_least / ≤ at_most, or timeout_s."""
+    apps, started, last_log = apps_api(), time.monotonic(), 0.0
+    while True:
+        replicas = apps.read_namespaced_deployment(deployment, ns).spec.replicas
+        waited = time.monotonic() - started
+        reached = (at_least is None or replicas >= at_least) and (at_most is None or replicas <= at_most)
+        if reached or waited >= timeout_s:
+            return {"deployment": deployment, "replicas": replicas, "reached": reached, "waited_s": round(waited, 1)}
+        if waited - last_log >= 30:
+            goal = " and ".join(g for g in (at_least is not None and f"≥ {at_least}",
+                                            at_most is not None and f"≤ {at_most}") if g)
+            log.info("waiting for %s replicas %s: %d after %.0f s (timeout %.0f s)", deployment, goal, replicas,
+                     waited, timeout_s)
+            last_log = waited
+        time.sleep(poll_s)

@@ -1,0 +1,55 @@
+"""hpa_scaled_out / hpa_scaled_in over desired-replica samples built by hand (one per second, as
+the readiness sampler writes them)."""
+
+import pandas as pd
+
+from probes.hpa import hpa_scaled_in, hpa_scaled_out
+from probes.verdict import Window
+
+T0 = 1_800_000_000
+WINDOW = Window.from_epoch(T0, T0 + 1200)
+CROSSED = pd.Timestamp(T0 + 40, unit="s", tz="UTC")
+
+
+def desired(*steps, until=1200):
+    """steps: (second, replicas) where the desired count changes; a sample every second."""
+    rows, value, changes = [], None, dict(steps)
+    for s in range(until):
+        value = changes.get(s, value)
+        rows.append({"t": T0 + s, "kind": "deployment", "name": "api", "ready": value, "desired": value})
+    frame = pd.DataFrame(rows)
+    frame["time"] = pd.to_datetime(frame.t, unit="s", utc=True)
+    return frame
+
+
+def test_scale_out_reports_reaction_and_time_to_reach():
+    verdict = hpa_scaled_out(desired((0, 3), (115, 4), (175, 6)), "api", CROSSED, 5, 240, WINDOW)
+    assert verdict.status == "pass"
+    assert verdict.details["reaction_s"] == 75 and verdict.details["reached_s"] == 135 and verdict.details["peak"] == 6
+
+
+def test_too_slow_or_too_small_a_scale_out_fails():
+    assert hpa_scaled_out(desired((0, 3), (115, 4), (400, 6)), "api", CROSSED, 5, 240, WINDOW).status == "fail"
+    stuck = hpa_scaled_out(desired((0, 3)), "api", CROSSED, 5, 240, WINDOW)
+    assert stuck.status == "fail" and stuck.observed == "stayed at 3 replicas"
+
+
+def test_no_crossing_means_nothing_to_judge():
+    assert hpa_scaled_out(desired((0, 3)), "api", None, 5, 240, WINDOW).status == "inconclusive"
+
+
+def test_scale_in_after_the_stabilization_window_passes():
+    verdict = hpa_scaled_in(desired((0, 3), (175, 6), (480, 5), (540, 4), (600, 3)), "api", 3, 300, WINDOW)
+    assert verdict.status == "pass" and verdict.details["first_scale_in_s"] == 305 and verdict.details["reached_min"]
+
+
+def test_scale_in_inside_the_stabilization_window_fails():
+    verdict = hpa_scaled_in(desired((0, 3), (175, 6), (300, 5)), "api", 3, 300, WINDOW)
+    assert verdict.status == "fail" and "inside the stabilization window" in verdict.reason
+
+
+def test_no_scale_in_fails_unless_the_run_ended_inside_the_window():
+    assert hpa_scaled_in(desired((0, 3), (175, 6)), "api", 3, 300, WINDOW).status == "fail"
+    short = hpa_scaled_in(desired((0, 3), (175, 6), until=400), "api", 3, 300, WINDOW)
+    assert short.status == "inconclusive"
+    assert hpa_scaled_in(desired((0, 3)), "api", 3, 300, WINDOW).status == "inconclusive"
