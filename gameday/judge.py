@@ -12,14 +12,14 @@ import pandas as pd
 from kubernetes.client import ApiException
 
 from gameday.stack import Stack
-from loadtests.results import judge_thresholds, load_timeline
-from probes.alerts import alert_fired, alert_resolved, alert_timeline, rule_timing, unexpected_critical_alerts
+from loadtests.results import judge_thresholds, load_timeline, window_stats
+from probes.alerts import alert_can_fire, alert_fired, alert_resolved, alert_timeline, rule_timing, unexpected_critical_alerts
 from probes.delivery import delivery_verdict
 from probes.drain import drain_completed
 from probes.hpa import hpa_scaled_in, hpa_scaled_out, hpa_spec, target_crossed_at
 from probes.failover import failed_requests, failover_recovered, load_readiness, longest_outage_s, pdb_respected
 from probes.prometheus import Prometheus, PrometheusError
-from probes.slo import slo_error_ratio, slo_latency
+from probes.slo import server_counts, slo_agreement, slo_error_ratio, slo_latency
 from probes.verdict import INCONCLUSIVE, Verdict, Window, inconclusive, judged
 
 EXTENSION = "kube-gameday"
@@ -164,6 +164,16 @@ def check_slo_client(run: Run) -> list[Verdict]:
     return judge_thresholds(run.timeline, exprs, run.window)
 
 
+def check_slo_agreement(run: Run, max_gap: float) -> list[Verdict]:
+    stats = window_stats(run.timeline, run.window) if run.timeline is not None else None
+    try:
+        requests, errors = server_counts(Prometheus(run.stack.prometheus_url), run.window, run.stack.server_selector)
+    except PrometheusError as err:
+        return [inconclusive("slo_agreement", "client and server error ratios agree", str(err), run.window)]
+    return [slo_agreement(stats.requests if stats else 0, stats.failures if stats else 0, requests, errors,
+                          run.window, max_gap)]
+
+
 def check_slo_server(run: Run) -> list[Verdict]:
     prom, selector, verdicts = Prometheus(run.stack.prometheus_url), run.stack.server_selector, []
     for objective in run.stack.objectives:
@@ -198,6 +208,17 @@ def check_alert(run: Run, alert: str, after: str, detection_s: float, resolved_a
         statuses = ("firing", "resolved") if restored_at is not None else ("firing",)
         verdicts += [delivery_verdict(run.stack.alert_sink_url, alert, window, status, labels) for status in statuses]
     return verdicts
+
+
+def check_alert_can_fire(run: Run, alert: str) -> list[Verdict]:
+    """Whether the loaded rule's expression names only metrics Prometheus has: a rule that cannot
+    fire is silent however bad things get."""
+    prom = Prometheus(run.stack.prometheus_url)
+    try:
+        expr = rule_timing(prom, alert)["expr"]
+    except PrometheusError as err:
+        return [inconclusive(f"alert_can_fire[{alert}]", "every metric the expression names exists", str(err), run.window)]
+    return [alert_can_fire(prom, alert, expr, run.window)]
 
 
 def check_unexpected_alerts(run: Run, expected: set[str]) -> list[Verdict]:
@@ -235,7 +256,8 @@ def check_hpa_in(run: Run, hpa: str) -> list[Verdict]:
 
 
 REQUIRED = {"failover_recovered": ("deployment",), "pdb_respected": ("pdb",), "alert_fired": ("alert", "after"),
-            "hpa_scaled_out": ("hpa", "at_least"), "hpa_scaled_in": ("hpa",)}
+            "hpa_scaled_out": ("hpa", "at_least"), "hpa_scaled_in": ("hpa",),
+            "alert_can_fire": ("alert",)}
 CHECKS = {
     "failover_recovered": lambda run, spec: check_failover(run, spec["deployment"], float(spec.get("within_s", 60)),
                                                            spec.get("after")),
@@ -246,11 +268,13 @@ CHECKS = {
                                                                tuple(spec.get("except", ()))),
     "slo_client": lambda run, spec: check_slo_client(run),
     "slo_server": lambda run, spec: check_slo_server(run),
+    "slo_agreement": lambda run, spec: check_slo_agreement(run, float(spec.get("max_gap", 0.01))),
     "hpa_scaled_out": lambda run, spec: check_hpa_out(run, spec["hpa"], int(spec["at_least"]),
                                                       float(spec.get("within_s", 300))),
     "hpa_scaled_in": lambda run, spec: check_hpa_in(run, spec["hpa"]),
     "alert_fired": lambda run, spec: check_alert(run, spec["alert"], spec["after"], float(spec.get("detection_s", 0)),
                                                  spec.get("resolved_after"), spec.get("labels") or {}),
+    "alert_can_fire": lambda run, spec: check_alert_can_fire(run, spec["alert"]),
     # the alerts of the experiment's alert_fired checks are the expected ones
     "no_unexpected_critical_alert": lambda run, spec: check_unexpected_alerts(
         run, {s["alert"] for s in run.specs if s["check"] == "alert_fired"}),

@@ -108,3 +108,23 @@ def latency_quantile_below(prometheus_url: str, window_s: float = 60, quantile: 
     """Chaos Toolkit probe: a server-side latency quantile over the last window_s seconds."""
     return slo_latency(Prometheus(prometheus_url), last_seconds(window_s), quantile, max_seconds,
                        selector).to_dict()
+
+
+def slo_agreement(client_requests: int, client_failures: int, server_requests: float | None, server_errors: float,
+                  window: Window, max_gap: float = 0.01) -> Verdict:
+    """pass: the error ratio clients saw (Locust) and the one the server counted (Prometheus)
+    differ by at most max_gap. A client ratio above the server's is failures the server never
+    saw: refused or reset connections, requests routed to a dead pod, proxy timeouts."""
+    name, expected = "slo_agreement", f"client and server error ratios within {max_gap:.1%} of each other"
+    if not client_requests or not server_requests:
+        return inconclusive(name, expected, "no requests on the " + ("client" if not client_requests else "server")
+                            + " side in the window", window)
+    client, server = client_failures / client_requests, server_errors / server_requests
+    gap = client - server
+    evidence = {"client": {"requests": client_requests, "failures": client_failures, "ratio": client},
+                "server": {"requests": server_requests, "errors": server_errors, "ratio": server}}
+    reason = "" if abs(gap) <= max_gap else (
+        f"clients saw {gap:.2%} more failures than the server counted: failures it never saw"
+        if gap > 0 else f"the server counted {-gap:.2%} more errors than clients saw: traffic besides the load")
+    return judged(name, abs(gap) <= max_gap, expected, f"client {client:.2%} vs server {server:.2%}", window,
+                  evidence, reason=reason, gap=gap)

@@ -30,8 +30,9 @@ def unexpected(verdicts, findings: list[dict]) -> list[str]:
     problems = []
     for finding in findings:
         hits = [v for v in verdicts if v.name.split("[")[0] == finding["verdict"]]
-        if not any(v.status == "fail" and finding["because"] in v.reason for v in hits):
-            problems.append(f"known finding not reproduced: {finding['verdict']} failing because "
+        status = finding.get("status", "fail")
+        if not any(v.status == status and finding["because"] in v.reason for v in hits):
+            problems.append(f"known finding not reproduced: {finding['verdict']} {status} because "
                             f"{finding['because']!r} (got {[(v.status, v.reason) for v in hits]})")
     known = {f["verdict"] for f in findings}
     problems += [f"{v.status} {v.name}: {v.observed} {v.reason}" for v in verdicts
