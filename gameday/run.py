@@ -18,7 +18,8 @@ from kubernetes import client, config
 from gameday.files import read_yaml
 from gameday.judge import ExperimentError, judge_run, verdict_specs
 from gameday.stack import Stack
-from probes.verdict import FAIL, INCONCLUSIVE, PASS, Verdict
+from gameday.record import record_prometheus
+from probes.verdict import FAIL, INCONCLUSIVE, PASS, Verdict, Window
 
 REPO = Path(__file__).resolve().parents[1]
 EXIT = {PASS: 0, FAIL: 1, INCONCLUSIVE: 2, "error": 3}
@@ -54,6 +55,7 @@ class Result:
     run_dir: Path
     verdicts: list[Verdict] = field(default_factory=list)
     error: str = ""
+    notes: list[str] = field(default_factory=list)  # what the run could not record
 
     @property
     def status(self) -> str:
@@ -108,11 +110,15 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
         result.verdicts.append(verdict)
         if on_verdict:
             on_verdict(verdict)
+    journal = json.loads((run_dir / "journal.json").read_text())
+    window = Window(datetime.fromisoformat(journal["start"]), datetime.fromisoformat(journal["end"]))
+    result.notes += [f"not recorded: {p}" for p in record_prometheus(stack, window, run_dir)]
     return _record(result)
 
 
 def _record(result: Result) -> Result:
     (result.run_dir / "verdicts.json").write_text(json.dumps(
-        {"status": result.status, "error": result.error, "verdicts": [v.to_dict() for v in result.verdicts]},
+        {"status": result.status, "error": result.error, "notes": result.notes,
+         "verdicts": [v.to_dict() for v in result.verdicts]},
         indent=2, default=str))
     return result

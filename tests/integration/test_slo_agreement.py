@@ -2,6 +2,7 @@
 an injected error burst shows on both sides; no data is inconclusive, never a pass."""
 
 import json
+from dataclasses import replace
 import subprocess
 import sys
 import time
@@ -10,6 +11,8 @@ from bisect import bisect_left
 import pytest
 import requests
 
+from gameday.record import record_prometheus
+from gameday.stack import load_stack
 from loadtests.results import load_timeline, window_stats
 from probes.alerts import alert_can_fire
 from probes.prometheus import Prometheus
@@ -135,3 +138,18 @@ def test_unreachable_prometheus_is_inconclusive_and_names_the_url():
         now = time.time()
         verdict = slo_error_ratio(Prometheus(url, timeout_s=2), Window.from_epoch(now - 10, now))
     assert verdict.status == "inconclusive" and url in verdict.reason
+
+
+def test_the_run_keeps_the_server_side_series(prometheus, steady_run, tmp_path):
+    """record_prometheus stores what the report will draw: the server's request rate during the
+    load is there, of the size Locust sent (its 30 s rate window smooths a 20 s run: the peak
+    reaches a good half of it), and the file is strict JSON (no NaN)."""
+    frame, window = steady_run
+    stack = replace(load_stack(), prometheus_url=prometheus, server_selector='app="core-api"')
+    assert record_prometheus(stack, window, tmp_path) == []
+    text = (tmp_path / "prometheus.jsonl").read_text()
+    assert "NaN" not in text
+    series = [json.loads(line) for line in text.splitlines()]
+    rps, = [s for s in series if s["name"] == "server_rps"]
+    inside = [v for t, v in rps["values"] if window.start.timestamp() + 5 <= t <= window.end.timestamp() and v]
+    assert inside and 0.5 < max(inside) / window_stats(frame, window).rps <= 1.2, inside

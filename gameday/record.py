@@ -1,0 +1,63 @@
+"""Keeps the Prometheus side of a run in its directory (prometheus.jsonl), fetched right after
+the run while Prometheus still holds it: server-side traffic and latency, HPA utilization against
+target, PDB allowed disruptions, node readiness, alerts. A report can then be rebuilt from the run
+directory alone, with no cluster and no Prometheus.
+
+One line per series: {"name", "query", "labels", "values": [[unix_ts, value], ...]}.
+"""
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from gameday.stack import Stack
+from probes.prometheus import Prometheus, PrometheusError
+from probes.slo import LATENCY, NOT_TRAFFIC, REQUESTS
+from probes.verdict import Window
+
+STEP_S = 5       # the kind Prometheus scrapes and evaluates every 5 s: finer steps add no data
+MARGIN_S = 60    # before and after the run: the report shows where it started from and ended
+
+
+def queries(stack: Stack) -> dict[str, str]:
+    server = ",".join(s for s in (NOT_TRAFFIC, stack.server_selector) if s)
+    ns = f'namespace="{stack.namespace}"'
+    quantile = "histogram_quantile({q}, sum by (le) (rate(" + LATENCY + "{{" + server + "}}[30s])))"
+    return {
+        "server_rps": f"sum(rate({REQUESTS}{{{server}}}[30s]))",
+        "server_errors_per_s": f'sum(rate({REQUESTS}{{{server},status=~"5.."}}[30s]))',
+        "server_p50_s": quantile.format(q=0.5),
+        "server_p95_s": quantile.format(q=0.95),
+        "server_p99_s": quantile.format(q=0.99),
+        "hpa_cpu_utilization": f'kube_horizontalpodautoscaler_status_target_metric{{{ns},metric_name="cpu",'
+                               'metric_target_type="utilization"}',
+        "hpa_cpu_target": f'kube_horizontalpodautoscaler_spec_target_metric{{{ns},metric_name="cpu",'
+                          'metric_target_type="utilization"}',
+        "hpa_current_replicas": f"kube_horizontalpodautoscaler_status_current_replicas{{{ns}}}",
+        "pdb_disruptions_allowed": f"kube_poddisruptionbudget_status_pod_disruptions_allowed{{{ns}}}",
+        "node_ready": 'kube_node_status_condition{condition="Ready",status="true"}',
+        "alerts": "ALERTS",
+    }
+
+
+def record_prometheus(stack: Stack, window: Window, out: Path) -> list[str]:
+    """Writes out/prometheus.jsonl; returns the problems met (a query that failed is left out and
+    named, so a report says what is missing instead of drawing nothing)."""
+    prom, problems = Prometheus(stack.prometheus_url), []
+    span = Window(window.start - timedelta(seconds=MARGIN_S), window.end + timedelta(seconds=MARGIN_S))
+    with open(out / "prometheus.jsonl", "w") as f:
+        for name, query in queries(stack).items():
+            try:
+                frame = prom.range(query, span, STEP_S)
+            except PrometheusError as err:
+                problems.append(f"{name}: {err}")
+                continue
+            labels = [c for c in frame.columns if c not in ("timestamp", "value")]
+            for key, rows in (frame.groupby(labels, dropna=False) if labels else [((), frame)]):
+                key = key if isinstance(key, tuple) else (key,)
+                f.write(json.dumps({"name": name, "query": query,
+                                    "labels": {k: v for k, v in zip(labels, key) if isinstance(v, str)},
+                                    "values": [[ts.timestamp(), None if v != v else v]  # NaN: no data then
+                                               for ts, v in zip(rows.timestamp, rows.value)]})
+                        + "\n")
+    return problems
