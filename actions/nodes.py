@@ -1,4 +1,5 @@
-"""Node faults as Chaos Toolkit actions, and their rollbacks.
+"""Node faults as Chaos Toolkit actions, and their rollbacks: drain (uncordon), and for kind
+clusters stop/start of a node's container (a machine dying and coming back).
 
 chaostoolkit-kubernetes 0.39 cannot serve here (../shared/MACHINE.md): its drain_nodes gives up on
 the first eviction a PodDisruptionBudget refuses (HTTP 429) and leaves the node cordoned. A real

@@ -104,10 +104,11 @@ def steady_state(run: Run) -> list[Verdict]:
 def check_failover(run: Run, deployment: str, within_s: float, after: str | None) -> list[Verdict]:
     """One verdict per fault (each judged until the next action), or only after the action named
     `after` (the fault; later actions such as restarting a node belong to its recovery)."""
-    ends = [t for _, t in run.faults[1:]] + [utc(run.journal["end"])]
-    faults = [(f, start, end) for (f, start), end in zip(run.faults, ends) if after is None or f == after]
-    if after is not None and faults:
-        faults = [(after, faults[0][1], utc(run.journal["end"]))]
+    end = utc(run.journal["end"])
+    if after is None:
+        faults = list(zip([f for f, _ in run.faults], [t for _, t in run.faults], [t for _, t in run.faults[1:]] + [end]))
+    else:
+        faults = [(after, run.fault(after), end)] if run.fault(after) is not None else []
     if run.readiness is None or not faults:
         return [inconclusive(f"failover_recovered[{deployment}]", f"recovered within {within_s:.0f} s",
                              "no readiness samples" if run.readiness is None else

@@ -98,11 +98,18 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
                                   "--journal-path", str(run_dir / "journal.json"), str(experiment_path)],
                                  cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
         started = next_tick = time.monotonic()
-        while chaos.poll() is None:
-            time.sleep(0.5)
-            if on_tick and time.monotonic() >= next_tick:
-                on_tick(time.monotonic() - started)
-                next_tick += tick_s
+        try:
+            while chaos.poll() is None:
+                time.sleep(0.5)
+                if on_tick and time.monotonic() >= next_tick:
+                    on_tick(time.monotonic() - started)
+                    next_tick += tick_s
+        except KeyboardInterrupt:
+            # chaos got the same Ctrl-C (one process group): it stops and rolls back; wait for it,
+            # then judge what was measured (the journal says "interrupted")
+            print("\ninterrupted: waiting for the rollbacks (Ctrl-C again to abandon them)", file=sys.stderr, flush=True)
+            result.notes.append("interrupted by Ctrl-C")
+            chaos.wait()
     if not (run_dir / "journal.json").exists():
         result.error = f"chaos run exited {chaos.returncode} without a journal; see {run_dir / 'chaos.out'}"
         return _record(result)
