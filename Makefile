@@ -73,7 +73,7 @@ test-e2e: setup deploy
 ## brought up if needed); verdicts and artifacts under runs/<UTC>-pytest/<test>-<experiment>/
 gameday: setup deploy
 	$(VENV)/bin/pytest tests/gameday/test_game_days.py --junitxml=runs/junit-gameday.xml
-	@echo "game-day artifacts: $$(ls -td runs/*-pytest | head -1)"
+	@echo "game-day reports:"; ls -d $$(ls -td runs/*-pytest | head -1)/*/report.html
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -2,6 +2,7 @@
 
     gameday list                                   the experiments and load profiles
     gameday run EXPERIMENT [--load PROFILE] [--stack stack.yaml] [--run-dir DIR]
+    gameday report RUN_DIR                         (re)build RUN_DIR/report.html from its artifacts
 
 `run` shows the phase, the load and the ready pods while the experiment runs, then each verdict
 as it is judged. Exit code: 0 every verdict passed, 1 one failed, 2 one was inconclusive (none
@@ -18,6 +19,7 @@ from gameday.progress import Progress
 from gameday.run import EXIT, REPO, new_run_dir, run_game_day
 from gameday.stack import StackError, load_stack
 from probes.verdict import Verdict
+from reports.build import build_report
 
 EXPERIMENTS, PROFILES = REPO / "experiments", REPO / "loadtests" / "profiles"
 
@@ -73,8 +75,17 @@ def run(args) -> int:
     result = run_game_day(experiment, stack, run_dir, load, on_tick=progress.show, tick_s=1, on_verdict=landed)
     if result.error:
         print(f"gameday: {result.error}", file=sys.stderr)
-    print(f"{result.status}: {result.run_dir}")
+    report = result.run_dir / "report.html"
+    print(f"{result.status}: {report if report.exists() else result.run_dir}")
     return EXIT[result.status]
+
+
+def report(args) -> int:
+    if not (args.run_dir / "journal.json").exists() and not (args.run_dir / "verdicts.json").exists():
+        print(f"gameday: {args.run_dir}: not a run directory (no journal.json nor verdicts.json)", file=sys.stderr)
+        return EXIT["error"]
+    print(build_report(args.run_dir))
+    return 0
 
 
 def main(argv=None) -> int:
@@ -86,8 +97,10 @@ def main(argv=None) -> int:
     run_p.add_argument("--load", help="load profile (name or path) instead of the experiment's own")
     run_p.add_argument("--stack", help="stack file (default: $GAMEDAY_STACK, else stack.yaml)")
     run_p.add_argument("--run-dir", type=Path, help="where the artifacts go (default: runs/<UTC>-<experiment>)")
+    report_p = commands.add_parser("report", help="(re)build a run's report.html from its artifacts")
+    report_p.add_argument("run_dir", type=Path)
     args = parser.parse_args(argv)
-    return list_all() if args.command == "list" else run(args)
+    return {"list": list_all, "run": run, "report": report}[args.command](*([] if args.command == "list" else [args]))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from gameday.files import read_yaml
 from gameday.judge import ExperimentError, judge_run, verdict_specs
 from gameday.stack import Stack
 from gameday.record import record_prometheus
+from reports.build import build_report
 from probes.verdict import FAIL, INCONCLUSIVE, PASS, Verdict, Window
 
 REPO = Path(__file__).resolve().parents[1]
@@ -120,7 +121,13 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
     journal = json.loads((run_dir / "journal.json").read_text())
     window = Window(datetime.fromisoformat(journal["start"]), datetime.fromisoformat(journal["end"]))
     result.notes += [f"not recorded: {p}" for p in record_prometheus(stack, window, run_dir)]
-    return _record(result)
+    _record(result)
+    try:
+        build_report(run_dir)
+    except Exception as err:  # the verdicts stand without their report; say why it is missing
+        result.notes.append(f"report.html not built: {type(err).__name__}: {err}")
+        _record(result)
+    return result
 
 
 def _record(result: Result) -> Result:

@@ -4,6 +4,7 @@ except the seed stack's known findings (seed-findings.yaml), which must fail for
 
 `make test` (CI) runs the experiments tagged `ci`; `make gameday` runs them all."""
 
+import html
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,5 @@ def test_game_day(game_day, experiment):
     assert not result.error, f"{result.error}\nartifacts: {result.run_dir}"
     problems = unexpected(result.verdicts, SEED_FINDINGS.get(experiment.stem, []))
     assert not problems, "\n".join(problems) + f"\nartifacts: {result.run_dir}"
+    report = (result.run_dir / "report.html").read_text()
+    assert all(html.escape(v.name) in report for v in result.verdicts), "a verdict is missing from report.html"

@@ -1,0 +1,77 @@
+"""The report from a run directory alone: every verdict in it, the actions on the time axis,
+and what an artifact lacks said in words, not drawn as zero."""
+
+import json
+
+import pandas as pd
+
+from reports.build import alerts_table, build_report, client_series
+from reports.svg import Span, chart
+
+T0 = 1_800_000_000
+
+
+def write_run(path, with_timeline=True):
+    (path / "load").mkdir(parents=True)
+    journal = {"experiment": {"title": "Pods die <quickly>"}, "status": "completed",
+               "start": "2027-01-15T08:00:00+00:00", "end": "2027-01-15T08:02:00+00:00",
+               "run": [{"activity": {"type": "action", "name": "kill-a-pod"},
+                        "start": "2027-01-15T08:00:30+00:00", "end": "2027-01-15T08:00:31+00:00"}],
+               "rollbacks": []}
+    verdicts = {"status": "fail", "error": "", "notes": [], "verdicts": [
+        {"name": "failover_recovered[api]", "status": "pass", "expected": "within 60 s", "observed": "in 6.1 s",
+         "window": {"start": "2027-01-15T08:00:30+00:00", "end": "2027-01-15T08:02:00+00:00"}, "evidence": None,
+         "reason": "", "details": {}},
+        {"name": "longest_outage", "status": "fail", "expected": "0 s", "observed": "3 s", "window": None,
+         "evidence": {"seconds": 3}, "reason": "clients saw 3 s without a successful response", "details": {}}]}
+    (path / "journal.json").write_text(json.dumps(journal))
+    (path / "verdicts.json").write_text(json.dumps(verdicts))
+    if with_timeline:
+        start = 1_800_000_000
+        (path / "load" / "timeline.jsonl").write_text("\n".join(json.dumps(
+            {"t": start + s, "method": "GET", "name": "/", "requests": 10, "failures": 1, "rt_ms": {"20.0": 9, "900.0": 1}})
+            for s in range(5)) + "\n")
+
+
+def test_the_report_holds_every_verdict_and_the_action(tmp_path):
+    write_run(tmp_path)
+    text = build_report(tmp_path).read_text()
+    for needle in ("failover_recovered[api]", "longest_outage", "clients saw 3 s without a successful response",
+                   "kill-a-pod", "Pods die &lt;quickly&gt;", ">FAIL<"):
+        assert needle in text, needle
+    assert "Not in the run directory: readiness.jsonl, prometheus.jsonl" in text
+    assert "<script" not in text and "http://" not in text and "https://" not in text  # offline, self-contained
+
+
+def test_a_run_without_a_timeline_says_so(tmp_path):
+    write_run(tmp_path, with_timeline=False)
+    assert "load/timeline.jsonl" in build_report(tmp_path).read_text()
+
+
+def test_client_quantiles_come_from_the_per_second_histogram():
+    timeline = pd.DataFrame([{"t": T0, "name": "/", "requests": 10, "failures": 1, "rt_ms": {"20.0": 9, "900.0": 1}}])
+    series = client_series(timeline)
+    assert series["traffic"]["requests/s"] == [(T0, 10)] and series["traffic"]["failures/s"] == [(T0, 1)]
+    assert series["latency"]["p50"] == [(T0, 0.02)] and series["latency"]["p99"] == [(T0, 0.9)]
+
+
+def test_alerts_show_when_they_fired_and_whether_expected():
+    prom = {"alerts": [
+        {"labels": {"alertname": "NodeDown", "alertstate": "firing", "node": "w1", "severity": "critical"},
+         "values": [[T0 + 300, 1], [T0 + 305, 1]]},
+        {"labels": {"alertname": "NodeDown", "alertstate": "pending", "node": "w1", "severity": "critical"},
+         "values": [[T0 + 20, 1]]},
+        {"labels": {"alertname": "Noise", "alertstate": "firing", "severity": "warning"}, "values": [[T0, 1]]}]}
+    verdicts = [{"name": "alert_fired[NodeDown]", "status": "pass", "observed": "firing 300 s after the fault"}]
+    first, second = alerts_table(prom, verdicts)
+    assert first["alert"] == "NodeDown" and first["expected"] and first["where"] == "node=w1"
+    assert (first["pending"], first["firing"], first["last_firing"]) == ("08:00:20", "08:05:00", "08:05:05")
+    assert second["alert"] == "Noise" and not second["expected"]
+
+
+def test_a_chart_without_data_says_so_and_gaps_break_lines():
+    empty = chart("Nothing", {"a": []}, T0, T0 + 60)
+    assert "no data recorded" in empty
+    gapped = chart("Gap", {"a": [(T0, 1.0), (T0 + 1, None), (T0 + 2, 2.0), (T0 + 3, 2.0)]}, T0, T0 + 60,
+                   [Span(T0 + 10, T0 + 20, "kill")])
+    assert gapped.count("<polyline") == 2 and "<title>kill</title>" in gapped
