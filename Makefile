@@ -72,8 +72,8 @@ test-e2e: setup deploy
 ## gameday: the main job: every game day of experiments/ on the seed stack (cluster and stack
 ## brought up if needed); verdicts and artifacts under runs/<UTC>-pytest/<test>-<experiment>/
 gameday: setup deploy
-	$(VENV)/bin/pytest tests/gameday/test_game_days.py --junitxml=runs/junit-gameday.xml
-	@echo "game-day reports:"; ls -d $$(ls -td runs/*-pytest | head -1)/*/report.html
+	@status=0; $(VENV)/bin/pytest tests/gameday/test_game_days.py --junitxml=runs/junit-gameday.xml || status=$$?; \
+	echo "game-day reports:"; ls -d $$(ls -td runs/*-pytest | head -1)/*/report.html; exit $$status
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
