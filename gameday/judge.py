@@ -287,4 +287,8 @@ def judge_run(run_dir: Path, experiment: dict, source: str, stack: Stack) -> Ite
     run = Run(run_dir, stack, verdict_specs(experiment, source))
     yield from steady_state(run)
     for spec in run.specs:
-        yield from CHECKS[spec["check"]](run, spec)
+        try:
+            yield from CHECKS[spec["check"]](run, spec)
+        except Exception as err:  # a check that breaks costs its verdict, not the others
+            yield inconclusive(spec["check"], "judged", f"the check failed: {type(err).__name__}: {err}", run.window,
+                               evidence=spec)
