@@ -31,6 +31,8 @@ def test_sigterm_turns_not_ready_first_and_finishes_in_flight_requests(workdir):
     assert requests.get(f"{url}/health/ready", timeout=5).status_code == 503
     assert requests.get(f"{url}/health", timeout=5).status_code == 200      # alive while draining
     assert requests.get(f"{url}/api/items", timeout=5).status_code == 200   # still serving
+    with requests.Session() as keep_alive:  # ... but tells keep-alive clients to go elsewhere
+        assert keep_alive.get(f"{url}/api/items", timeout=5).headers.get("connection") == "close"
     t.join(timeout=30)
     assert slow["r"].status_code == 200 and slow["r"].json()["cpu_ms"] >= 2500
     # uvicorn re-raises the SIGTERM once it has shut down cleanly: exit by that signal is normal
