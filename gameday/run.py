@@ -17,10 +17,10 @@ from kubernetes import client, config
 
 from gameday.files import read_yaml
 from gameday.judge import ExperimentError, judge_run, verdict_specs
-from gameday.stack import Stack
 from gameday.record import record_prometheus
-from reports.build import build_report
+from gameday.stack import Stack
 from probes.verdict import FAIL, INCONCLUSIVE, PASS, Verdict, Window
+from reports.build import build_report
 
 REPO = Path(__file__).resolve().parents[1]
 EXIT = {PASS: 0, FAIL: 1, INCONCLUSIVE: 2, "error": 3}
