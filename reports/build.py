@@ -62,10 +62,28 @@ def _named(rows: list[dict], label: str, suffix: str = "") -> dict[str, list]:
     return {f"{r['labels'].get(label, '?')}{suffix}": [tuple(v) for v in r["values"]] for r in rows}
 
 
+def _expected_alerts(verdicts: list[dict]) -> dict[str, str]:
+    """{alert: what its verdicts said}: fired (measured against its bound), resolved, delivered."""
+    said: dict[str, list[str]] = {}
+    for v in verdicts:
+        check, _, inside = v["name"].partition("[")
+        alert, _, status = inside.rstrip("]").partition(",")
+        if check == "alert_fired":
+            bound = (v.get("details") or {}).get("bound_s")
+            said.setdefault(alert, []).insert(0, f"{v['status']}: {v['observed']}"
+                                                 + (f" (bound {bound:.0f} s)" if bound else ""))
+        elif check == "alert_resolved":
+            said.setdefault(alert, []).append(f"resolved {v['status']}: {v['observed']}")
+        elif check == "alert_delivered":
+            said.setdefault(alert, []).append(f"{status} notification {'delivered' if v['status'] == 'pass' else v['status']}")
+    return {alert: "; ".join(parts) for alert, parts in said.items()}
+
+
 def alerts_table(prom: dict[str, list[dict]], verdicts: list[dict]) -> list[dict]:
     """Every alert seen in the run: first pending, first and last firing; whether a verdict
-    expected it and what that verdict said."""
-    expected = {v["name"].split("[", 1)[1].rstrip("]"): v for v in verdicts if v["name"].startswith("alert_fired[")}
+    expected it and what the verdicts said (time to fire against its bound, delivery). An
+    expected alert that never even went pending has its row too."""
+    expected = _expected_alerts(verdicts)
     rows = {}
     for row in prom.get("alerts", []):
         labels, name = row["labels"], row["labels"].get("alertname", "?")
@@ -80,12 +98,14 @@ def alerts_table(prom: dict[str, list[dict]], verdicts: list[dict]) -> list[dict
         entry[key] = min(filter(None, [entry[key], min(times)]))
         if key == "firing":
             entry["last_firing"] = max(filter(None, [entry["last_firing"], max(times)]))
+    seen = {alert for alert, _ in rows}
+    for alert in set(expected) - seen:
+        rows[(alert, "")] = {"alert": alert, "where": "(never pending nor firing)", "severity": "",
+                             "pending": None, "firing": None, "last_firing": None}
     table = []
     for entry in sorted(rows.values(), key=lambda e: (e["alert"] not in expected, e["alert"], e["where"])):
-        verdict = expected.get(entry["alert"])
         table.append({**entry, **{k: clock(entry[k]) for k in ("pending", "firing", "last_firing") if entry[k]},
-                      "expected": verdict is not None,
-                      "verdict": f"{verdict['status']}: {verdict['observed']}" if verdict else ""})
+                      "expected": entry["alert"] in expected, "verdict": expected.get(entry["alert"], "")})
     return table
 
 

@@ -62,10 +62,16 @@ def test_alerts_show_when_they_fired_and_whether_expected():
         {"labels": {"alertname": "NodeDown", "alertstate": "pending", "node": "w1", "severity": "critical"},
          "values": [[T0 + 20, 1]]},
         {"labels": {"alertname": "Noise", "alertstate": "firing", "severity": "warning"}, "values": [[T0, 1]]}]}
-    verdicts = [{"name": "alert_fired[NodeDown]", "status": "pass", "observed": "firing 300 s after the fault"}]
-    first, second = alerts_table(prom, verdicts)
+    verdicts = [{"name": "alert_fired[NodeDown]", "status": "pass", "observed": "firing 300 s after the fault",
+                 "details": {"bound_s": 335.0}},
+                {"name": "alert_delivered[NodeDown,firing]", "status": "pass", "observed": "first at ..."},
+                {"name": "alert_fired[AgentDown]", "status": "fail", "observed": "never fired, never pending"}]
+    silent, first, second = alerts_table(prom, verdicts)
     assert first["alert"] == "NodeDown" and first["expected"] and first["where"] == "node=w1"
     assert (first["pending"], first["firing"], first["last_firing"]) == ("08:00:20", "08:05:00", "08:05:05")
+    assert first["verdict"] == "pass: firing 300 s after the fault (bound 335 s); firing notification delivered"
+    assert silent["alert"] == "AgentDown" and silent["where"] == "(never pending nor firing)"
+    assert silent["verdict"].startswith("fail: never fired")
     assert second["alert"] == "Noise" and not second["expected"]
 
 
