@@ -171,8 +171,13 @@ def stop_nodes(pods_label_selector: str = "app=core-api", ns: str = "gameday", n
     if zone:
         nodes = [n.metadata.name for n in core.list_node(label_selector=f"topology.kubernetes.io/zone={zone}").items
                  if CONTROL_PLANE not in (n.metadata.labels or {})]
+        if not nodes:
+            raise RuntimeError(f"no worker node in zone {zone!r}")
     nodes = nodes or [busiest_worker(core, pods_label_selector, ns)]
     for node in nodes:
+        if CONTROL_PLANE in (core.read_node(node).metadata.labels or {}):
+            raise RuntimeError(f"{node} is a control-plane node: off limits (the cluster's API and the suite's "
+                               "ports live there)")
         owner = _docker("inspect", "-f", f'{{{{index .Config.Labels "{KIND_CLUSTER_LABEL}"}}}}', node)
         if owner != cluster:
             raise RuntimeError(f"container {node!r} is not a node of kind cluster {cluster!r} (label {owner!r})")

@@ -61,7 +61,11 @@ def _label_key(frame: pd.DataFrame) -> pd.Series:
 TIMELINE_COLUMNS = ["alertname", "labels", "severity", "pending_at", "firing_at", "last_firing_at"]
 
 
-def alert_timeline(prom: Prometheus, window: Window, step_s: float = 1.0, labels: dict | None = None) -> pd.DataFrame:
+TIMELINE_STEP_S = 1.0
+
+
+def alert_timeline(prom: Prometheus, window: Window, step_s: float = TIMELINE_STEP_S,
+                   labels: dict | None = None) -> pd.DataFrame:
     """One row per alert (and label set): when it went pending (its activeAt, exact, from
     ALERTS_FOR_STATE), first and last seen firing (ALERTS, at step_s resolution); only the
     alerts carrying `labels` when given (e.g. {"alertname": ..., "namespace": ...})."""
@@ -157,14 +161,15 @@ def alert_fired(timeline: pd.DataFrame, alertname: str, fault_at: pd.Timestamp, 
 
 def alert_resolved(timeline: pd.DataFrame, alertname: str, restored_at: pd.Timestamp, window: Window) -> Verdict:
     """pass: `alertname` stopped firing after the fault was undone (restored_at) and before the
-    end of the window. A resolved alert's series ends (staleness marker); one still firing has
-    samples up to the end: a gap of two steps (1 s) before the end tells them apart."""
+    end of the window. The timeline's range query has a step every second up to the end: an
+    alert still firing has a sample at the last one; a resolved alert's series ends (staleness
+    marker), so a step inside the window follows its last firing sample without one."""
     name, expected = f"alert_resolved[{alertname}]", "not firing any more after the fault is undone"
     firing = _of(timeline, alertname).last_firing_at.dropna()
     if firing.empty:
         return inconclusive(name, expected, f"{alertname} never fired: nothing to resolve", window)
     last = firing.max()
-    if last + pd.Timedelta(seconds=2) >= pd.Timestamp(window.end):
+    if last + pd.Timedelta(seconds=TIMELINE_STEP_S) > pd.Timestamp(window.end):
         return judged(name, False, expected, f"still firing at {last.isoformat()}, the end of the run", window,
                       reason=f"{alertname} did not resolve within the run")
     after = (last - restored_at).total_seconds()

@@ -49,8 +49,12 @@ def test_already_firing_before_the_fault_cannot_be_timed():
 def test_resolved_before_the_end_passes_and_still_firing_fails():
     resolved = alert_resolved(timeline(("NodeDown", "critical", 25, 326, 420)), "NodeDown", at(400), WINDOW)
     assert resolved.status == "pass" and resolved.details["resolved_after_s"] == 20
-    stuck = alert_resolved(timeline(("NodeDown", "critical", 25, 326, 599)), "NodeDown", at(400), WINDOW)
+    # the window ends at 600 s: a step there with a firing sample is still firing; one at 598.3 s
+    # means the step at 599 s found the series ended (resolved just before the run ended)
+    stuck = alert_resolved(timeline(("NodeDown", "critical", 25, 326, 600)), "NodeDown", at(400), WINDOW)
     assert stuck.status == "fail"
+    just = alert_resolved(timeline(("NodeDown", "critical", 25, 326, 598.3)), "NodeDown", at(400), WINDOW)
+    assert just.status == "pass"
     assert alert_resolved(timeline(), "NodeDown", at(400), WINDOW).status == "inconclusive"
 
 
