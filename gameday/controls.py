@@ -74,7 +74,7 @@ def _interrupt(message: str) -> None:
 def settle(stack, timeout_s: float) -> None:
     """Waits until every HPA of the stack runs its minimum replicas: a game day about scaling
     starts from rest, not from what the previous one left."""
-    hpas, started, last_log = autoscaling_api(), time.monotonic(), 0.0
+    hpas, started, last_log = autoscaling_api(stack.kube_context), time.monotonic(), 0.0
     while True:
         busy = {}
         for name in stack.hpas:

@@ -242,7 +242,7 @@ def _hpa(run: Run, name: str, expected: str, judge) -> list[Verdict]:
 
 def check_hpa_out(run: Run, hpa: str, at_least: int, within_s: float) -> list[Verdict]:
     def judge():
-        spec = hpa_spec(run.stack.namespace, hpa)
+        spec = hpa_spec(run.stack.namespace, hpa, run.stack.kube_context)
         crossed = target_crossed_at(Prometheus(run.stack.prometheus_url), run.stack.namespace, hpa, run.window)
         return hpa_scaled_out(run.readiness, spec["deployment"], crossed, at_least, within_s, run.window)
     return _hpa(run, f"hpa_scaled_out[{hpa}]", f"≥ {at_least} replicas within {within_s:.0f} s", judge)
@@ -250,7 +250,7 @@ def check_hpa_out(run: Run, hpa: str, at_least: int, within_s: float) -> list[Ve
 
 def check_hpa_in(run: Run, hpa: str) -> list[Verdict]:
     def judge():
-        spec = hpa_spec(run.stack.namespace, hpa)
+        spec = hpa_spec(run.stack.namespace, hpa, run.stack.kube_context)
         return hpa_scaled_in(run.readiness, spec["deployment"], spec["min"], spec["scale_down_stabilization_s"],
                              run.window)
     return _hpa(run, f"hpa_scaled_in[{hpa}]", "scaled in after the stabilization window", judge)

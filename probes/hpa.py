@@ -111,9 +111,9 @@ def target_crossed_at(prom: Prometheus, namespace: str, hpa: str, window: Window
     return None if over.empty else over.timestamp.min()
 
 
-def hpa_spec(namespace: str, hpa: str) -> dict:
+def hpa_spec(namespace: str, hpa: str, context: str | None = None) -> dict:
     """min/max replicas and the scale-down stabilization window (default 300 s) of a live HPA."""
-    spec = autoscaling_api().read_namespaced_horizontal_pod_autoscaler(hpa, namespace).spec
+    spec = autoscaling_api(context).read_namespaced_horizontal_pod_autoscaler(hpa, namespace).spec
     down = spec.behavior.scale_down if spec.behavior and spec.behavior.scale_down else None
     stabilization = down.stabilization_window_seconds if down and down.stabilization_window_seconds is not None else 300
     return {"min": spec.min_replicas or 1, "max": spec.max_replicas, "scale_down_stabilization_s": stabilization,
