@@ -11,9 +11,12 @@ from pathlib import Path
 import pandas as pd
 from kubernetes.client import ApiException
 
+from gameday.kube import core_api
+from gameday.record import deployment_samples
 from gameday.stack import Stack
-from loadtests.results import judge_thresholds, load_timeline, window_stats
+from loadtests.results import judge_thresholds, load_timeline, load_users, window_stats
 from probes.alerts import alert_can_fire, alert_fired, alert_resolved, alert_timeline, rule_timing, unexpected_critical_alerts
+from probes.capacity import capacity_for_target, load_steps
 from probes.delivery import delivery_verdict
 from probes.drain import drain_completed
 from probes.hpa import hpa_scaled_in, hpa_scaled_out, hpa_spec, target_crossed_at
@@ -256,9 +259,34 @@ def check_hpa_in(run: Run, hpa: str) -> list[Verdict]:
     return _hpa(run, f"hpa_scaled_in[{hpa}]", "scaled in after the stabilization window", judge)
 
 
+def worker_zones(context: str) -> int:
+    """How many zones the schedulable (non-control-plane) nodes span."""
+    nodes = core_api(context).list_node(label_selector="!node-role.kubernetes.io/control-plane").items
+    return len({n.metadata.labels.get("topology.kubernetes.io/zone", n.metadata.name) for n in nodes})
+
+
+def check_capacity(run: Run, target_rps: float) -> list[Verdict]:
+    name, expected = f"capacity_for_target[{target_rps:g} rps]", "a capacity model from a step-load run"
+    history = run.dir / "load" / "locust_stats_history.csv"
+    if run.timeline is None or run.readiness is None or not history.exists():
+        return [inconclusive(name, expected, "no Locust timeline, user history or readiness samples", run.window)]
+    steps = load_steps(load_users(history))
+    try:
+        span = Window.from_epoch(steps[0].start, steps[-1].end) if steps else run.window
+        samples = deployment_samples(run.stack, span)
+        specs = [hpa_spec(run.stack.namespace, hpa, run.stack.kube_context) for hpa in run.stack.hpas]
+        zones = worker_zones(run.stack.kube_context)
+    except (PrometheusError, ApiException) as err:
+        return [inconclusive(name, expected, f"{type(err).__name__}: {err}", run.window)]
+    hpas = {s["deployment"]: {"cpu_target_pct": s["cpu_target_pct"], "max": s["max"]} for s in specs if s["cpu_target_pct"]}
+    ready = run.readiness[run.readiness.kind == "deployment"]
+    return [capacity_for_target(steps, run.timeline, samples, ready, hpas,
+                                list(run.stack.objectives), target_rps, zones, run.window)]
+
+
 REQUIRED = {"failover_recovered": ("deployment",), "pdb_respected": ("pdb",), "alert_fired": ("alert", "after"),
             "hpa_scaled_out": ("hpa", "at_least"), "hpa_scaled_in": ("hpa",),
-            "alert_can_fire": ("alert",)}
+            "alert_can_fire": ("alert",), "capacity_for_target": ("target_rps",)}
 CHECKS = {
     "failover_recovered": lambda run, spec: check_failover(run, spec["deployment"], float(spec.get("within_s", 60)),
                                                            spec.get("after")),
@@ -276,6 +304,7 @@ CHECKS = {
     "alert_fired": lambda run, spec: check_alert(run, spec["alert"], spec["after"], float(spec.get("detection_s", 0)),
                                                  spec.get("resolved_after"), spec.get("labels") or {}),
     "alert_can_fire": lambda run, spec: check_alert_can_fire(run, spec["alert"]),
+    "capacity_for_target": lambda run, spec: check_capacity(run, float(spec["target_rps"])),
     # the alerts of the experiment's alert_fired checks are the expected ones
     "no_unexpected_critical_alert": lambda run, spec: check_unexpected_alerts(
         run, {s["alert"] for s in run.specs if s["check"] == "alert_fired"}),

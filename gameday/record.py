@@ -10,6 +10,8 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
+
 from gameday.stack import Stack
 from probes.prometheus import Prometheus, PrometheusError
 from probes.slo import LATENCY, NOT_TRAFFIC, REQUESTS
@@ -37,7 +39,36 @@ def queries(stack: Stack) -> dict[str, str]:
         "pdb_disruptions_allowed": f"kube_poddisruptionbudget_status_pod_disruptions_allowed{{{ns}}}",
         "node_ready": 'kube_node_status_condition{condition="Ready",status="true"}',
         "alerts": "ALERTS",
+        # per Deployment, for the capacity model: the requests it answers, the CPU it burns and
+        # what one pod requests (a pod's Deployment is its name less the two hash suffixes)
+        "deployment_rps": "sum by (deployment) (" + _by_deployment(
+            f"rate({REQUESTS}{{{ns},{NOT_TRAFFIC}}}[30s])") + ")",
+        "deployment_cpu_cores": "sum by (deployment) (" + _by_deployment(
+            f'rate(container_cpu_usage_seconds_total{{{ns},container!="",container!="POD"}}[30s])') + ")",
+        "deployment_cpu_request_per_pod": "max by (deployment) (" + _by_deployment(
+            f'sum by (pod) (kube_pod_container_resource_requests{{{ns},resource="cpu"}})') + ")",
     }
+
+
+def _by_deployment(expr: str) -> str:
+    return f'label_replace({expr}, "deployment", "$1", "pod", "(.+)-[^-]+-[^-]+")'
+
+
+CAPACITY = ("deployment_rps", "deployment_cpu_cores", "deployment_cpu_request_per_pod")
+
+
+def deployment_samples(stack: Stack, window: Window) -> pd.DataFrame:
+    """Per Deployment and 5 s: requests/s, CPU cores, CPU request per pod (the capacity model's
+    input): columns t, deployment, rps, cpu_cores, request_cores."""
+    prom, every = Prometheus(stack.prometheus_url), queries(stack)
+    frames = []
+    for name, column in zip(CAPACITY, ("rps", "cpu_cores", "request_cores")):
+        frame = prom.range(every[name], window, STEP_S)
+        if frame.empty or "deployment" not in frame:
+            raise PrometheusError(f"no series for {every[name]}")
+        frames.append(frame.assign(t=frame.timestamp.map(pd.Timestamp.timestamp))
+                      .set_index(["t", "deployment"]).value.rename(column))
+    return pd.concat(frames, axis=1).reset_index()
 
 
 def record_prometheus(stack: Stack, window: Window, out: Path) -> list[str]:

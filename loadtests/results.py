@@ -19,6 +19,13 @@ def load_timeline(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(read_json_lines(path), columns=COLUMNS)
 
 
+def load_users(path: str | Path) -> pd.DataFrame:
+    """Locust's user count per second (t, users), from the Aggregated rows of its stats history."""
+    history = pd.read_csv(path, usecols=["Timestamp", "User Count", "Name"])
+    rows = history[history.Name == "Aggregated"]
+    return pd.DataFrame({"t": rows.Timestamp.astype(float), "users": rows["User Count"].astype(int)})
+
+
 @dataclass(frozen=True)
 class WindowStats:
     requests: int

@@ -112,12 +112,15 @@ def target_crossed_at(prom: Prometheus, namespace: str, hpa: str, window: Window
 
 
 def hpa_spec(namespace: str, hpa: str, context: str | None = None) -> dict:
-    """min/max replicas and the scale-down stabilization window (default 300 s) of a live HPA."""
+    """min/max replicas, the scale-down stabilization window (default 300 s) and the CPU target
+    utilization (None if it scales on something else) of a live HPA."""
     spec = autoscaling_api(context).read_namespaced_horizontal_pod_autoscaler(hpa, namespace).spec
     down = spec.behavior.scale_down if spec.behavior and spec.behavior.scale_down else None
     stabilization = down.stabilization_window_seconds if down and down.stabilization_window_seconds is not None else 300
+    cpu = next((m.resource.target.average_utilization for m in spec.metrics or []
+                if m.type == "Resource" and m.resource.name == "cpu"), None)
     return {"min": spec.min_replicas or 1, "max": spec.max_replicas, "scale_down_stabilization_s": stabilization,
-            "deployment": spec.scale_target_ref.name}
+            "deployment": spec.scale_target_ref.name, "cpu_target_pct": cpu}
 
 
 # ---- Chaos Toolkit probe: wait for a replica count (long waits show progress) ----
