@@ -16,6 +16,7 @@ class Span:
     start: float   # unix seconds
     end: float
     label: str
+    kind: str = "action"   # action | fault (action to rollback) | load (above the baseline): the CSS class
 
 
 def _ticks(low: float, high: float, count: int = 4) -> list[float]:
@@ -51,7 +52,7 @@ def chart(title: str, series: dict[str, list[tuple[float, float | None]]], t0: f
     out = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
            f'<text x="{LEFT}" y="{TOP - 3}" class="title">{escape(title)}{f" ({escape(unit)})" if unit else ""}</text>']
     for span in spans:
-        out.append(f'<rect class="span" x="{x(span.start):.1f}" y="{TOP}" width="{max(x(span.end) - x(span.start), 1.5):.1f}"'
+        out.append(f'<rect class="span {span.kind}" x="{x(span.start):.1f}" y="{TOP}" width="{max(x(span.end) - x(span.start), 1.5):.1f}"'
                    f' height="{plot_h}"><title>{escape(span.label)}</title></rect>')
     for tick in _ticks(0, top):
         out.append(f'<line class="grid" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>'
@@ -63,7 +64,7 @@ def chart(title: str, series: dict[str, list[tuple[float, float | None]]], t0: f
                    f'{minutes}:{seconds:02d}</text>')
     for i, (name, points) in enumerate(series.items()):
         colour = PALETTE[i % len(PALETTE)]
-        for run in _runs(points):
+        for run in _runs(thinned(points, t0, t1, plot_w)):
             path = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in run)
             out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{path}">'
                        f'<title>{escape(name)}</title></polyline>')
@@ -76,10 +77,40 @@ def chart(title: str, series: dict[str, list[tuple[float, float | None]]], t0: f
     return "".join(out)
 
 
+def thinned(points: list[tuple[float, float | None]], t0: float, t1: float, columns: int) -> list:
+    """The points inside [t0, t1], at most the first, lowest, highest and last of each pixel
+    column (M4): a 24 h series at 1 s draws as fast as a minute's, and keeps every dip and spike.
+    A column with a gap keeps the gap."""
+    inside = [(t, v) for t, v in points if t0 <= t <= t1]
+    if len(inside) <= 4 * columns:
+        return inside
+    width = (t1 - t0) / columns or 1
+    kept, column = [], []
+    for t, v in sorted(inside, key=_time) + [(float("inf"), None)]:
+        if column and (t == float("inf") or int((t - t0) / width) != int((column[0][0] - t0) / width)):
+            kept.extend(_m4(column))
+            column = []
+        column.append((t, v))
+    return kept
+
+
+def _time(point: tuple) -> float:
+    return point[0]
+
+
+def _m4(column: list[tuple[float, float | None]]) -> list[tuple[float, float | None]]:
+    values = [p for p in column if p[1] is not None]
+    if not values:
+        return [column[0]]
+    picks = {column[0], column[-1], min(values, key=lambda p: p[1]), max(values, key=lambda p: p[1])}
+    gap = next((p for p in column if p[1] is None), None)
+    return sorted(picks | ({gap} if gap else set()), key=_time)
+
+
 def _runs(points: list[tuple[float, float | None]]) -> list[list[tuple[float, float]]]:
     """Unbroken stretches of points: a None (no data) breaks the line instead of bridging it."""
     runs, current = [], []
-    for t, v in sorted(points):
+    for t, v in sorted(points, key=_time):
         if v is None:
             if current:
                 runs.append(current)

@@ -5,8 +5,8 @@ import json
 
 import pandas as pd
 
-from reports.build import alerts_table, build_report, client_series
-from reports.svg import Span, chart
+from reports.build import alerts_table, build_report, client_series, fault_windows, load_spans
+from reports.svg import Span, chart, thinned
 
 T0 = 1_800_000_000
 
@@ -81,3 +81,41 @@ def test_a_chart_without_data_says_so_and_gaps_break_lines():
     gapped = chart("Gap", {"a": [(T0, 1.0), (T0 + 1, None), (T0 + 2, 2.0), (T0 + 3, 2.0)]}, T0, T0 + 60,
                    [Span(T0 + 10, T0 + 20, "kill")])
     assert gapped.count("<polyline") == 2 and "<title>kill</title>" in gapped
+
+
+def test_a_day_at_one_second_is_thinned_to_the_pixels_keeping_dips_and_spikes():
+    day = [(T0 + s, 10.0) for s in range(86_400)]
+    day[40_000] = (T0 + 40_000, 500.0)
+    day[60_000] = (T0 + 60_000, 0.0)
+    day[70_000] = (T0 + 70_000, None)
+    kept = thinned(day, T0, T0 + 86_400, 800)
+    assert len(kept) <= 4 * 800 + 1
+    assert (T0 + 40_000, 500.0) in kept and (T0 + 60_000, 0.0) in kept and (T0 + 70_000, None) in kept
+    assert thinned([(T0 - 5, 1.0), (T0, 2.0), (T0 + 70, 3.0)], T0, T0 + 60, 800) == [(T0, 2.0)]  # outside: cut
+
+
+def journal_of(*records, rollbacks=()):
+    def record(name, func, start, end):
+        return {"activity": {"type": "action", "name": name, "provider": {"func": func}},
+                "start": pd.Timestamp(start, unit="s", tz="UTC").isoformat(),
+                "end": pd.Timestamp(end, unit="s", tz="UTC").isoformat()}
+    return {"start": pd.Timestamp(T0, unit="s", tz="UTC").isoformat(),
+            "end": pd.Timestamp(T0 + 600, unit="s", tz="UTC").isoformat(),
+            "run": [record(*r) for r in records], "rollbacks": [record(*r) for r in rollbacks]}
+
+
+def test_a_fault_lasts_from_its_action_to_the_first_action_undoing_it():
+    journal = journal_of(("stop", "stop_nodes", T0 + 60, T0 + 61), ("start", "start_stopped_nodes", T0 + 300, T0 + 305),
+                         rollbacks=[("start-again", "start_stopped_nodes", T0 + 590, T0 + 590)])
+    (fault,) = fault_windows(journal)
+    assert (fault.start, fault.end, fault.kind) == (T0 + 60, T0 + 305, "fault") and "until start" in fault.label
+    never = fault_windows(journal_of(("drain", "drain_node", T0 + 60, T0 + 80)))
+    assert never[0].end == T0 + 600 and "never undone" in never[0].label
+    assert fault_windows(journal_of(("kill", "terminate_pods", T0 + 60, T0 + 61))) == []  # nothing left in place
+
+
+def test_load_above_the_baseline_is_a_span():
+    users = pd.DataFrame({"t": range(T0, T0 + 100), "users": [10] * 40 + [40] * 30 + [10] * 30})
+    (surge,) = load_spans(users, baseline=10)
+    assert (surge.start, surge.end, surge.kind) == (T0 + 40, T0 + 69, "load") and "up to 40" in surge.label
+    assert load_spans(pd.DataFrame({"t": range(T0, T0 + 9), "users": [10] * 9}), baseline=10) == []
