@@ -3,10 +3,14 @@
     gameday list                                   the experiments and load profiles
     gameday run EXPERIMENT [--load PROFILE] [--stack stack.yaml] [--run-dir DIR]
     gameday report RUN_DIR                         (re)build RUN_DIR/report.html from its artifacts
+    gameday report --history DIR                   each experiment's latest run in DIR against its
+                                                   earlier runs: DIR/history.html, regressions printed
 
 `run` shows the phase, the load and the ready pods while the experiment runs, then each verdict
 as it is judged. Exit code: 0 every verdict passed, 1 one failed, 2 one was inconclusive (none
 failed), 3 the run could not be made (guard refused, bad experiment or stack, chaos crashed).
+`report --history`: 0 no regression (or nothing to compare against), 1 a regression flagged,
+3 DIR holds no run.
 """
 
 import argparse
@@ -20,6 +24,7 @@ from gameday.run import EXIT, REPO, new_run_dir, run_game_day
 from gameday.stack import StackError, load_stack
 from probes.verdict import Verdict
 from reports.build import build_report
+from reports.history import REGRESSION, load_history, summary, write_history_page
 
 EXPERIMENTS, PROFILES = REPO / "experiments", REPO / "loadtests" / "profiles"
 
@@ -81,11 +86,27 @@ def run(args) -> int:
 
 
 def report(args) -> int:
+    if args.history is not None:
+        return history(args.history)
     if not (args.run_dir / "journal.json").exists() and not (args.run_dir / "verdicts.json").exists():
         print(f"gameday: {args.run_dir}: not a run directory (no journal.json nor verdicts.json)", file=sys.stderr)
         return EXIT["error"]
     print(build_report(args.run_dir))
     return 0
+
+
+def history(root: Path) -> int:
+    if not root.is_dir():
+        print(f"gameday: {root}: no such directory", file=sys.stderr)
+        return EXIT["error"]
+    trends, skipped = load_history(root)
+    for line in summary(trends, skipped, root):
+        print(line, file=sys.stdout if trends else sys.stderr)
+    if not trends:
+        print(f"gameday: {root}: no run to compare", file=sys.stderr)
+        return EXIT["error"]
+    print(write_history_page(root, trends, skipped))
+    return 1 if any(t.flagged(REGRESSION) for t in trends if t.current) else 0
 
 
 def main(argv=None) -> int:
@@ -97,9 +118,13 @@ def main(argv=None) -> int:
     run_p.add_argument("--load", help="load profile (name or path) instead of the experiment's own")
     run_p.add_argument("--stack", help="stack file (default: $GAMEDAY_STACK, else stack.yaml)")
     run_p.add_argument("--run-dir", type=Path, help="where the artifacts go (default: runs/<UTC>-<experiment>)")
-    report_p = commands.add_parser("report", help="(re)build a run's report.html from its artifacts")
-    report_p.add_argument("run_dir", type=Path)
+    report_p = commands.add_parser("report", help="(re)build a run's report.html, or compare runs (--history)")
+    report_p.add_argument("run_dir", type=Path, nargs="?")
+    report_p.add_argument("--history", type=Path, metavar="DIR",
+                          help="compare each experiment's latest run in DIR with its earlier runs")
     args = parser.parse_args(argv)
+    if args.command == "report" and (args.run_dir is None) == (args.history is None):
+        report_p.error("give either RUN_DIR or --history DIR")
     return {"list": list_all, "run": run, "report": report}[args.command](*([] if args.command == "list" else [args]))
 
 
