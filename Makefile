@@ -7,11 +7,12 @@ export PATH := $(CACHE)/bin:$(PATH)
 # kubectl, the tests and the suite talk to this context only
 export KUBE_CONTEXT ?= kind-gameday
 
-.PHONY: setup cluster-deps cluster cluster-down deploy undeploy rules node-image test test-unit test-integration test-e2e gameday clean bench-load
+.PHONY: setup cluster-deps cluster cluster-down deploy undeploy rules node-image test test-unit test-integration test-e2e gameday clean bench-load bench-report
 
 # Debian packages: Prometheus and promtool (the tests' real Prometheus, rule tests), Alertmanager
-# (the integration tests' delivery chain), wrk (bench)
-SETUP_PACKAGES := prometheus prometheus-alertmanager wrk
+# (the integration tests' delivery chain), wrk (bench), Chromium (the integration test that renders
+# a report headless: no console errors, a screenshot under runs/screenshots/)
+SETUP_PACKAGES := prometheus prometheus-alertmanager wrk chromium
 CLUSTER_PACKAGES := docker.io debootstrap gcc libc6-dev
 
 ## setup: Debian packages and the virtualenv with the suite's pinned dependencies (idempotent)
