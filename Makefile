@@ -79,6 +79,10 @@ gameday: setup deploy
 clean:
 	rm -rf $(VENV) runs .pytest_cache
 
+## bench-report: time and peak memory to build one report for a 24 h soak at 1 s (synthesised; goal ≤ 10 s)
+bench-report: setup
+	$(VENV)/bin/python -m reports.bench
+
 ## bench-load: Locust's highest sustained rate vs wrk on the service's cheapest endpoint
 bench-load: setup
 	$(VENV)/bin/python -m loadtests.bench
