@@ -145,6 +145,9 @@ def model_deployment(rows: list[dict], clients: list[dict], cpu_target_pct: floa
     points = [(r["rps_per_pod"], r["utilization_pct"]) for r in rows
               if r and r["utilization_pct"] is not None and r["rps_per_pod"] > 0]
     out = {"cpu_target_pct": cpu_target_pct, "max_replicas": max_replicas, "points": points}
+    if rows and all(r and r["rps"] == 0 for r in rows):
+        return {**out, "unloaded": "answered no request of this load at any step: its work does not follow "
+                                   "the entry rate (or comes by another protocol), so it is not modelled"}
     if len(points) < MIN_FIT_STEPS:
         return {**out, "problem": f"{len(points)} steps with traffic and CPU data, {MIN_FIT_STEPS} needed"}
     fit = fit_line(*zip(*points))
@@ -178,13 +181,16 @@ def capacity_for_target(steps: list[Step], timeline: pd.DataFrame, samples: pd.D
                "steps": [{"users": s.users, "start": s.start, "end": s.end, **c} for s, c in zip(steps, clients)],
                "deployments": models}
     unfit = {d: m["problem"] for d, m in models.items() if "problem" in m}
+    modelled = {d: m for d, m in models.items() if "rps_per_replica" in m}
+    if not modelled and not unfit:
+        unfit["deployments"] = "none of the HPA-scaled Deployments answered requests of this load"
     if zones < 2:
         unfit["nodes"] = "they span one zone: no zone can be lost and leave anything"
     if unfit:
         return Verdict(name, "inconclusive", expected, "no model for " + ", ".join(unfit), window, details["steps"],
                        "; ".join(f"{d}: {p}" for d, p in unfit.items()), details)
-    short = {d: m for d, m in models.items() if m["replicas"]["zone_lost"] > m["max_replicas"]}
-    observed = ", ".join(f"{d} {m['replicas']['zone_lost']} of max {m['max_replicas']}" for d, m in models.items())
+    short = {d: m for d, m in modelled.items() if m["replicas"]["zone_lost"] > m["max_replicas"]}
+    observed = ", ".join(f"{d} {m['replicas']['zone_lost']} of max {m['max_replicas']}" for d, m in modelled.items())
     reason = "; ".join(f"{d} needs {m['replicas']['zone_lost']} replicas with a zone lost, maxReplicas is "
                        f"{m['max_replicas']}" for d, m in short.items())
     return judged(name, not short, expected, observed, window, details["steps"], reason, **details)

@@ -93,3 +93,14 @@ def test_too_few_steps_or_flat_cpu_is_inconclusive(tmp_path):
     steps, timeline, samples, ready = step_run(tmp_path, [5, 10, 15], [20, 40, 60], pods=2)
     one_zone = capacity_for_target(steps, timeline, samples, ready, hpas, OBJECTIVES, 50, 1, window)
     assert one_zone.status == "inconclusive" and "span one zone" in one_zone.reason
+
+
+def test_a_deployment_this_load_never_calls_is_left_out_not_inconclusive(tmp_path):
+    steps, timeline, samples, ready = step_run(tmp_path, [5, 10, 15, 20], [20, 40, 60, 80], pods=3)
+    idle = samples.assign(deployment="worker", rps=0.0, cpu_cores=0.002)
+    window = Window.from_epoch(T0, T0 + 240)
+    hpas = {"api": {"cpu_target_pct": 70, "max": 10}, "worker": {"cpu_target_pct": 70, "max": 5}}
+    ready = pd.concat([ready, ready.assign(name="worker")])
+    verdict = capacity_for_target(steps, timeline, pd.concat([samples, idle]), ready, hpas, OBJECTIVES, 105, 3, window)
+    assert verdict.status == "pass" and "worker" not in verdict.observed
+    assert "answered no request of this load" in verdict.details["deployments"]["worker"]["unloaded"]
