@@ -1,9 +1,10 @@
 """Reading the suite's data files with errors that name the file: YAML specs (stack, profiles,
 experiments) and the JSON-lines records processes append while they run."""
 
-import json
 from pathlib import Path
 
+import orjson
+import pandas as pd
 import yaml
 
 
@@ -20,10 +21,16 @@ def read_yaml(path: Path, error: type[Exception]):
 def read_json_lines(path: Path) -> list[dict]:
     """Every line of a file a process appends to; a torn line (a crash mid-write) is dropped."""
     rows = []
-    with open(path) as f:
+    with open(path, "rb") as f:
         for line in f:
             try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
+                rows.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
                 continue
     return rows
+
+
+def columns_of(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    """A frame of the given columns from JSON-lines rows (a missing key is None): column by
+    column, several times faster than from the list of dicts on a 24 h run."""
+    return pd.DataFrame({c: [row.get(c) for row in rows] for c in columns}, columns=columns)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gameday.files import read_json_lines
+from gameday.files import columns_of, read_json_lines
 from loadtests.thresholds import Threshold, parse_threshold
 from probes.verdict import Verdict, Window, inconclusive, judged
 
@@ -16,7 +16,7 @@ COLUMNS = ["t", "method", "name", "requests", "failures", "rt_ms"]
 
 def load_timeline(path: str | Path) -> pd.DataFrame:
     """One row per second and endpoint; a torn last line (a crash mid-write) is dropped."""
-    return pd.DataFrame(read_json_lines(path), columns=COLUMNS)
+    return columns_of(read_json_lines(path), COLUMNS)
 
 
 def load_users(path: str | Path) -> pd.DataFrame:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gameday.files import read_json_lines
+from gameday.files import columns_of, read_json_lines
 from probes.verdict import Verdict, Window, inconclusive, judged
 
 READINESS_COLUMNS = ["t", "kind", "name", "ready", "desired", "min_available"]
@@ -14,7 +14,7 @@ READINESS_COLUMNS = ["t", "kind", "name", "ready", "desired", "min_available"]
 
 def load_readiness(path: str | Path) -> pd.DataFrame:
     """The sampler's lines; a torn last line (a crash mid-write) is dropped."""
-    frame = pd.DataFrame(read_json_lines(path), columns=READINESS_COLUMNS)
+    frame = columns_of(read_json_lines(path), READINESS_COLUMNS)
     frame["time"] = pd.to_datetime(frame.t, unit="s", utc=True)
     return frame
 

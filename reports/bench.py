@@ -1,8 +1,9 @@
 """make bench-report: the time and peak memory to build one report for a 24 h soak at 1 s
 resolution (goal: 10 s). The run directory is synthesised, shaped like a real one: Locust's
 timeline (4 endpoints a second, a dozen latency buckets each), its user history, readiness
-samples of 4 Deployments and 3 PDBs a second, 40 Prometheus series at 1 s, a node stopped for an
-hour and its alert. The report is built in a child process (`gameday report`), so its peak
+samples of 4 Deployments and 3 PDBs a second, 40 Prometheus series at the step they are recorded
+at (gameday.record.STEP_S: 5 s, the kind Prometheus's scrape interval), a node stopped for an hour
+and its alert. The report is built in a child process (`gameday report`), so its peak
 resident memory is the build's alone.
 
     BENCH_HOURS=24 make bench-report
@@ -16,6 +17,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from gameday.record import STEP_S
 
 HOURS = float(os.environ.get("BENCH_HOURS", "24"))
 OUT = Path(__file__).resolve().parents[1] / "runs" / "bench-report"
@@ -88,7 +91,7 @@ def write_prometheus(run: Path, seconds: int, rng: random.Random) -> None:
                            "severity": "critical"}) for state in ("pending", "firing")]
     with open(run / "prometheus.jsonl", "w") as out:
         for name, labels in series[:40]:
-            values = [[T0 + s, round(rng.uniform(0, 100), 3)] for s in range(seconds)]
+            values = [[T0 + s, round(rng.uniform(0, 100), 3)] for s in range(0, seconds, STEP_S)]
             out.write(json.dumps({"name": name, "query": name, "labels": labels, "values": values}) + "\n")
 
 

@@ -8,6 +8,9 @@ Vectorised over a long frame of (second, rounded latency, count), so a 24 h soak
 seconds, not minutes.
 """
 
+from itertools import chain
+
+import numpy as np
 import pandas as pd
 
 from loadtests.thresholds import Threshold, ThresholdError, parse_threshold
@@ -19,8 +22,13 @@ PAGE, TICKET = 14.4, 6.0    # the burn rates of deploy/monitoring/rules/slo-burn
 
 def latencies_long(timeline: pd.DataFrame) -> pd.DataFrame:
     """One row per second and rounded latency: t, ms, n (all endpoints summed)."""
-    rows = [(t, float(ms), n) for t, rt in zip(timeline.t, timeline.rt_ms) for ms, n in rt.items()]
-    long = pd.DataFrame(rows, columns=["t", "ms", "n"])
+    histograms = list(timeline.rt_ms)
+    sizes = np.fromiter(map(len, histograms), int, len(histograms))
+    total = int(sizes.sum())
+    long = pd.DataFrame({  # chain and map iterate in C: 3.5 M buckets in a 24 h soak
+        "t": np.repeat(timeline.t.to_numpy(), sizes),
+        "ms": np.fromiter(map(float, chain.from_iterable(histograms)), float, total),
+        "n": np.fromiter(chain.from_iterable(map(dict.values, histograms)), int, total)})
     return long.groupby(["t", "ms"], as_index=False).n.sum()
 
 
@@ -60,14 +68,16 @@ def objectives_of(verdicts: list[dict], profile: dict | None) -> list[Threshold]
     return parsed
 
 
-def error_budgets(timeline: pd.DataFrame, objectives: list[Threshold], faults: list[tuple[float, float]]) -> dict:
+def error_budgets(timeline: pd.DataFrame, objectives: list[Threshold], faults: list[tuple[float, float]],
+                  long: pd.DataFrame | None = None) -> dict:
     """Per objective: bad requests, budget share, burn rate over the run, during the faults and
     outside them, the worst rolling burn, and the share of a 30-day budget the run spent (at its
     own traffic). Also the per-second burn-rate series for the chart."""
     seconds = per_second(timeline)
     if seconds.empty or seconds.requests.sum() == 0:
         return {"rows": [], "series": {}}
-    long = latencies_long(timeline) if any(o.quantile is not None for o in objectives) else None
+    if long is None and any(o.quantile is not None for o in objectives):
+        long = latencies_long(timeline)
     during = pd.Series(False, index=seconds.index)
     for start, end in faults:
         during |= (seconds.index >= start) & (seconds.index <= end)

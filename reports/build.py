@@ -229,7 +229,8 @@ def build_report(run_dir: Path) -> Path:
     budgets = {"rows": [], "series": {}}
     if run.timeline is not None:
         faults = [(s.start, s.end) for s in spans if s.kind != "load"]
-        budgets = error_budgets(run.timeline, objectives_of(verdicts.get("verdicts", []), run.profile), faults)
+        budgets = error_budgets(run.timeline, objectives_of(verdicts.get("verdicts", []), run.profile), faults,
+                                run.long)
     t0, t1 = (start - 30, end + 30) if start and end else (None, None)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     env.filters["clock"] = clock
