@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 from kubernetes.client import ApiException
 
-from gameday.kube import core_api
+from gameday.kube import worker_zones
 from gameday.record import deployment_samples
 from gameday.stack import Stack
 from loadtests.results import judge_thresholds, load_timeline, load_users, window_stats
@@ -259,12 +259,6 @@ def check_hpa_in(run: Run, hpa: str) -> list[Verdict]:
     return _hpa(run, f"hpa_scaled_in[{hpa}]", "scaled in after the stabilization window", judge)
 
 
-def worker_zones(context: str) -> int:
-    """How many zones the schedulable (non-control-plane) nodes span."""
-    nodes = core_api(context).list_node(label_selector="!node-role.kubernetes.io/control-plane").items
-    return len({n.metadata.labels.get("topology.kubernetes.io/zone", n.metadata.name) for n in nodes})
-
-
 def check_capacity(run: Run, target_rps: float) -> list[Verdict]:
     name, expected = f"capacity_for_target[{target_rps:g} rps]", "a capacity model from a step-load run"
     history = run.dir / "load" / "locust_stats_history.csv"
@@ -275,7 +269,7 @@ def check_capacity(run: Run, target_rps: float) -> list[Verdict]:
         span = Window.from_epoch(steps[0].start, steps[-1].end) if steps else run.window
         samples = deployment_samples(run.stack, span)
         specs = [hpa_spec(run.stack.namespace, hpa, run.stack.kube_context) for hpa in run.stack.hpas]
-        zones = worker_zones(run.stack.kube_context)
+        zones = len(set(worker_zones(run.stack.kube_context).values()))
     except (PrometheusError, ApiException) as err:
         return [inconclusive(name, expected, f"{type(err).__name__}: {err}", run.window)]
     hpas = {s["deployment"]: {"cpu_target_pct": s["cpu_target_pct"], "max": s["max"]} for s in specs if s["cpu_target_pct"]}

@@ -21,3 +21,10 @@ def apps_api(context: str | None = None) -> client.AppsV1Api:
 
 def autoscaling_api(context: str | None = None) -> client.AutoscalingV2Api:
     return client.AutoscalingV2Api(api_client(context))
+
+
+def worker_zones(context: str | None = None) -> dict[str, str]:
+    """{node: zone} of the schedulable (non-control-plane) nodes; a node without the zone label
+    is its own zone."""
+    nodes = core_api(context).list_node(label_selector="!node-role.kubernetes.io/control-plane").items
+    return {n.metadata.name: n.metadata.labels.get("topology.kubernetes.io/zone", n.metadata.name) for n in nodes}

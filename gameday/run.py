@@ -17,6 +17,7 @@ from kubernetes import client, config
 
 from gameday.files import read_yaml
 from gameday.judge import ExperimentError, judge_run, verdict_specs
+from gameday.kube import worker_zones
 from gameday.record import record_prometheus
 from gameday.stack import Stack
 from probes.verdict import FAIL, INCONCLUSIVE, PASS, Verdict, Window
@@ -57,6 +58,7 @@ class Result:
     verdicts: list[Verdict] = field(default_factory=list)
     error: str = ""
     notes: list[str] = field(default_factory=list)  # what the run could not record
+    target: dict = field(default_factory=dict)      # what ran against what: the report's header
 
     @property
     def status(self) -> str:
@@ -78,7 +80,7 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
     load_profile replaces the one the experiment's control names."""
     run_dir = run_dir or new_run_dir(experiment_path.stem)
     run_dir.mkdir(parents=True, exist_ok=True)
-    result = Result(run_dir)
+    result = Result(run_dir, target=target_of(experiment_path, stack, load_profile))
     try:
         experiment = read_yaml(experiment_path, ExperimentError)
         verdict_specs(experiment, str(experiment_path))  # a bad spec fails before any chaos
@@ -121,6 +123,10 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
     journal = json.loads((run_dir / "journal.json").read_text())
     window = Window(datetime.fromisoformat(journal["start"]), datetime.fromisoformat(journal["end"]))
     result.notes += [f"not recorded: {p}" for p in record_prometheus(stack, window, run_dir)]
+    try:
+        result.target["zones"] = worker_zones(stack.kube_context)
+    except Exception as err:  # unreachable API: the verdicts stand, the header lacks the zones
+        result.notes.append(f"not recorded: the nodes' zones ({type(err).__name__}: {err})")
     _record(result)
     try:
         build_report(run_dir)
@@ -130,9 +136,20 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
     return result
 
 
+def target_of(experiment_path: Path, stack: Stack, load_profile: Path | None) -> dict:
+    return {"experiment": _shown(experiment_path), "stack": stack.name, "stack_file": _shown(stack.source),
+            "kube_context": stack.kube_context, "namespace": stack.namespace,
+            "load_profile": _shown(load_profile) if load_profile else "the experiment's own"}
+
+
+def _shown(path: Path) -> str:
+    path = Path(path).resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
 def _record(result: Result) -> Result:
     (result.run_dir / "verdicts.json").write_text(json.dumps(
-        {"status": result.status, "error": result.error, "notes": result.notes,
+        {"status": result.status, "error": result.error, "notes": result.notes, "target": result.target,
          "verdicts": [v.to_dict() for v in result.verdicts]},
         indent=2, default=str))
     return result

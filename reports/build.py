@@ -206,7 +206,10 @@ def charts(run: Artifacts, spans: list[Span], t0: float, t1: float) -> list[str]
                              t0, t1, spans, "per second"))
         out.append(chart("PDB allowed disruptions", _named(prom.get("pdb_disruptions_allowed", []), "poddisruptionbudget"),
                          t0, t1, spans, "pods"))
-        out.append(chart("Node Ready", _named(prom.get("node_ready", []), "node"), t0, t1, spans, "1 = Ready", y_max=1.2))
+        zones = run.verdicts.get("target", {}).get("zones", {})
+        ready = {f"{node} ({zones[node]})" if node in zones else node: values
+                 for node, values in _named(prom.get("node_ready", []), "node").items()}
+        out.append(chart("Node Ready (zone)", ready, t0, t1, spans, "1 = Ready", y_max=1.2))
     return out
 
 
@@ -235,7 +238,7 @@ def build_report(run_dir: Path) -> Path:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     env.filters["clock"] = clock
     html = env.get_template("report.html.j2").render(
-        run=run.dir.name, title=(journal.get("experiment") or {}).get("title", run.dir.name),
+        run=run.dir.name, target=verdicts.get("target") or {}, title=(journal.get("experiment") or {}).get("title", run.dir.name),
         status=verdicts.get("status", "unknown"), error=verdicts.get("error", ""), notes=verdicts.get("notes", []),
         verdicts=verdicts.get("verdicts", []), journal_status=journal.get("status", "no journal"),
         start=clock(start) if start else "?", end=clock(end) if end else "?",

@@ -18,7 +18,10 @@ def write_run(path, with_timeline=True):
                "run": [{"activity": {"type": "action", "name": "kill-a-pod"},
                         "start": "2027-01-15T08:00:30+00:00", "end": "2027-01-15T08:00:31+00:00"}],
                "rollbacks": []}
-    verdicts = {"status": "fail", "error": "", "notes": [], "verdicts": [
+    verdicts = {"status": "fail", "error": "", "notes": [], "target": {
+        "experiment": "experiments/pod-kill.yaml", "stack": "seed", "stack_file": "stack.yaml",
+        "kube_context": "kind-gameday", "namespace": "gameday", "load_profile": "the experiment's own",
+        "zones": {"w1": "zone-a"}}, "verdicts": [
         {"name": "failover_recovered[api]", "status": "pass", "expected": "within 60 s", "observed": "in 6.1 s",
          "window": {"start": "2027-01-15T08:00:30+00:00", "end": "2027-01-15T08:02:00+00:00"}, "evidence": None,
          "reason": "", "details": {}},
@@ -37,7 +40,8 @@ def test_the_report_holds_every_verdict_and_the_action(tmp_path):
     write_run(tmp_path)
     text = build_report(tmp_path).read_text()
     for needle in ("failover_recovered[api]", "longest_outage", "clients saw 3 s without a successful response",
-                   "kill-a-pod", "Pods die &lt;quickly&gt;", ">FAIL<"):
+                   "kill-a-pod", "Pods die &lt;quickly&gt;", ">FAIL<",
+                   "Experiment <code>experiments/pod-kill.yaml</code> against <code>kind-gameday</code>"):
         assert needle in text, needle
     assert "Not in the run directory: readiness.jsonl, prometheus.jsonl" in text
     assert "<script" not in text and "http://" not in text and "https://" not in text  # offline, self-contained
