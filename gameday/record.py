@@ -54,21 +54,34 @@ def _by_deployment(expr: str) -> str:
     return f'label_replace({expr}, "deployment", "$1", "pod", "(.+)-[^-]+-[^-]+")'
 
 
-CAPACITY = ("deployment_rps", "deployment_cpu_cores", "deployment_cpu_request_per_pod")
+CAPACITY = {"deployment_rps": "rps", "deployment_cpu_cores": "cpu_cores",
+            "deployment_cpu_request_per_pod": "request_cores"}
 
 
 def deployment_samples(stack: Stack, window: Window) -> pd.DataFrame:
     """Per Deployment and 5 s: requests/s, CPU cores, CPU request per pod (the capacity model's
     input): columns t, deployment, rps, cpu_cores, request_cores."""
     prom, every = Prometheus(stack.prometheus_url), queries(stack)
-    frames = []
-    for name, column in zip(CAPACITY, ("rps", "cpu_cores", "request_cores")):
+    series = {}
+    for name in CAPACITY:
         frame = prom.range(every[name], window, STEP_S)
         if frame.empty or "deployment" not in frame:
             raise PrometheusError(f"no series for {every[name]}")
-        frames.append(frame.assign(t=frame.timestamp.map(pd.Timestamp.timestamp))
-                      .set_index(["t", "deployment"]).value.rename(column))
-    return pd.concat(frames, axis=1).reset_index()
+        series[name] = frame.assign(t=frame.timestamp.map(pd.Timestamp.timestamp))[["t", "deployment", "value"]]
+    return capacity_columns(series)
+
+
+def recorded_deployment_samples(rows: list[dict]) -> pd.DataFrame:
+    """The same samples from a run's prometheus.jsonl: the model can be recomputed offline."""
+    series = {name: pd.DataFrame([(t, r["labels"].get("deployment"), v) for r in rows if r["name"] == name
+                                  for t, v in r["values"]], columns=["t", "deployment", "value"]) for name in CAPACITY}
+    return capacity_columns(series)
+
+
+def capacity_columns(series: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """{query name: frame of t, deployment, value} -> one frame, a column per query."""
+    return pd.concat([frame.set_index(["t", "deployment"]).value.rename(CAPACITY[name])
+                      for name, frame in series.items()], axis=1).reset_index()
 
 
 def record_prometheus(stack: Stack, window: Window, out: Path) -> list[str]:
