@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from kubernetes import client
 
+from gameday.guard import check_namespace
 from gameday.kube import apps_api
 
 log = logging.getLogger("chaostoolkit")
@@ -48,6 +49,7 @@ def wait_rolled_out(apps: client.AppsV1Api, name: str, ns: str, timeout_s: float
 def rollout_restart(deployment: str, ns: str = "gameday", timeout_s: float = 300) -> dict:
     """`kubectl rollout restart`: a new ReplicaSet with the same spec, rolled by the Deployment's
     own strategy; waits until the rollout completes."""
+    check_namespace(ns)
     apps = apps_api()
     stamp = datetime.now(timezone.utc).isoformat()
     apps.patch_namespaced_deployment(deployment, ns, {"spec": {"template": {"metadata": {"annotations": {
@@ -59,6 +61,7 @@ def rollout_restart(deployment: str, ns: str = "gameday", timeout_s: float = 300
 def set_container_env(deployment: str, env: dict[str, str], ns: str = "gameday", container: str = "") -> dict:
     """Changes environment variables of one container (default: the first): a config change,
     such as one that makes the process crash at start. The previous template is saved first."""
+    check_namespace(ns)
     apps = apps_api()
     d = apps.read_namespaced_deployment(deployment, ns)
     _save(apps, d)
@@ -73,6 +76,7 @@ def set_container_env(deployment: str, env: dict[str, str], ns: str = "gameday",
 def scale_to(deployment: str, replicas: int, ns: str = "gameday") -> dict:
     """Sets the replica count (0 takes every pod away; an HPA leaves a Deployment at 0 alone).
     The previous count is saved first."""
+    check_namespace(ns)
     apps = apps_api()
     d = apps.read_namespaced_deployment(deployment, ns)
     _save(apps, d)
@@ -81,15 +85,18 @@ def scale_to(deployment: str, replicas: int, ns: str = "gameday") -> dict:
     return {"deployment": deployment, "from": d.spec.replicas, "to": replicas}
 
 
+def changed_deployments(apps: client.AppsV1Api, ns: str) -> list[client.V1Deployment]:
+    """The Deployments of `ns` this suite changed and has not restored (annotation SAVED)."""
+    return [d for d in apps.list_namespaced_deployment(ns).items if SAVED in (d.metadata.annotations or {})]
+
+
 def restore_deployments(ns: str = "gameday", timeout_s: float = 300) -> list[dict]:
     """Rollback: every Deployment of `ns` this suite changed gets back its saved template and
     replicas, and the rollout is awaited."""
+    check_namespace(ns)
     apps, restored = apps_api(), []
-    for d in apps.list_namespaced_deployment(ns).items:
-        saved = (d.metadata.annotations or {}).get(SAVED)
-        if saved is None:
-            continue
-        state = json.loads(saved)
+    for d in changed_deployments(apps, ns):
+        state = json.loads(d.metadata.annotations[SAVED])
         for attempt in range(5):  # the HPA or the controller may update it between read and write
             try:
                 apps.replace_namespaced_deployment(d.metadata.name, ns, _restored(d, state))

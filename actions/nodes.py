@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 
 from kubernetes import client
 
+from gameday.guard import check_namespace, namespace_refusal, runtime_allowance
 from gameday.kube import core_api
 from gameday.stack import load_stack
 
@@ -47,6 +48,22 @@ def _evictable(pod: client.V1Pod) -> bool:
     return (not any(o.kind == "DaemonSet" for o in owners)
             and "kubernetes.io/config.mirror" not in (pod.metadata.annotations or {})
             and pod.status.phase not in ("Succeeded", "Failed"))
+
+
+def check_node_may_fail(core: client.CoreV1Api, node: str, fault: str) -> None:
+    """Refuses a fault on a control-plane node, or on a node running pods (other than its
+    DaemonSet and static ones, which belong to the node) of namespaces this run may not touch."""
+    if CONTROL_PLANE in (core.read_node(node).metadata.labels or {}):
+        raise PermissionError(f"{node} is a control-plane node: off limits to {fault} (the cluster's API "
+                              "and the suite's ports live there)")
+    stack_ns, allowed = runtime_allowance()
+    pods = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items
+    foreign = [f"{p.metadata.namespace}/{p.metadata.name}" for p in pods
+               if _evictable(p) and namespace_refusal(p.metadata.namespace, stack_ns, allowed)]
+    if foreign:
+        raise PermissionError(f"{node} runs pods outside the namespaces this game day may touch ({stack_ns}"
+                              f"{', ' + ', '.join(allowed) if allowed else ''}): {', '.join(foreign)}; a {fault} "
+                              "would touch them (allow their namespace in guard.yaml, or keep them off the workers)")
 
 
 def _cordon(core: client.CoreV1Api, node: str, cordoned: bool) -> None:
@@ -92,7 +109,9 @@ def drain_node(pods_label_selector: str = "app=core-api", ns: str = "gameday", n
     passes, or only pods no eviction can move are left. Returns what happened: the node, pods
     evicted, evictions refused (in all and by PDB), pods blocked, pods left, whether it completed."""
     core = core_api()
+    check_namespace(ns)
     node = node or busiest_worker(core, pods_label_selector, ns)
+    check_node_may_fail(core, node, "drain")
     _cordon(core, node, True)
     started, evicted, refused, blocked, left = time.monotonic(), [], Counter(), [], []
     log.info("drain %s: cordoned; evicting its pods", node)
@@ -128,8 +147,7 @@ def drain_node(pods_label_selector: str = "app=core-api", ns: str = "gameday", n
 def uncordon_drained_nodes() -> list[str]:
     """Rollback: uncordons every node this suite cordoned (annotation CORDONED_BY), and only those."""
     core = core_api()
-    nodes = [n.metadata.name for n in core.list_node().items
-             if CORDONED_BY in (n.metadata.annotations or {})]
+    nodes = cordoned_nodes(core)
     for node in nodes:
         _cordon(core, node, False)
         log.info("uncordoned %s", node)
@@ -141,10 +159,10 @@ def uncordon_drained_nodes() -> list[str]:
 KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"
 
 
-def kind_cluster() -> str:
+def kind_cluster(context: str | None = None) -> str:
     """The kind cluster behind the stack's context (kind-NAME); anything else is refused: stopping
     a node means stopping a container this machine runs, never a remote machine."""
-    context = load_stack().kube_context
+    context = context or load_stack().kube_context
     if not context.startswith("kind-"):
         raise RuntimeError(f"kube context {context!r} is not a kind cluster: node stop/start only "
                            "applies to kind nodes (docker containers on this machine)")
@@ -175,9 +193,7 @@ def stop_nodes(pods_label_selector: str = "app=core-api", ns: str = "gameday", n
             raise RuntimeError(f"no worker node in zone {zone!r}")
     nodes = nodes or [busiest_worker(core, pods_label_selector, ns)]
     for node in nodes:
-        if CONTROL_PLANE in (core.read_node(node).metadata.labels or {}):
-            raise RuntimeError(f"{node} is a control-plane node: off limits (the cluster's API and the suite's "
-                               "ports live there)")
+        check_node_may_fail(core, node, "node stop")
         owner = _docker("inspect", "-f", f'{{{{index .Config.Labels "{KIND_CLUSTER_LABEL}"}}}}', node)
         if owner != cluster:
             raise RuntimeError(f"container {node!r} is not a node of kind cluster {cluster!r} (label {owner!r})")
@@ -187,12 +203,21 @@ def stop_nodes(pods_label_selector: str = "app=core-api", ns: str = "gameday", n
     return {"nodes": nodes, "zone": zone, "stopped_at": datetime.now(timezone.utc).isoformat()}
 
 
+def stopped_node_containers(cluster: str) -> list[str]:
+    return _docker("ps", "-a", "--filter", f"label={KIND_CLUSTER_LABEL}={cluster}", "--filter", "status=exited",
+                   "--format", "{{.Names}}").split()
+
+
+def cordoned_nodes(core: client.CoreV1Api) -> list[str]:
+    """The nodes this suite cordoned (annotation CORDONED_BY)."""
+    return [n.metadata.name for n in core.list_node().items if CORDONED_BY in (n.metadata.annotations or {})]
+
+
 def start_stopped_nodes(ready_timeout_s: float = 180) -> dict:
     """Rollback: starts every stopped node container of the kind cluster and waits until each
     node reports Ready again."""
     cluster, core = kind_cluster(), core_api()
-    stopped = _docker("ps", "-a", "--filter", f"label={KIND_CLUSTER_LABEL}={cluster}", "--filter", "status=exited",
-                      "--format", "{{.Names}}").split()
+    stopped = stopped_node_containers(cluster)
     for node in stopped:
         _docker("start", node)
         log.info("started node %s; waiting for Ready", node)

@@ -3,12 +3,15 @@
     gameday list                                   the experiments and load profiles
     gameday run EXPERIMENT [--load PROFILE] [--stack stack.yaml] [--run-dir DIR]
     gameday report RUN_DIR                         (re)build RUN_DIR/report.html from its artifacts
+    gameday cleanup [--stack stack.yaml]           undo whatever the suite's faults left on the cluster
     gameday report --history DIR                   each experiment's latest run in DIR against its
                                                    earlier runs: DIR/history.html, regressions printed
 
 `run` shows the phase, the load and the ready pods while the experiment runs, then each verdict
 as it is judged. Exit code: 0 every verdict passed, 1 one failed, 2 one was inconclusive (none
-failed), 3 the run could not be made (guard refused, bad experiment or stack, chaos crashed).
+failed), 3 the run could not be made (guard refused, bad experiment or stack, chaos crashed) or
+left something on the cluster, 4 interrupted (Ctrl-C or SIGTERM; the rollbacks ran, nothing was
+left). A second Ctrl-C abandons the rollbacks; `gameday cleanup` undoes what they would have.
 `report --history`: 0 no regression (or nothing to compare against), 1 a regression flagged,
 3 DIR holds no run.
 """
@@ -17,6 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from actions.leftovers import cleanup as undo_leftovers, leftovers
 from gameday.files import read_yaml
 from gameday.judge import EXTENSION, ExperimentError
 from gameday.progress import Progress
@@ -109,6 +113,25 @@ def history(root: Path) -> int:
     return 1 if any(t.flagged(REGRESSION) for t in trends if t.current) else 0
 
 
+def cleanup(args) -> int:
+    """Lists what the suite left on the stack's cluster, undoes it, and checks again."""
+    try:
+        stack = load_stack(args.stack)
+    except StackError as err:
+        print(f"gameday: {err}", file=sys.stderr)
+        return EXIT["error"]
+    found = leftovers(stack)
+    print("\n".join(f"found: {line}" for line in found) or f"nothing left on {stack.kube_context}")
+    if not found:
+        return 0
+    for line in undo_leftovers(stack):
+        print(line, flush=True)
+    still = leftovers(stack)
+    for line in still:
+        print(f"still there: {line}", file=sys.stderr)
+    return EXIT["error"] if still else 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="gameday", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -122,10 +145,13 @@ def main(argv=None) -> int:
     report_p.add_argument("run_dir", type=Path, nargs="?")
     report_p.add_argument("--history", type=Path, metavar="DIR",
                           help="compare each experiment's latest run in DIR with its earlier runs")
+    cleanup_p = commands.add_parser("cleanup", help="undo whatever the suite's faults left on the cluster")
+    cleanup_p.add_argument("--stack", help="stack file (default: $GAMEDAY_STACK, else stack.yaml)")
     args = parser.parse_args(argv)
     if args.command == "report" and (args.run_dir is None) == (args.history is None):
         report_p.error("give either RUN_DIR or --history DIR")
-    return {"list": list_all, "run": run, "report": report}[args.command](*([] if args.command == "list" else [args]))
+    handlers = {"list": list_all, "run": run, "report": report, "cleanup": cleanup}
+    return handlers[args.command](*([] if args.command == "list" else [args]))
 
 
 if __name__ == "__main__":

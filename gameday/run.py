@@ -4,10 +4,13 @@ The command line is gameday.cli (`gameday run`)."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +18,7 @@ from pathlib import Path
 import requests
 from kubernetes import client, config
 
+from actions.leftovers import leftovers
 from gameday.files import read_yaml
 from gameday.judge import ExperimentError, judge_run, verdict_specs
 from gameday.kube import worker_zones
@@ -24,7 +28,7 @@ from probes.verdict import FAIL, INCONCLUSIVE, PASS, Verdict, Window
 from reports.build import build_report
 
 REPO = Path(__file__).resolve().parents[1]
-EXIT = {PASS: 0, FAIL: 1, INCONCLUSIVE: 2, "error": 3}
+EXIT = {PASS: 0, FAIL: 1, INCONCLUSIVE: 2, "error": 3, "interrupted": 4}
 
 
 class GuardError(Exception):
@@ -59,11 +63,14 @@ class Result:
     error: str = ""
     notes: list[str] = field(default_factory=list)  # what the run could not record
     target: dict = field(default_factory=dict)      # what ran against what: the report's header
+    interrupted: str = ""                           # by what: Ctrl-C, SIGTERM
 
     @property
     def status(self) -> str:
         if self.error:
             return "error"
+        if self.interrupted:
+            return "interrupted"
         statuses = {v.status for v in self.verdicts}
         return FAIL if FAIL in statuses else INCONCLUSIVE if INCONCLUSIVE in statuses or not statuses else PASS
 
@@ -95,27 +102,29 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
     if load_profile:
         env["GAMEDAY_LOAD_PROFILE"] = str(Path(load_profile).resolve())
     with open(run_dir / "chaos.out", "w") as out:
+        # its own session: a terminal's Ctrl-C reaches this process only, which passes on exactly
+        # one interrupt, so that a second Ctrl-C is a decision, not an accident of signal delivery
         chaos = subprocess.Popen([sys.executable, "-m", "chaostoolkit", "--log-file", str(run_dir / "chaos.log"),
                                   # rollbacks also after a failed hypothesis or an interrupt (default: not)
                                   "run", "--rollback-strategy", "always",
                                   "--journal-path", str(run_dir / "journal.json"), str(experiment_path)],
-                                 cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-        started = next_tick = time.monotonic()
-        try:
+                                 cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        interrupts = Interrupts(chaos, run_dir / "chaos.log")
+        with interrupts.handled():
+            started = next_tick = time.monotonic()
             while chaos.poll() is None:
                 time.sleep(0.5)
                 if on_tick and time.monotonic() >= next_tick:
                     on_tick(time.monotonic() - started)
                     next_tick += tick_s
-        except KeyboardInterrupt:
-            # chaos got the same Ctrl-C (one process group): it stops and rolls back; wait for it,
-            # then judge what was measured (the journal says "interrupted")
-            print("\ninterrupted: waiting for the rollbacks (Ctrl-C again to abandon them)", file=sys.stderr, flush=True)
-            result.notes.append("interrupted by Ctrl-C")
-            chaos.wait()
+        stop_strays(chaos.pid)
+    if interrupts.by:
+        result.interrupted = interrupts.by
+        result.notes.append(f"interrupted by {interrupts.by}: " + (
+            "the rollbacks were abandoned by a second Ctrl-C" if interrupts.abandoned else "the rollbacks ran"))
     if not (run_dir / "journal.json").exists():
         result.error = f"chaos run exited {chaos.returncode} without a journal; see {run_dir / 'chaos.out'}"
-        return _record(result)
+        return _checked(result, stack)
     for verdict in judge_run(run_dir, experiment, str(experiment_path), stack):
         result.verdicts.append(verdict)
         if on_verdict:
@@ -127,13 +136,95 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
         result.target["zones"] = worker_zones(stack.kube_context)
     except Exception as err:  # unreachable API: the verdicts stand, the header lacks the zones
         result.notes.append(f"not recorded: the nodes' zones ({type(err).__name__}: {err})")
-    _record(result)
+    _checked(result, stack)
     try:
         build_report(run_dir)
     except Exception as err:  # the verdicts stand without their report; say why it is missing
         result.notes.append(f"report.html not built: {type(err).__name__}: {err}")
         _record(result)
     return result
+
+
+class Interrupts:
+    """While chaos runs: the first Ctrl-C or SIGTERM asks it to stop and roll back (one SIGINT:
+    the KeyboardInterrupt stops even a running activity, and chaoslib still plays the rollbacks;
+    a SIGTERM there would only fail that activity and let the method go on); a second Ctrl-C
+    abandons the rollbacks (SIGUSR2, chaoslib's exit without rollbacks) and says so. Further
+    SIGTERMs are absorbed: a supervisor repeating its TERM must not cut the rollbacks short."""
+
+    def __init__(self, chaos: subprocess.Popen, log: Path):
+        self.chaos, self.log, self.by, self.abandoned = chaos, log, "", False
+
+    def rolling_back(self) -> bool:
+        # an interrupt during the rollbacks would cut them: they are what the interrupt wants
+        return self.log.exists() and "Let's rollback" in self.log.read_text(errors="replace")
+
+    def __call__(self, signum, _frame) -> None:
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        if not self.by:
+            self.by = name
+            if self.rolling_back():
+                _say(f"\ninterrupted ({name}) during the rollbacks: letting them finish (Ctrl-C again abandons them)")
+                return
+            _say(f"\ninterrupted ({name}): stopping the experiment and running its rollbacks "
+                 "(Ctrl-C again abandons them)")
+            self._signal(signal.SIGINT)
+        elif signum == signal.SIGINT and not self.abandoned:
+            self.abandoned = True
+            _say("second Ctrl-C: the rollbacks are ABANDONED; what the experiment changed stays "
+                 "(listed below; `gameday cleanup` undoes it)")
+            self._signal(signal.SIGUSR2)
+
+    def _signal(self, signum: int) -> None:
+        if self.chaos.poll() is None:
+            self.chaos.send_signal(signum)
+
+    @contextmanager
+    def handled(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signals reach the main thread only; its caller handles them
+            return
+        previous = {s: signal.signal(s, self) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def stop_strays(group: int) -> None:
+    """The load and the sampler run in chaos's process group; chaos stops them, but if it was cut
+    short they would go on for up to an hour: stop whatever is left, gracefully first."""
+    for signum, grace_s in ((signal.SIGINT, 30), (signal.SIGKILL, 0)):
+        try:
+            os.killpg(group, signum)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.5)
+
+
+def _checked(result: Result, stack: Stack) -> Result:
+    """Records the result after looking for what the run left on the cluster: anything there is
+    the run's error, named, with the way to undo it."""
+    try:
+        left = leftovers(stack)
+    except Exception as err:  # cannot look: say so rather than claim a clean cluster
+        result.notes.append(f"could not check for leftovers: {type(err).__name__}: {err}")
+        left = []
+    if left:
+        result.error = "; ".join(filter(None, [result.error, "left on the cluster: " + "; ".join(left)
+                                               + " (`gameday cleanup` undoes it)"]))
+    return _record(result)
 
 
 def target_of(experiment_path: Path, stack: Stack, load_profile: Path | None) -> dict:

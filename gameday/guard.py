@@ -1,0 +1,157 @@
+"""What a game day may touch, checked before anything touches it.
+
+- The kube context must be in the allowlist (guard.yaml, or $GAMEDAY_GUARD, or --allow-context
+  for one run): a shared cluster is never hit by accident, e.g. through a stack file copied
+  from a colleague.
+- Every namespace an experiment names (its activities' `ns`/`namespace` arguments) must be the
+  stack's own or allowed by name; kube-system only when allowed explicitly.
+- Control-plane nodes are off limits to the suite's node actions (actions/nodes.py refuses them).
+- Then the target must be there: the context in the kubeconfig, its namespace, Prometheus ready.
+
+The actions check the namespaces again when they run ($GAMEDAY_ALLOWED_NAMESPACES, which the
+runner sets), so a plain `chaos run` of an edited experiment is held to the same rule.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+import yaml
+from kubernetes import client, config
+
+from gameday.stack import Stack, load_stack
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_GUARD = REPO / "guard.yaml"
+KUBE_SYSTEM = "kube-system"
+NAMESPACE_ARGUMENTS = ("ns", "namespace")
+
+
+class GuardError(Exception):
+    """The target is not one this game day may touch, or not ready to be judged."""
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    source: str
+    contexts: tuple[str, ...] = ()
+    namespaces: tuple[str, ...] = ()   # besides each stack's own
+
+    def extended(self, contexts=(), namespaces=()) -> "Allowlist":
+        return Allowlist(self.source, self.contexts + tuple(contexts), self.namespaces + tuple(namespaces))
+
+
+def load_allowlist(path: str | Path | None = None) -> Allowlist:
+    path = Path(path or os.environ.get("GAMEDAY_GUARD") or DEFAULT_GUARD)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except OSError as err:
+        raise GuardError(f"{path}: cannot read the allowlist: {err.strerror}") from err
+    except yaml.YAMLError as err:
+        raise GuardError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(data, dict) or set(data) - {"contexts", "namespaces"}:
+        raise GuardError(f"{path}: an allowlist holds `contexts:` and `namespaces:`, lists of names")
+    lists = {}
+    for key in ("contexts", "namespaces"):
+        value = data.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise GuardError(f"{path}: field '{key}': a list of names, not {value!r}")
+        lists[key] = tuple(value)
+    return Allowlist(str(path), **lists)
+
+
+def check_context(stack: Stack, allow: Allowlist) -> None:
+    if stack.kube_context not in allow.contexts:
+        raise GuardError(
+            f"kube context {stack.kube_context!r} ({stack.source}: kube_context) is not allowed: game days run "
+            f"only against the contexts listed in {allow.source} (contexts: {', '.join(allow.contexts) or 'none'}). "
+            f"Add it there, or pass --allow-context {stack.kube_context} for this run.")
+
+
+def namespace_refusal(ns: str, stack_namespace: str, allowed: tuple[str, ...]) -> str:
+    """Why `ns` may not be touched ('' if it may)."""
+    if ns == stack_namespace and ns != KUBE_SYSTEM or ns in allowed:
+        return ""
+    if ns == KUBE_SYSTEM:
+        return (f"namespace {KUBE_SYSTEM!r} is off limits: the cluster's own components run there "
+                "(allow it by name, deliberately, to go on)")
+    return (f"namespace {ns!r} is not the stack's ({stack_namespace!r}) nor allowed "
+            "(guard.yaml: namespaces, or --allow-namespace)")
+
+
+def _activities(experiment: dict):
+    hypothesis = experiment.get("steady-state-hypothesis") or {}
+    for part, activities in (("steady-state-hypothesis.probes", hypothesis.get("probes") or []),
+                             ("method", experiment.get("method") or []), ("rollbacks", experiment.get("rollbacks") or [])):
+        for i, activity in enumerate(activities):
+            if isinstance(activity, dict):
+                yield f"{part}[{i}] ({activity.get('name', '?')})", activity
+
+
+def check_experiment_namespaces(experiment: dict, source: str, stack: Stack, allow: Allowlist) -> None:
+    """Every namespace argument of every activity, with ${namespace} as the stack's."""
+    for where, activity in _activities(experiment):
+        arguments = (activity.get("provider") or {}).get("arguments") or {}
+        for key in NAMESPACE_ARGUMENTS:
+            value = arguments.get(key)
+            if isinstance(value, str):
+                ns = value.replace("${namespace}", stack.namespace)
+                if why := namespace_refusal(ns, stack.namespace, allow.namespaces):
+                    raise GuardError(f"{source}: {where}: argument {key}: {why}")
+
+
+def check_reachable(stack: Stack) -> None:
+    """The context is in the kubeconfig, its namespace exists, Prometheus answers."""
+    try:
+        api = config.new_client_from_config(context=stack.kube_context)
+    except config.ConfigException as err:
+        raise GuardError(f"kube context {stack.kube_context!r} ({stack.source}: kube_context) "
+                         f"is not in the kubeconfig: {err}") from err
+    try:
+        client.CoreV1Api(api).read_namespace(stack.namespace, _request_timeout=10)
+    except client.ApiException as err:
+        raise GuardError(f"namespace {stack.namespace!r} ({stack.source}: namespace) in context "
+                         f"{stack.kube_context!r}: {err.status} {err.reason}") from err
+    except Exception as err:  # connection refused, TLS: the cluster is not there
+        raise GuardError(f"context {stack.kube_context!r}: API server unreachable: {err}") from err
+    url = f"{stack.prometheus_url}/-/ready"
+    try:
+        requests.get(url, timeout=10).raise_for_status()
+    except requests.RequestException as err:
+        raise GuardError(f"Prometheus {url} ({stack.source}: urls.prometheus): {err}") from err
+
+
+def guard(stack: Stack, experiment: dict | None = None, source: str = "", allow: Allowlist | None = None) -> None:
+    """Refuses (GuardError) before any API call if the context or a namespace is not allowed;
+    then checks the target is there."""
+    allow = allow or load_allowlist()
+    check_context(stack, allow)
+    if why := namespace_refusal(stack.namespace, stack.namespace, allow.namespaces):
+        raise GuardError(f"{stack.source}: namespace: {why}")
+    if experiment is not None:
+        check_experiment_namespaces(experiment, source, stack, allow)
+    check_reachable(stack)
+
+
+# ---- at run time, in the actions ----
+
+ALLOWED_ENV = "GAMEDAY_ALLOWED_NAMESPACES"
+
+
+def allowed_namespaces_env(stack: Stack, allow: Allowlist) -> str:
+    return ",".join(dict.fromkeys([stack.namespace, *allow.namespaces]))
+
+
+def runtime_allowance() -> tuple[str, tuple[str, ...]]:
+    """(the stack's namespace, the other namespaces this run may touch): from the runner's
+    environment, else the stack file and the allowlist (a plain `chaos run`)."""
+    stack = load_stack()
+    allowed = os.environ.get(ALLOWED_ENV)
+    return stack.namespace, tuple(n for n in (allowed.split(",") if allowed else load_allowlist().namespaces) if n)
+
+
+def check_namespace(ns: str) -> None:
+    """For the actions: refuses (PermissionError) a namespace the run was not allowed to touch."""
+    if why := namespace_refusal(ns, *runtime_allowance()):
+        raise PermissionError(why)
