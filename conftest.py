@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from gameday.run import GuardError, Result, guard, run_game_day
+from gameday.guard import GuardError, guard
+from gameday.run import Result, run_game_day
 from gameday.stack import load_stack
 
 RUNS = Path(__file__).resolve().parent / "runs"

@@ -41,7 +41,7 @@ def busiest_worker(core: client.CoreV1Api, pods_label_selector: str, ns: str) ->
     return max(counts, key=counts.get)
 
 
-def _evictable(pod: client.V1Pod) -> bool:
+def evictable(pod: client.V1Pod) -> bool:
     """What `kubectl drain` evicts: not DaemonSet pods (their controller ignores cordons), not
     static (mirror) pods, not pods already finished."""
     owners = pod.metadata.owner_references or []
@@ -59,7 +59,7 @@ def check_node_may_fail(core: client.CoreV1Api, node: str, fault: str) -> None:
     stack_ns, allowed = runtime_allowance()
     pods = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items
     foreign = [f"{p.metadata.namespace}/{p.metadata.name}" for p in pods
-               if _evictable(p) and namespace_refusal(p.metadata.namespace, stack_ns, allowed)]
+               if evictable(p) and namespace_refusal(p.metadata.namespace, stack_ns, allowed)]
     if foreign:
         raise PermissionError(f"{node} runs pods outside the namespaces this game day may touch ({stack_ns}"
                               f"{', ' + ', '.join(allowed) if allowed else ''}): {', '.join(foreign)}; a {fault} "
@@ -117,7 +117,7 @@ def drain_node(pods_label_selector: str = "app=core-api", ns: str = "gameday", n
     log.info("drain %s: cordoned; evicting its pods", node)
     while True:
         pods = {f"{p.metadata.namespace}/{p.metadata.name}": p for p in core.list_pod_for_all_namespaces(
-            field_selector=f"spec.nodeName={node}").items if _evictable(p)}
+            field_selector=f"spec.nodeName={node}").items if evictable(p)}
         left = sorted(pods)
         if set(left) <= set(blocked) or time.monotonic() - started > timeout_s:
             break
@@ -181,17 +181,23 @@ def _node_ready(core: client.CoreV1Api, node: str) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in conditions)
 
 
-def stop_nodes(pods_label_selector: str = "app=core-api", ns: str = "gameday", nodes: list[str] | None = None,
-               zone: str = "") -> dict:
-    """Stops the containers of kind nodes, as if the machines died: `nodes`, or every worker of
-    `zone`, or else the busiest worker for the selector. Returns the nodes stopped and when."""
-    cluster, core = kind_cluster(), core_api()
+def nodes_to_stop(core: client.CoreV1Api, pods_label_selector: str, ns: str, nodes: list[str] | None,
+                  zone: str) -> list[str]:
+    """`nodes`, or every worker of `zone`, or else the busiest worker for the selector."""
     if zone:
         nodes = [n.metadata.name for n in core.list_node(label_selector=f"topology.kubernetes.io/zone={zone}").items
                  if CONTROL_PLANE not in (n.metadata.labels or {})]
         if not nodes:
             raise RuntimeError(f"no worker node in zone {zone!r}")
-    nodes = nodes or [busiest_worker(core, pods_label_selector, ns)]
+    return nodes or [busiest_worker(core, pods_label_selector, ns)]
+
+
+def stop_nodes(pods_label_selector: str = "app=core-api", ns: str = "gameday", nodes: list[str] | None = None,
+               zone: str = "") -> dict:
+    """Stops the containers of kind nodes, as if the machines died: `nodes`, or every worker of
+    `zone`, or else the busiest worker for the selector. Returns the nodes stopped and when."""
+    cluster, core = kind_cluster(), core_api()
+    nodes = nodes_to_stop(core, pods_label_selector, ns, nodes, zone)
     for node in nodes:
         check_node_may_fail(core, node, "node stop")
         owner = _docker("inspect", "-f", f'{{{{index .Config.Labels "{KIND_CLUSTER_LABEL}"}}}}', node)

@@ -1,7 +1,8 @@
 """The command line SREs run on a game day.
 
     gameday list                                   the experiments and load profiles
-    gameday run EXPERIMENT [--load PROFILE] [--stack stack.yaml] [--run-dir DIR]
+    gameday run EXPERIMENT [--load PROFILE] [--stack stack.yaml] [--run-dir DIR] [--dry-run]
+                [--allow-context CONTEXT] [--allow-namespace NAMESPACE]
     gameday report RUN_DIR                         (re)build RUN_DIR/report.html from its artifacts
     gameday cleanup [--stack stack.yaml]           undo whatever the suite's faults left on the cluster
     gameday report --history DIR                   each experiment's latest run in DIR against its
@@ -22,9 +23,10 @@ from pathlib import Path
 
 from actions.leftovers import cleanup as undo_leftovers, leftovers
 from gameday.files import read_yaml
+from gameday.guard import GuardError, load_allowlist
 from gameday.judge import EXTENSION, ExperimentError
 from gameday.progress import Progress
-from gameday.run import EXIT, REPO, new_run_dir, run_game_day
+from gameday.run import EXIT, REPO, dry_run, new_run_dir, run_game_day
 from gameday.stack import StackError, load_stack
 from probes.verdict import Verdict
 from reports.build import build_report
@@ -73,6 +75,15 @@ def run(args) -> int:
     except (StackError, FileNotFoundError) as err:
         print(f"gameday: {err}", file=sys.stderr)
         return EXIT["error"]
+    allow = None
+    try:
+        allow = load_allowlist().extended(args.allow_context or (), args.allow_namespace or ())
+        if args.dry_run:
+            print("\n".join(dry_run(experiment, stack, load, allow)))
+            return 0
+    except (GuardError, ExperimentError) as err:
+        print(f"gameday: {err}", file=sys.stderr)
+        return EXIT["error"]
     run_dir = args.run_dir or new_run_dir(experiment.stem)
     progress = Progress(run_dir, stack.deployments, sys.stdout)
     print(f"game day {experiment.stem} on {stack.kube_context}/{stack.namespace}; artifacts in {run_dir}", flush=True)
@@ -81,7 +92,8 @@ def run(args) -> int:
         progress.done()
         show(verdict)
 
-    result = run_game_day(experiment, stack, run_dir, load, on_tick=progress.show, tick_s=1, on_verdict=landed)
+    result = run_game_day(experiment, stack, run_dir, load, on_tick=progress.show, tick_s=1, on_verdict=landed,
+                          allow=allow)
     if result.error:
         print(f"gameday: {result.error}", file=sys.stderr)
     report = result.run_dir / "report.html"
@@ -141,6 +153,12 @@ def main(argv=None) -> int:
     run_p.add_argument("--load", help="load profile (name or path) instead of the experiment's own")
     run_p.add_argument("--stack", help="stack file (default: $GAMEDAY_STACK, else stack.yaml)")
     run_p.add_argument("--run-dir", type=Path, help="where the artifacts go (default: runs/<UTC>-<experiment>)")
+    run_p.add_argument("--dry-run", action="store_true",
+                       help="resolve every target (pods, nodes, zone) and print what would be done; touch nothing")
+    run_p.add_argument("--allow-context", action="append", metavar="CONTEXT",
+                       help="allow this kube context for this run, besides guard.yaml's (repeatable)")
+    run_p.add_argument("--allow-namespace", action="append", metavar="NAMESPACE",
+                       help="allow touching this namespace besides the stack's, for this run (repeatable)")
     report_p = commands.add_parser("report", help="(re)build a run's report.html, or compare runs (--history)")
     report_p.add_argument("run_dir", type=Path, nargs="?")
     report_p.add_argument("--history", type=Path, metavar="DIR",

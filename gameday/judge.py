@@ -33,10 +33,14 @@ class ExperimentError(ValueError):
 
 
 def verdict_specs(experiment: dict, source: str) -> list[dict]:
-    for ext in experiment.get("extensions") or []:
-        if ext.get("name") == EXTENSION:
+    extensions = experiment.get("extensions") or []
+    if not isinstance(extensions, list):
+        raise ExperimentError(f"{source}: extensions: a list of {{name: ...}} mappings, not {extensions!r}")
+    for ext in extensions:
+        if isinstance(ext, dict) and ext.get("name") == EXTENSION:
             specs = ext.get("verdicts")
-            if not isinstance(specs, list) or not all(isinstance(s, dict) and "check" in s for s in specs):
+            if not isinstance(specs, list) or not all(isinstance(s, dict) and isinstance(s.get("check"), str)
+                                                      for s in specs):
                 raise ExperimentError(f"{source}: extensions[{EXTENSION}].verdicts must be a list of "
                                       "{check: NAME, ...} mappings")
             for i, spec in enumerate(specs):

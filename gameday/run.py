@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import requests
-from kubernetes import client, config
 
 from actions.leftovers import leftovers
-from gameday.files import read_yaml
-from gameday.judge import ExperimentError, judge_run, verdict_specs
+from gameday.dryrun import plan
+from gameday.experiment import load_experiment
+from gameday.guard import ALLOWED_ENV, Allowlist, GuardError, allowed_namespaces_env, guard, load_allowlist
+from gameday.judge import ExperimentError, judge_run
 from gameday.kube import worker_zones
 from gameday.record import record_prometheus
 from gameday.stack import Stack
@@ -29,31 +29,6 @@ from reports.build import build_report
 
 REPO = Path(__file__).resolve().parents[1]
 EXIT = {PASS: 0, FAIL: 1, INCONCLUSIVE: 2, "error": 3, "interrupted": 4}
-
-
-class GuardError(Exception):
-    """The target is not one this game day may touch, or not ready to be judged."""
-
-
-def guard(stack: Stack) -> None:
-    """The kube context is the stack's and exists, its namespace exists, Prometheus answers."""
-    try:
-        api = config.new_client_from_config(context=stack.kube_context)
-    except config.ConfigException as err:
-        raise GuardError(f"kube context {stack.kube_context!r} ({stack.source}: kube_context) "
-                         f"is not in the kubeconfig: {err}") from err
-    try:
-        client.CoreV1Api(api).read_namespace(stack.namespace, _request_timeout=10)
-    except client.ApiException as err:
-        raise GuardError(f"namespace {stack.namespace!r} ({stack.source}: namespace) in context "
-                         f"{stack.kube_context!r}: {err.status} {err.reason}") from err
-    except Exception as err:  # connection refused, TLS: the cluster is not there
-        raise GuardError(f"context {stack.kube_context!r}: API server unreachable: {err}") from err
-    url = f"{stack.prometheus_url}/-/ready"
-    try:
-        requests.get(url, timeout=10).raise_for_status()
-    except requests.RequestException as err:
-        raise GuardError(f"Prometheus {url} ({stack.source}: urls.prometheus): {err}") from err
 
 
 @dataclass
@@ -80,27 +55,50 @@ def new_run_dir(name: str) -> Path:
     return REPO / "runs" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{name}"
 
 
+def chaos_env(stack: Stack, run_dir: Path, load_profile: Path | None, allow: Allowlist) -> dict[str, str]:
+    """The environment `chaos run` gets: the experiments' configuration and the suite's actions
+    read the stack, the run directory, the allowed namespaces and the load profile from it."""
+    env = {**os.environ, "GAMEDAY_RUN_DIR": str(run_dir), "GAMEDAY_STACK": str(stack.source),
+           "KUBERNETES_CONTEXT": stack.kube_context, "PROMETHEUS_URL": stack.prometheus_url,
+           "GAMEDAY_NAMESPACE": stack.namespace, "CORE_URL": stack.entry_url,
+           ALLOWED_ENV: allowed_namespaces_env(stack, allow),
+           **({"ALERT_SINK_URL": stack.alert_sink_url} if stack.alert_sink_url else {})}
+    if load_profile:
+        env["GAMEDAY_LOAD_PROFILE"] = str(Path(load_profile).resolve())
+    return env
+
+
+def preflight(experiment_path: Path, stack: Stack, allow: Allowlist | None) -> tuple[dict, Allowlist]:
+    """The experiment read and checked, the guard passed: before anything touches the cluster."""
+    allow = allow or load_allowlist()
+    experiment = load_experiment(experiment_path)
+    guard(stack, experiment, str(experiment_path), allow)
+    return experiment, allow
+
+
+def dry_run(experiment_path: Path, stack: Stack, load_profile: Path | None = None,
+            allow: Allowlist | None = None) -> list[str]:
+    """What the game day would do, resolved with reads only (gameday.dryrun)."""
+    experiment, allow = preflight(experiment_path, stack, allow)
+    env = chaos_env(stack, Path("(dry run)"), load_profile, allow)
+    return plan(experiment, str(experiment_path), stack, env, env.get("GAMEDAY_LOAD_PROFILE", "the experiment's own"))
+
+
 def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = None, load_profile: Path | None = None,
                  on_tick: Callable[[float], None] | None = None, on_verdict: Callable[[Verdict], None] | None = None,
-                 tick_s: float = 5) -> Result:
+                 tick_s: float = 5, allow: Allowlist | None = None) -> Result:
     """on_tick(elapsed_s) every tick_s while chaos runs, on_verdict(v) as each verdict is judged;
-    load_profile replaces the one the experiment's control names."""
+    load_profile replaces the one the experiment's control names; allow: the guard's allowlist
+    (default: guard.yaml)."""
     run_dir = run_dir or new_run_dir(experiment_path.stem)
     run_dir.mkdir(parents=True, exist_ok=True)
     result = Result(run_dir, target=target_of(experiment_path, stack, load_profile))
     try:
-        experiment = read_yaml(experiment_path, ExperimentError)
-        verdict_specs(experiment, str(experiment_path))  # a bad spec fails before any chaos
-        guard(stack)
+        experiment, allow = preflight(experiment_path, stack, allow)
     except (ExperimentError, GuardError) as err:
         result.error = str(err)
         return _record(result)
-    env = {**os.environ, "GAMEDAY_RUN_DIR": str(run_dir), "GAMEDAY_STACK": str(stack.source),
-           "KUBERNETES_CONTEXT": stack.kube_context, "PROMETHEUS_URL": stack.prometheus_url,
-           "GAMEDAY_NAMESPACE": stack.namespace, "CORE_URL": stack.entry_url,
-           **({"ALERT_SINK_URL": stack.alert_sink_url} if stack.alert_sink_url else {})}
-    if load_profile:
-        env["GAMEDAY_LOAD_PROFILE"] = str(Path(load_profile).resolve())
+    env = chaos_env(stack, run_dir, load_profile, allow)
     with open(run_dir / "chaos.out", "w") as out:
         # its own session: a terminal's Ctrl-C reaches this process only, which passes on exactly
         # one interrupt, so that a second Ctrl-C is a decision, not an accident of signal delivery
