@@ -59,4 +59,6 @@ def parse_threshold(expr: str) -> Threshold:
         if metric.startswith("p") and not 0 < float(metric[1:]) < 100:
             raise ThresholdError(f"threshold {expr!r}: a quantile lies between p0 and p100")
         limit = value / 1000 if unit == "ms" else value
+    if op == "<" and limit <= 0 or metric == "error_ratio" and op == ">" and limit >= 1:
+        raise ThresholdError(f"threshold {expr!r} can never hold: no measurement is {op} {value:g}{unit or ''}")
     return Threshold(expr.strip(), metric, op, limit)
