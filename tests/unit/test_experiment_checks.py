@@ -1,0 +1,62 @@
+"""An experiment is checked whole before any chaos: a probe that does not exist, an argument its
+function does not take, a verdict waiting on an action the method lacks, a number given as text:
+one error naming the file and the field."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gameday.experiment import load_experiment
+from gameday.judge import ExperimentError
+
+SEED = yaml.safe_load((Path(__file__).resolve().parents[2] / "experiments/node-failure-failover.yaml").read_text())
+
+
+def broken(tmp_path, change) -> str:
+    experiment = copy.deepcopy(SEED)
+    change(experiment)
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(experiment))
+    with pytest.raises(ExperimentError) as err:
+        load_experiment(path)
+    assert str(path) in str(err.value)
+    return str(err.value)
+
+
+def test_a_probe_that_does_not_exist(tmp_path):
+    def misspell(e):
+        e["method"][1]["provider"]["func"] = "wait_for_alret"
+    assert "method[1] (wait-for-node-not-ready-to-fire): provider.func: probes.alerts has no function 'wait_for_alret'" \
+        in broken(tmp_path, misspell)
+
+
+def test_a_module_that_does_not_exist(tmp_path):
+    def misname(e):
+        e["rollbacks"][0]["provider"]["module"] = "actions.node"
+    assert "rollbacks[0] (start-stopped-nodes): provider.module: cannot import 'actions.node'" in broken(tmp_path, misname)
+
+
+def test_an_argument_the_function_does_not_take(tmp_path):
+    def extra(e):
+        e["method"][0]["provider"]["arguments"]["namespace"] = "gameday"
+    assert "actions.nodes.stop_nodes takes no argument 'namespace'" in broken(tmp_path, extra)
+
+
+def test_a_verdict_after_an_action_the_method_lacks(tmp_path):
+    def rename(e):
+        e["method"][0]["name"] = "stop-a-worker"
+    assert "after: 'stop-the-busiest-worker' is not an action of the method" in broken(tmp_path, rename)
+
+
+def test_a_number_given_as_text(tmp_path):
+    def text(e):
+        next(v for v in e["extensions"][0]["verdicts"] if "within_s" in v)["within_s"] = "90s"
+    assert "within_s: a number >= 0, not '90s'" in broken(tmp_path, text)
+
+
+def test_every_experiment_of_the_suite_passes():
+    for path in sorted((Path(__file__).resolve().parents[2] / "experiments").glob("*.yaml")):
+        if "kube-gameday" in path.read_text():
+            load_experiment(path)
