@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 from kubernetes.client import ApiException
 
+from gameday.coverage import Hole, source_holes
 from gameday.kube import worker_zones
 from gameday.record import deployment_samples
 from gameday.stack import Stack
@@ -23,7 +24,7 @@ from probes.hpa import hpa_scaled_in, hpa_scaled_out, hpa_spec, target_crossed_a
 from probes.failover import failed_requests, failover_recovered, load_readiness, longest_outage_s, pdb_respected
 from probes.prometheus import Prometheus, PrometheusError
 from probes.slo import server_counts, slo_agreement, slo_error_ratio, slo_latency
-from probes.verdict import INCONCLUSIVE, Verdict, Window, inconclusive, judged
+from probes.verdict import FAIL, INCONCLUSIVE, Verdict, Window, inconclusive, judged
 
 EXTENSION = "kube-gameday"
 
@@ -75,6 +76,19 @@ class Run:
         self.readiness = load_readiness(readiness) if readiness.exists() else None
         timeline = run_dir / "load" / "timeline.jsonl"
         self.timeline = load_timeline(timeline) if timeline.exists() else None
+        history = run_dir / "load" / "locust_stats_history.csv"
+        self.users = load_users(history) if history.exists() else None
+        self._holes: dict[str, list[Hole]] = {}
+
+    def holes(self, source: str) -> list[Hole]:
+        """Where `source` recorded nothing, from the method's first activity to the end (before
+        it, a settle or the warm-up may rightly precede the load and the sampler)."""
+        if source not in self._holes:
+            first = min((utc(r["start"]) for r in self.journal.get("run") or []), default=None)
+            window = Window(first.to_pydatetime(), self.window.end) if first is not None and first < utc(
+                self.journal["end"]) else self.window
+            self._holes[source] = source_holes(self, source, window)
+        return self._holes[source]
 
     def chaos_window(self) -> Window | None:
         if not self.faults:
@@ -309,13 +323,39 @@ CHECKS = {
 }
 
 
+# the evidence each verdict rests on (by name prefix): a pass with a hole in it is no pass
+SOURCES = {"failover_recovered": ("readiness",), "pdb_respected": ("readiness",), "hpa_scaled": ("readiness",),
+           "longest_outage": ("load",), "failed_requests": ("load",), "slo_client": ("load",),
+           "slo_server": ("prometheus",), "slo_agreement": ("load", "prometheus"), "alert_resolved": ("prometheus",),
+           "no_unexpected_critical_alert": ("prometheus",), "capacity_for_target": ("load", "readiness", "prometheus")}
+
+
+# a comparison of two sources fails on a hole in either (one side counted longer): not a finding
+EITHER_WAY = ("slo_agreement",)
+
+
+def with_coverage(run: Run, verdict: Verdict) -> Verdict:
+    """A pass judged on a source that has a hole becomes inconclusive, the hole named; a fail
+    stands (seen is seen), but for comparisons a hole can make on its own. An inconclusive
+    verdict gets the hole added to its reason: it is likely why the data was missing."""
+    if verdict.status == FAIL and not verdict.name.startswith(EITHER_WAY):
+        return verdict
+    sources = next((s for prefix, s in SOURCES.items() if verdict.name.startswith(prefix)), ())
+    found = "; ".join(str(hole) for source in sources for hole in run.holes(source))
+    if not found:
+        return verdict
+    if verdict.status == INCONCLUSIVE:
+        return replace(verdict, reason=f"{verdict.reason} ({found})")
+    return replace(verdict, status=INCONCLUSIVE, reason=f"{verdict.status}ed on data with a hole in it: {found}")
+
+
 def judge_run(run_dir: Path, experiment: dict, source: str, stack: Stack) -> Iterator[Verdict]:
     """The verdicts one by one, as each is judged (some query Prometheus)."""
     run = Run(run_dir, stack, verdict_specs(experiment, source))
     yield from steady_state(run)
     for spec in run.specs:
         try:
-            yield from CHECKS[spec["check"]](run, spec)
+            yield from (with_coverage(run, v) for v in CHECKS[spec["check"]](run, spec))
         except Exception as err:  # a check that breaks costs its verdict, not the others
             yield inconclusive(spec["check"], "judged", f"the check failed: {type(err).__name__}: {err}", run.window,
                                evidence=spec)

@@ -20,9 +20,10 @@ def load_timeline(path: str | Path) -> pd.DataFrame:
 
 
 def load_users(path: str | Path) -> pd.DataFrame:
-    """Locust's user count per second (t, users), from the Aggregated rows of its stats history."""
-    history = pd.read_csv(path, usecols=["Timestamp", "User Count", "Name"])
-    rows = history[history.Name == "Aggregated"]
+    """Locust's user count per second (t, users), from the Aggregated rows of its stats history;
+    a torn last row (Locust killed mid-write) is dropped."""
+    history = pd.read_csv(path, usecols=["Timestamp", "User Count", "Name"], on_bad_lines="skip")
+    rows = history[history.Name == "Aggregated"].dropna(subset=["Timestamp", "User Count"])
     return pd.DataFrame({"t": rows.Timestamp.astype(float), "users": rows["User Count"].astype(int)})
 
 

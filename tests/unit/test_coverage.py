@@ -1,0 +1,43 @@
+"""Holes in the evidence: a source silent for longer than it may be is a hole, and a verdict
+that passed on that source is inconclusive with the hole named; a fail stays a fail."""
+
+from probes.verdict import FAIL, INCONCLUSIVE, PASS, Verdict
+from gameday.coverage import Hole, holes
+from gameday.judge import with_coverage
+
+T0 = 1_800_000_000
+
+
+def test_a_silence_longer_than_allowed_is_a_hole_also_at_the_edges():
+    every_second = [T0 + s for s in range(60)]
+    assert holes("readiness", every_second, T0, T0 + 59) == []
+    gap = [t for t in every_second if not T0 + 20 <= t < T0 + 32]
+    assert holes("readiness", gap, T0, T0 + 59) == [Hole("readiness", T0 + 19, T0 + 32)]
+    died = [t for t in every_second if t < T0 + 30]
+    assert holes("load", died, T0, T0 + 59) == [Hole("load", T0 + 29, T0 + 59)]
+    assert holes("prometheus", [], T0, T0 + 59) == [Hole("prometheus", T0, T0 + 59)]
+    assert "prometheus has no data from" in str(Hole("prometheus", T0, T0 + 59)) and "(59 s)" in str(Hole("prometheus", T0, T0 + 59))
+
+
+class RunWithHoles:
+    """The one method with_coverage asks of a Run: its holes per source."""
+
+    def __init__(self, **by_source):
+        self.by_source = by_source
+
+    def holes(self, source):
+        return self.by_source.get(source, [])
+
+
+def verdict(name, status=PASS):
+    return Verdict(name, status, "x", "y")
+
+
+def test_a_pass_on_a_source_with_a_hole_is_inconclusive_and_says_where():
+    run = RunWithHoles(prometheus=[Hole("prometheus", T0, T0 + 40)])
+    judged = with_coverage(run, verdict("slo_server_error_ratio"))
+    assert judged.status == INCONCLUSIVE and "passed on data with a hole in it: prometheus has no data" in judged.reason
+    assert with_coverage(run, verdict("slo_client_p95")).status == PASS           # the load has no hole
+    assert with_coverage(run, verdict("slo_server_p95", FAIL)).status == FAIL     # a seen failure stands
+    assert with_coverage(run, verdict("alert_fired[NodeDown]")).status == PASS    # seen firing is seen
+    assert with_coverage(run, verdict("no_unexpected_critical_alert")).status == INCONCLUSIVE
