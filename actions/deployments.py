@@ -7,13 +7,13 @@ puts back exactly that, also after a crash or an interrupt, and nothing else.
 
 import json
 import logging
-import time
 from datetime import datetime, timezone
 
 from kubernetes import client
 
 from gameday.guard import check_namespace
 from gameday.kube import apps_api
+from gameday.poll import poll
 
 log = logging.getLogger("chaostoolkit")
 SAVED = "kube-gameday/saved"
@@ -31,19 +31,14 @@ def _save(apps: client.AppsV1Api, deployment: client.V1Deployment) -> None:
 
 def wait_rolled_out(apps: client.AppsV1Api, name: str, ns: str, timeout_s: float) -> dict:
     """Waits until every replica runs the current template and is ready (`kubectl rollout status`)."""
-    started, last_log = time.monotonic(), 0.0
-    while True:
+    def check():
         d = apps.read_namespaced_deployment(name, ns)
         s, want = d.status, d.spec.replicas
         done = ((s.observed_generation or 0) >= d.metadata.generation and (s.updated_replicas or 0) == want
                 and (s.ready_replicas or 0) == want and (s.replicas or 0) == want)
-        waited = time.monotonic() - started
-        if done or waited >= timeout_s:
-            return {"deployment": name, "rolled_out": done, "waited_s": round(waited, 1)}
-        if waited - last_log >= 15:
-            log.info("rollout of %s: %s/%s updated, %s ready", name, s.updated_replicas or 0, want, s.ready_replicas or 0)
-            last_log = waited
-        time.sleep(1)
+        return done, f"{s.updated_replicas or 0}/{want} updated, {s.ready_replicas or 0} ready"
+    done, _, waited = poll(check, timeout_s, f"the rollout of {name}", poll_s=1)
+    return {"deployment": name, "rolled_out": done, "waited_s": waited}
 
 
 def rollout_restart(deployment: str, ns: str = "gameday", timeout_s: float = 300) -> dict:

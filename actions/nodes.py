@@ -22,6 +22,7 @@ from kubernetes import client
 
 from gameday.guard import check_namespace, namespace_refusal, runtime_allowance
 from gameday.kube import core_api
+from gameday.poll import poll
 from gameday.stack import load_stack
 
 log = logging.getLogger("chaostoolkit")
@@ -227,10 +228,10 @@ def start_stopped_nodes(ready_timeout_s: float = 180) -> dict:
     for node in stopped:
         _docker("start", node)
         log.info("started node %s; waiting for Ready", node)
-    started, waiting = time.monotonic(), set(stopped)
-    while waiting and time.monotonic() - started < ready_timeout_s:
-        waiting = {n for n in waiting if not _node_ready(core, n)}
-        time.sleep(2)
-    if waiting:
-        raise RuntimeError(f"started but not Ready after {ready_timeout_s:.0f} s: {', '.join(sorted(waiting))}")
-    return {"nodes": stopped, "ready_after_s": round(time.monotonic() - started, 1)}
+    def check():
+        waiting = sorted(n for n in stopped if not _node_ready(core, n))
+        return not waiting, waiting
+    ready, waiting, waited = poll(check, ready_timeout_s, f"{', '.join(stopped)} Ready again")
+    if not ready:
+        raise RuntimeError(f"started but not Ready after {ready_timeout_s:.0f} s: {waiting}")
+    return {"nodes": stopped, "ready_after_s": waited}

@@ -28,6 +28,7 @@ from pathlib import Path
 from chaoslib.exceptions import InterruptExecution
 
 from gameday.kube import autoscaling_api
+from gameday.poll import poll
 from gameday.run import REPO, new_run_dir
 from gameday.stack import load_stack
 
@@ -74,22 +75,18 @@ def _interrupt(message: str) -> None:
 def settle(stack, timeout_s: float) -> None:
     """Waits until every HPA of the stack runs its minimum replicas: a game day about scaling
     starts from rest, not from what the previous one left."""
-    hpas, started, last_log = autoscaling_api(stack.kube_context), time.monotonic(), 0.0
-    while True:
+    hpas = autoscaling_api(stack.kube_context)
+
+    def check():
         busy = {}
         for name in stack.hpas:
             hpa = hpas.read_namespaced_horizontal_pod_autoscaler(name, stack.namespace)
             if (hpa.status.current_replicas or 0) != (hpa.spec.min_replicas or 1):
                 busy[name] = f"{hpa.status.current_replicas} (min {hpa.spec.min_replicas})"
-        waited = time.monotonic() - started
-        if not busy:
-            return
-        if waited >= timeout_s:
-            _interrupt(f"the stack did not settle in {timeout_s:.0f} s: " + ", ".join(f"{k} at {v}" for k, v in busy.items()))
-        if waited - last_log >= 30:
-            log.info("waiting for the HPAs to settle at their minimum: %s", ", ".join(f"{k} at {v}" for k, v in busy.items()))
-            last_log = waited
-        time.sleep(5)
+        return not busy, ", ".join(f"{k} at {v}" for k, v in busy.items())
+    settled, busy, _ = poll(check, timeout_s, "the HPAs to settle at their minimum", poll_s=5)
+    if not settled:
+        _interrupt(f"the stack did not settle in {timeout_s:.0f} s: {busy}")
 
 
 def before_experiment_control(context: dict, profile: str = "loadtests/profiles/steady.yaml",

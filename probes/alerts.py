@@ -4,10 +4,10 @@ in Prometheus, or the rule is dead however bad things get."""
 
 import logging
 import re
-import time
 
 import pandas as pd
 
+from gameday.poll import poll
 from probes.prometheus import Prometheus, PrometheusError
 from probes.verdict import Verdict, Window, inconclusive, judged
 
@@ -196,17 +196,10 @@ def wait_for_alert(prometheus_url: str, alertname: str, state: str = "firing", t
     Prometheus (firing, pending, or inactive: neither), or timeout_s passes. Returns whether it
     got there, and after how long."""
     wanted = {**(labels or {}), "alertname": alertname}.items()
-    started, last_log, seen = time.monotonic(), 0.0, "unknown"
-    while True:
-        waited = time.monotonic() - started
-        try:
-            states = {a["state"] for a in active_alerts(prometheus_url) if wanted <= a["labels"].items()}
-            seen = "firing" if "firing" in states else "pending" if states else "inactive"
-        except PrometheusError as err:
-            seen = f"unknown ({err})"
-        if seen == state or waited >= timeout_s:
-            return {"alertname": alertname, "state": seen, "reached": seen == state, "waited_s": round(waited, 1)}
-        if waited - last_log >= 30:
-            log.info("waiting for %s to be %s: %s after %.0f s (timeout %.0f s)", alertname, state, seen, waited, timeout_s)
-            last_log = waited
-        time.sleep(poll_s)
+
+    def check():
+        states = {a["state"] for a in active_alerts(prometheus_url) if wanted <= a["labels"].items()}
+        seen = "firing" if "firing" in states else "pending" if states else "inactive"
+        return seen == state, seen
+    reached, seen, waited = poll(check, timeout_s, f"{alertname} to be {state}", poll_s)
+    return {"alertname": alertname, "state": seen, "reached": reached, "waited_s": waited}

@@ -4,12 +4,12 @@ service/alertsink.py), so that a check says "delivered", not only "firing in Pro
 `sink_deliveries` fetches at the edge; `alert_delivered` judges the frame.
 """
 
-import time
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import requests
 
+from gameday.poll import poll
 from probes.verdict import Verdict, Window, inconclusive, judged
 
 COLUMNS = ["received_at", "alertname", "status", "labels", "starts_at", "fingerprint"]
@@ -77,13 +77,12 @@ def await_delivery(sink_url: str, alertname: str, since: datetime, timeout_s: fl
                    status: str = "firing", labels: dict | None = None, poll_s: float = 1.0) -> Verdict:
     """Polls the sink until a `status` notification of `alertname` arrives after `since`, or
     timeout_s passes; the verdict covers since..then."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+    def check():
         window = Window(since, max(datetime.now(timezone.utc), since + timedelta(milliseconds=1)))
         verdict = delivery_verdict(sink_url, alertname, window, status, labels)
-        if verdict.passed or time.monotonic() >= deadline:
-            return verdict
-        time.sleep(poll_s)
+        return verdict.passed, verdict
+    _, verdict, _ = poll(check, timeout_s, f"a {status} notification of {alertname}", poll_s)
+    return verdict
 
 
 # ---- Chaos Toolkit probe: plain arguments, plain data back ----

@@ -5,11 +5,11 @@ itself reported (kube-state-metrics). Pure functions over frames; fetching is at
 """
 
 import logging
-import time
 
 import pandas as pd
 
 from gameday.kube import apps_api, autoscaling_api
+from gameday.poll import poll
 from probes.prometheus import Prometheus
 from probes.verdict import Verdict, Window, inconclusive, judged
 
@@ -128,17 +128,11 @@ def hpa_spec(namespace: str, hpa: str, context: str | None = None) -> dict:
 def wait_for_replicas(deployment: str, ns: str = "gameday", at_least: int | None = None,
                       at_most: int | None = None, timeout_s: float = 600, poll_s: float = 2) -> dict:
     """Waits until the Deployment's desired replicas are ≥ at_least / ≤ at_most, or timeout_s."""
-    apps, started, last_log = apps_api(), time.monotonic(), 0.0
-    while True:
+    apps = apps_api()
+    goal = " and ".join(g for g in (at_least is not None and f"≥ {at_least}", at_most is not None and f"≤ {at_most}") if g)
+
+    def check():
         replicas = apps.read_namespaced_deployment(deployment, ns).spec.replicas
-        waited = time.monotonic() - started
-        reached = (at_least is None or replicas >= at_least) and (at_most is None or replicas <= at_most)
-        if reached or waited >= timeout_s:
-            return {"deployment": deployment, "replicas": replicas, "reached": reached, "waited_s": round(waited, 1)}
-        if waited - last_log >= 30:
-            goal = " and ".join(g for g in (at_least is not None and f"≥ {at_least}",
-                                            at_most is not None and f"≤ {at_most}") if g)
-            log.info("waiting for %s replicas %s: %d after %.0f s (timeout %.0f s)", deployment, goal, replicas,
-                     waited, timeout_s)
-            last_log = waited
-        time.sleep(poll_s)
+        return (at_least is None or replicas >= at_least) and (at_most is None or replicas <= at_most), replicas
+    reached, replicas, waited = poll(check, timeout_s, f"{deployment} replicas {goal}", poll_s)
+    return {"deployment": deployment, "replicas": replicas, "reached": reached, "waited_s": waited}
