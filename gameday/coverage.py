@@ -5,7 +5,7 @@ seen" there means nothing. judge.py turns such a pass into `inconclusive` with t
 
     readiness   the sampler's lines (one a second, also when nothing changes)
     load        Locust's stats history (one row a second while Locust lives, requests or not)
-    prometheus  any scrape at all in each 10 s (a restart loses everything before it)
+    prometheus  its scrapes (every 5 s; a restart loses everything before it)
 """
 
 from dataclasses import dataclass
@@ -15,11 +15,9 @@ import pandas as pd
 from probes.prometheus import Prometheus, PrometheusError
 from probes.verdict import Window
 
-# a second's line may be late by a second or two; Prometheus scrapes every 5 s and each 5 s step
-# looks 10 s back, so one missed scrape is jitter and two are a hole
+# a second's line may be late by a second or two; Prometheus scrapes every 5 s, so one missed
+# scrape is jitter and two are a hole
 MAX_SILENCE_S = {"readiness": 5.0, "load": 5.0, "prometheus": 10.0}
-SCRAPED = "count(count_over_time(up[10s]))"   # no sample in 10 s: Prometheus was not scraping
-STEP_S = 5
 
 
 @dataclass(frozen=True)
@@ -41,8 +39,11 @@ def holes(source: str, times: list[float], start: float, end: float, max_silence
 
 
 def prometheus_times(prom: Prometheus, window: Window) -> list[float]:
-    frame = prom.range(SCRAPED, window, STEP_S)
-    return [] if frame.empty else [ts.timestamp() for ts in frame.timestamp]
+    """When Prometheus scraped anything in the window: the raw sample times of every `up` series
+    (a range query's steps would look back over a short freeze and hide it)."""
+    seconds = max(1, round(window.seconds))
+    result = prom.api("query", query=f"up[{seconds}s]", time=window.end.timestamp())["result"]
+    return sorted({float(t) for series in result for t, _ in series["values"]})
 
 
 def source_holes(run, source: str, window: Window) -> list[Hole]:

@@ -341,7 +341,9 @@ def with_coverage(run: Run, verdict: Verdict) -> Verdict:
     if verdict.status == FAIL and not verdict.name.startswith(EITHER_WAY):
         return verdict
     sources = next((s for prefix, s in SOURCES.items() if verdict.name.startswith(prefix)), ())
-    found = "; ".join(str(hole) for source in sources for hole in run.holes(source))
+    inside = (lambda h: h.end > verdict.window.start.timestamp() and h.start < verdict.window.end.timestamp()) \
+        if verdict.window else (lambda h: True)   # a hole outside what the verdict judged does not matter
+    found = "; ".join(str(hole) for source in sources for hole in run.holes(source) if inside(hole))
     if not found:
         return verdict
     if verdict.status == INCONCLUSIVE:

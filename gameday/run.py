@@ -123,10 +123,16 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
     if not (run_dir / "journal.json").exists():
         result.error = f"chaos run exited {chaos.returncode} without a journal; see {run_dir / 'chaos.out'}"
         return _checked(result, stack)
-    for verdict in judge_run(run_dir, experiment, str(experiment_path), stack):
-        result.verdicts.append(verdict)
-        if on_verdict:
-            on_verdict(verdict)
+    try:
+        for verdict in judge_run(run_dir, experiment, str(experiment_path), stack):
+            result.verdicts.append(verdict)
+            if on_verdict:
+                on_verdict(verdict)
+    except KeyboardInterrupt:  # the experiment is over: keep what was judged, say what was not
+        result.interrupted = result.interrupted or "Ctrl-C"
+        result.notes.append(f"judging interrupted after {len(result.verdicts)} verdict(s); "
+                            "`gameday report` rebuilds the report from what is here")
+        return _checked(result, stack)
     journal = json.loads((run_dir / "journal.json").read_text())
     window = Window(datetime.fromisoformat(journal["start"]), datetime.fromisoformat(journal["end"]))
     result.notes += [f"not recorded: {p}" for p in record_prometheus(stack, window, run_dir)]

@@ -41,3 +41,11 @@ def test_a_pass_on_a_source_with_a_hole_is_inconclusive_and_says_where():
     assert with_coverage(run, verdict("slo_server_p95", FAIL)).status == FAIL     # a seen failure stands
     assert with_coverage(run, verdict("alert_fired[NodeDown]")).status == PASS    # seen firing is seen
     assert with_coverage(run, verdict("no_unexpected_critical_alert")).status == INCONCLUSIVE
+
+
+def test_a_hole_outside_the_verdicts_window_does_not_matter():
+    from probes.verdict import Window
+    run = RunWithHoles(readiness=[Hole("readiness", T0 + 100, T0 + 120)])
+    before = Verdict("failover_recovered[api]", PASS, "x", "y", Window.from_epoch(T0, T0 + 90))
+    across = Verdict("failover_recovered[api]", PASS, "x", "y", Window.from_epoch(T0 + 50, T0 + 150))
+    assert with_coverage(run, before).status == PASS and with_coverage(run, across).status == INCONCLUSIVE
