@@ -28,6 +28,7 @@ DEPLOYMENTS = ("core-api", "mca", "npa", "wpa")
 PDBS = ("core-api", "mca", "agents")
 NODES = ("gameday-worker", "gameday-worker2", "gameday-worker3")
 GOAL_S = 10.0
+BUILDS = 3    # the worst of three: one build's time is noise on a shared 2-core machine
 
 
 def iso(ts: float) -> str:
@@ -111,14 +112,18 @@ def main() -> int:
     synthesise(OUT, seconds)
     size = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file() and p.name != "report.html")
     print(f"  {size / 1e6:.0f} MB of artifacts in {time.monotonic() - began:.0f} s", flush=True)
-    began = time.monotonic()
-    subprocess.run([sys.executable, "-m", "gameday.cli", "report", str(OUT)], check=True, stdout=subprocess.DEVNULL)
-    took = time.monotonic() - began
+    os.sync()  # the synthesised files' write-back is not the build's time
+    took = []
+    for _ in range(BUILDS):
+        began = time.monotonic()
+        subprocess.run([sys.executable, "-m", "gameday.cli", "report", str(OUT)], check=True, stdout=subprocess.DEVNULL)
+        took.append(time.monotonic() - began)
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     report = OUT / "report.html"
-    print(f"report of a {HOURS:g} h run at 1 s: built in {took:.1f} s (goal ≤ {GOAL_S:g} s), peak memory "
-          f"{peak_mb:.0f} MB, {report.stat().st_size / 1e6:.1f} MB of HTML: {report}")
-    return 0 if took <= GOAL_S else 1
+    print(f"report of a {HOURS:g} h run at 1 s: built in {max(took):.1f} s at worst of {BUILDS} "
+          f"({', '.join(f'{t:.1f}' for t in took)}; goal ≤ {GOAL_S:g} s), peak memory {peak_mb:.0f} MB, "
+          f"{report.stat().st_size / 1e6:.1f} MB of HTML: {report}")
+    return 0 if max(took) <= GOAL_S else 1
 
 
 if __name__ == "__main__":
