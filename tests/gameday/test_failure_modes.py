@@ -28,25 +28,35 @@ def prometheus_back(url: str) -> bool:
     return ready and targets and all(t["health"] == "up" for t in targets) and bool(rules)
 
 
-def test_prometheus_and_locust_lost_mid_run_make_their_verdicts_inconclusive(seed_stack, run_dir):
-    out_dir = run_dir / "prometheus-and-locust-lost"
+def disturbed_pod_kill(out_dir, action: str, disturb, prometheus_url: str) -> tuple[int, str, dict]:
+    """Runs the pod-kill game day, calls disturb() as soon as chaos starts `action`; returns the
+    exit code, the output and verdicts.json once the run is over and Prometheus whole again."""
     proc = subprocess.Popen([sys.executable, "-m", "gameday.cli", "run", "pod-kill-under-load", "--run-dir",
                              str(out_dir)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         log = out_dir / "chaos.log"
-        wait_until(lambda: log.exists() and "Action: kill-another-core-api-pod" in log.read_text(errors="replace"),
-                   timeout=300, interval=0.5, what="the second pod kill")
-        kubectl("delete", "pod", "-n", "monitoring", "-l", "app=prometheus", "--wait=false")
-        # the load runner and Locust, its own process: both have the run's load directory in their arguments
-        subprocess.run(["pkill", "-KILL", "-f", str(out_dir / "load")], check=True)
+        wait_until(lambda: log.exists() and f"Action: {action}" in log.read_text(errors="replace"),
+                   timeout=300, interval=0.5, what=action)
+        disturb()
         out, _ = proc.communicate(timeout=600)
     finally:
         if proc.poll() is None:
             proc.kill()
-        wait_until(lambda: prometheus_back(seed_stack.prometheus_url), timeout=300, interval=5,
+        wait_until(lambda: prometheus_back(prometheus_url), timeout=300, interval=5,
                    what="Prometheus back with every target up and its rules loaded")
-    record = json.loads((out_dir / "verdicts.json").read_text())
-    assert proc.returncode in (EXIT["fail"], EXIT["inconclusive"]) and not record["error"], out
+    return proc.returncode, out, json.loads((out_dir / "verdicts.json").read_text())
+
+
+def test_prometheus_and_locust_lost_mid_run_make_their_verdicts_inconclusive(seed_stack, run_dir):
+    out_dir = run_dir / "prometheus-and-locust-lost"
+
+    def lose_prometheus_and_locust():
+        kubectl("delete", "pod", "-n", "monitoring", "-l", "app=prometheus", "--wait=false")
+        # the load runner and Locust, its own process: both have the run's load directory in their arguments
+        subprocess.run(["pkill", "-KILL", "-f", str(out_dir / "load")], check=True)
+    rc, out, record = disturbed_pod_kill(out_dir, "kill-another-core-api-pod", lose_prometheus_and_locust,
+                                         seed_stack.prometheus_url)
+    assert rc in (EXIT["fail"], EXIT["inconclusive"]) and not record["error"], out
     verdicts = {v["name"]: v for v in record["verdicts"]}
     for prefix, hole in ((SERVER_SIDE, "prometheus"), (CLIENT_SIDE, "load")):
         judged = [v for name, v in verdicts.items() if name.startswith(prefix)]
@@ -62,27 +72,17 @@ def test_an_api_server_blip_is_ridden_out_and_what_it_hid_is_not_a_pass(seed_sta
     and, in kind, Prometheus with it): the game day goes on when it comes back, and what rests on
     the readiness samples or the metrics of those seconds is not a pass."""
     out_dir = run_dir / "api-server-blip"
-    proc = subprocess.Popen([sys.executable, "-m", "gameday.cli", "run", "pod-kill-under-load", "--run-dir",
-                             str(out_dir)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    control_plane = "gameday-control-plane"
-    try:
-        log = out_dir / "chaos.log"
-        wait_until(lambda: log.exists() and "Action: kill-a-core-api-pod" in log.read_text(errors="replace"),
-                   timeout=300, interval=0.5, what="the first pod kill")
-        docker("pause", control_plane)
+
+    def pause_the_control_plane():
+        docker("pause", "gameday-control-plane")
         try:
             time.sleep(15)
         finally:
-            docker("unpause", control_plane)
-        out, _ = proc.communicate(timeout=600)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        wait_until(lambda: prometheus_back(seed_stack.prometheus_url), timeout=300, interval=5,
-                   what="Prometheus scraping every target again")
-    record = json.loads((out_dir / "verdicts.json").read_text())
+            docker("unpause", "gameday-control-plane")
+    rc, out, record = disturbed_pod_kill(out_dir, "kill-a-core-api-pod", pause_the_control_plane,
+                                         seed_stack.prometheus_url)
     assert not record["error"] and "Traceback" not in out, out
-    assert proc.returncode in (EXIT["fail"], EXIT["inconclusive"]), out
+    assert rc in (EXIT["fail"], EXIT["inconclusive"]), out
     verdicts = {v["name"]: v for v in record["verdicts"]}
     # judged over the paused seconds: not a pass; inconclusive with the hole named, or a failure
     # really seen (in kind, DNS lives on the control plane too: calls between services fail)
