@@ -11,8 +11,9 @@ export KUBE_CONTEXT ?= kind-gameday
 
 # Debian packages: Prometheus and promtool (the tests' real Prometheus, rule tests), Alertmanager
 # (the integration tests' delivery chain), wrk (bench), Chromium (the integration test that renders
-# a report headless: no console errors, a screenshot under runs/screenshots/)
-SETUP_PACKAGES := prometheus prometheus-alertmanager wrk chromium
+# a report headless: no console errors, a screenshot under runs/screenshots/) and a font for its
+# text (chromium only recommends one, and apt-install.sh installs no recommends)
+SETUP_PACKAGES := prometheus prometheus-alertmanager wrk chromium fonts-liberation
 CLUSTER_PACKAGES := docker.io debootstrap gcc libc6-dev
 
 ## setup: Debian packages and the virtualenv with the suite's pinned dependencies (idempotent)

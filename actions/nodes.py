@@ -51,6 +51,11 @@ def evictable(pod: client.V1Pod) -> bool:
             and pod.status.phase not in ("Succeeded", "Failed"))
 
 
+def pods_on(core: client.CoreV1Api, node: str) -> list[client.V1Pod]:
+    """The pods a drain would evict from `node` (and a node stop would take down with it)."""
+    return [p for p in core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items if evictable(p)]
+
+
 def check_node_may_fail(core: client.CoreV1Api, node: str, fault: str) -> None:
     """Refuses a fault on a control-plane node, or on a node running pods (other than its
     DaemonSet and static ones, which belong to the node) of namespaces this run may not touch."""
@@ -58,9 +63,8 @@ def check_node_may_fail(core: client.CoreV1Api, node: str, fault: str) -> None:
         raise PermissionError(f"{node} is a control-plane node: off limits to {fault} (the cluster's API "
                               "and the suite's ports live there)")
     stack_ns, allowed = runtime_allowance()
-    pods = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items
-    foreign = [f"{p.metadata.namespace}/{p.metadata.name}" for p in pods
-               if evictable(p) and namespace_refusal(p.metadata.namespace, stack_ns, allowed)]
+    foreign = [f"{p.metadata.namespace}/{p.metadata.name}" for p in pods_on(core, node)
+               if namespace_refusal(p.metadata.namespace, stack_ns, allowed)]
     if foreign:
         raise PermissionError(f"{node} runs pods outside the namespaces this game day may touch ({stack_ns}"
                               f"{', ' + ', '.join(allowed) if allowed else ''}): {', '.join(foreign)}; a {fault} "
@@ -117,8 +121,7 @@ def drain_node(pods_label_selector: str = "app=core-api", ns: str = "gameday", n
     started, evicted, refused, blocked, left = time.monotonic(), [], Counter(), [], []
     log.info("drain %s: cordoned; evicting its pods", node)
     while True:
-        pods = {f"{p.metadata.namespace}/{p.metadata.name}": p for p in core.list_pod_for_all_namespaces(
-            field_selector=f"spec.nodeName={node}").items if evictable(p)}
+        pods = {f"{p.metadata.namespace}/{p.metadata.name}": p for p in pods_on(core, node)}
         left = sorted(pods)
         if set(left) <= set(blocked) or time.monotonic() - started > timeout_s:
             break

@@ -75,7 +75,6 @@ def run(args) -> int:
     except (StackError, FileNotFoundError) as err:
         print(f"gameday: {err}", file=sys.stderr)
         return EXIT["error"]
-    allow = None
     try:
         allow = load_allowlist().extended(args.allow_context or (), args.allow_namespace or ())
         if args.dry_run:

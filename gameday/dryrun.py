@@ -10,14 +10,13 @@ from chaoslib import substitute  # resolves ${...} exactly as `chaos run` will
 from kubernetes import client
 
 from actions.leftovers import leftovers
-from actions.nodes import evictable, busiest_worker, check_node_may_fail, nodes_to_stop
+from actions.nodes import busiest_worker, check_node_may_fail, nodes_to_stop, pods_on
 from gameday.kube import apps_api, core_api
 from gameday.stack import Stack
 
 
 def _pods_on(core: client.CoreV1Api, node: str) -> list[str]:
-    return sorted(f"{p.metadata.namespace}/{p.metadata.name}" for p in core.list_pod_for_all_namespaces(
-        field_selector=f"spec.nodeName={node}").items if evictable(p))
+    return sorted(f"{p.metadata.namespace}/{p.metadata.name}" for p in pods_on(core, node))
 
 
 def _budgets(core: client.CoreV1Api, ns: str) -> str:

@@ -279,10 +279,9 @@ def check_hpa_in(run: Run, hpa: str) -> list[Verdict]:
 
 def check_capacity(run: Run, target_rps: float) -> list[Verdict]:
     name, expected = f"capacity_for_target[{target_rps:g} rps]", "a capacity model from a step-load run"
-    history = run.dir / "load" / "locust_stats_history.csv"
-    if run.timeline is None or run.readiness is None or not history.exists():
+    if run.timeline is None or run.readiness is None or run.users is None:
         return [inconclusive(name, expected, "no Locust timeline, user history or readiness samples", run.window)]
-    steps = load_steps(load_users(history))
+    steps = load_steps(run.users)
     try:
         span = Window.from_epoch(steps[0].start, steps[-1].end) if steps else run.window
         samples = deployment_samples(run.stack, span)

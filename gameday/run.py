@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-
 from actions.leftovers import leftovers
 from gameday.dryrun import plan
 from gameday.experiment import load_experiment
