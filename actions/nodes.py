@@ -119,6 +119,7 @@ def drain_node(pods_label_selector: str = "app=core-api", ns: str = "gameday", n
     check_node_may_fail(core, node, "drain")
     _cordon(core, node, True)
     started, evicted, refused, blocked, left = time.monotonic(), [], Counter(), [], []
+    refused_pod: dict[str, tuple[str, int]] = {}  # pod -> (PDB that last refused it, refusals)
     log.info("drain %s: cordoned; evicting its pods", node)
     while True:
         pods = {f"{p.metadata.namespace}/{p.metadata.name}": p for p in pods_on(core, node)}
@@ -133,6 +134,7 @@ def drain_node(pods_label_selector: str = "app=core-api", ns: str = "gameday", n
                 evicted.append(key)
             elif outcome == "refused":
                 refused[budget] += 1
+                refused_pod[key] = (budget, refused_pod.get(key, ("", 0))[1] + 1)
             elif outcome == "blocked":
                 blocked.append(key)
                 log.error("drain %s: %s is selected by more than one PodDisruptionBudget; "
@@ -141,11 +143,32 @@ def drain_node(pods_label_selector: str = "app=core-api", ns: str = "gameday", n
                  node, len(pods), len(evicted), sum(refused.values()))
         time.sleep(retry_s)
     took = round(time.monotonic() - started, 1)
+    why = {key: _why_left(core, pods[key], refused_pod.get(key), key in blocked) for key in left}
     if left:
-        log.error("drain %s: incomplete after %.0f s; still there: %s", node, took, ", ".join(left))
+        log.error("drain %s: incomplete after %.0f s; still there: %s", node, took,
+                  "; ".join(f"{key} ({reason})" for key, reason in why.items()))
     return {"node": node, "completed": not left, "duration_s": took, "evicted": evicted,
             "refused_evictions": sum(refused.values()), "refused_by_pdb": dict(refused),
-            "blocked_by_several_pdbs": blocked, "left": left}
+            "blocked_by_several_pdbs": blocked, "left": left, "why_left": why}
+
+
+def _why_left(core: client.CoreV1Api, pod: client.V1Pod, refusals: tuple[str, int] | None, blocked: bool) -> str:
+    """Why a drain did not move this pod: what an SRE needs to fix it, read at the timeout."""
+    if blocked:
+        return "selected by more than one PodDisruptionBudget"
+    if pod.metadata.deletion_timestamp:
+        return f"evicted, still terminating (deletion requested {pod.metadata.deletion_timestamp.isoformat()})"
+    if not refusals:
+        return "no eviction tried yet"
+    budget, times = refusals
+    try:
+        status = client.PolicyV1Api(core.api_client).read_namespaced_pod_disruption_budget(
+            budget, pod.metadata.namespace).status
+        state = (f"{status.current_healthy} healthy of {status.desired_healthy} needed, "
+                 f"{status.disruptions_allowed} disruption(s) allowed")
+    except client.ApiException as err:
+        state = f"PDB unreadable: HTTP {err.status}"
+    return f"eviction refused {times}x by PDB {budget} ({state})"
 
 
 def uncordon_drained_nodes() -> list[str]:

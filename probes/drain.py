@@ -22,6 +22,8 @@ def drain_completed(record: dict) -> Verdict:
     if out["completed"]:
         return judged(name, True, expected, observed, window, out)
     blocked = out.get("blocked_by_several_pdbs") or []
+    why = out.get("why_left") or {}
     reason = (f"{', '.join(blocked)}: selected by more than one PodDisruptionBudget, which the Eviction "
-              "API refuses (so would kubectl drain)" if blocked else f"still there at the timeout: {', '.join(out['left'])}")
+              "API refuses (so would kubectl drain)" if blocked else
+              "still there at the timeout: " + "; ".join(f"{pod} ({why.get(pod, 'no reason recorded')})" for pod in out["left"]))
     return judged(name, False, expected, f"{observed}; {len(out['left'])} pod(s) left", window, out, reason=reason)

@@ -26,9 +26,12 @@ def test_a_pod_under_two_budgets_fails_the_drain_and_is_named():
     assert verdict.reason.startswith("ns/m: selected by more than one PodDisruptionBudget")
 
 
-def test_a_timeout_names_what_was_left():
-    verdict = drain_completed(record(drained(completed=False, left=["ns/a"])))
-    assert verdict.status == "fail" and verdict.reason == "still there at the timeout: ns/a"
+def test_a_timeout_names_what_was_left_and_why():
+    why = {"ns/a": "eviction refused 60x by PDB api (1 healthy of 1 needed, 0 disruption(s) allowed)"}
+    verdict = drain_completed(record(drained(completed=False, left=["ns/a", "ns/b"], why_left=why)))
+    assert verdict.status == "fail"
+    assert verdict.reason == ("still there at the timeout: ns/a (eviction refused 60x by PDB api (1 healthy of 1 "
+                              "needed, 0 disruption(s) allowed)); ns/b (no reason recorded)")
 
 
 def test_a_drain_that_crashed_is_inconclusive_not_a_pass():
