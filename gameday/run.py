@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -108,12 +109,13 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
                                  cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         interrupts = Interrupts(chaos, run_dir / "chaos.log")
         with interrupts.handled():
-            started = next_tick = time.monotonic()
-            while chaos.poll() is None:
-                time.sleep(0.5)
-                if on_tick and time.monotonic() >= next_tick:
-                    on_tick(time.monotonic() - started)
-                    next_tick += tick_s
+            try:
+                _wait(chaos, on_tick, tick_s)
+            except Exception as err:  # this process failing must not strand what the experiment changed
+                _say(f"\nerror in the runner: {type(err).__name__}: {err}")
+                (run_dir / "runner-error.txt").write_text(traceback.format_exc())
+                interrupts.runner_failed(err)
+                chaos.wait()
         stop_strays(chaos.pid)
     if interrupts.by:
         result.interrupted = interrupts.by
@@ -148,6 +150,15 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
     return result
 
 
+def _wait(chaos: subprocess.Popen, on_tick: Callable[[float], None] | None, tick_s: float) -> None:
+    started = next_tick = time.monotonic()
+    while chaos.poll() is None:
+        time.sleep(0.5)
+        if on_tick and time.monotonic() >= next_tick:
+            on_tick(time.monotonic() - started)
+            next_tick += tick_s
+
+
 class Interrupts:
     """While chaos runs: the first Ctrl-C or SIGTERM asks it to stop and roll back (one SIGINT:
     the KeyboardInterrupt stops even a running activity, and chaoslib still plays the rollbacks;
@@ -177,6 +188,14 @@ class Interrupts:
             _say("second Ctrl-C: the rollbacks are ABANDONED; what the experiment changed stays "
                  "(listed below; `gameday cleanup` undoes it)")
             self._signal(signal.SIGUSR2)
+
+    def runner_failed(self, err: Exception) -> None:
+        """An error in this process while chaos runs (a progress callback, say) stops the
+        experiment as a Ctrl-C would; its caller then waits for the rollbacks."""
+        if not self.by:
+            self.by = f"an error in the runner ({type(err).__name__}: {err}; traceback in runner-error.txt)"
+            if not self.rolling_back():
+                self._signal(signal.SIGINT)
 
     def _signal(self, signum: int) -> None:
         if self.chaos.poll() is None:

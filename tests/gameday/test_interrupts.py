@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from actions.leftovers import leftovers
-from gameday.run import EXIT, REPO
+from gameday.run import EXIT, REPO, run_game_day
 from tests.kube import docker, kubectl, wait_until
 
 EXPERIMENTS = REPO / "experiments"
@@ -119,4 +119,20 @@ def test_a_second_ctrl_c_abandons_the_rollbacks_says_so_and_cleanup_undoes_them(
         cleanup = subprocess.run([sys.executable, "-m", "gameday.cli", "cleanup"], cwd=REPO, capture_output=True,
                                  text=True, timeout=600)
     assert cleanup.returncode == 0 and "uncordoned" in cleanup.stdout, cleanup.stdout + cleanup.stderr
+    assert_clean(seed_stack, out_dir)
+
+
+@pytest.mark.cluster
+def test_an_error_in_the_runner_rolls_back_like_an_interrupt(seed_stack, run_dir):
+    """The runner's own failure while chaos runs (here its progress callback, once the drain has
+    cordoned the node) stops the experiment and waits for its rollbacks, as a Ctrl-C would."""
+    out_dir = run_dir / "runner-error"
+
+    def progress(_elapsed_s: float) -> None:
+        if a_node_cordoned():
+            raise RuntimeError("the progress display broke")
+    result = run_game_day(EXPERIMENTS / "node-drain-respects-pdb.yaml", seed_stack, out_dir, on_tick=progress, tick_s=1)
+    by = "an error in the runner (RuntimeError: the progress display broke; traceback in runner-error.txt)"
+    assert_rolled_back(EXIT[result.status], result.error, json.loads((out_dir / "verdicts.json").read_text()), out_dir, by)
+    assert "the progress display broke" in (out_dir / "runner-error.txt").read_text()
     assert_clean(seed_stack, out_dir)
