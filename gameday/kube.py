@@ -7,8 +7,23 @@ from kubernetes import client, config
 from gameday.stack import load_stack
 
 
+# (connect, read) seconds: the client's default is no timeout at all, and a frozen API server would
+# hold a game day, its rollbacks included, forever. Every call made through here is short (no watch:
+# the sampler keeps its own client), and poll() retries a timed-out call as a transient error.
+REQUEST_TIMEOUT_S = (5.0, 30.0)
+
+
+class TimedApiClient(client.ApiClient):
+    """An ApiClient whose every call times out, unless its caller sets a timeout of its own."""
+
+    def call_api(self, *args, _request_timeout=None, **kwargs):
+        return super().call_api(*args, _request_timeout=_request_timeout or REQUEST_TIMEOUT_S, **kwargs)
+
+
 def api_client(context: str | None = None) -> client.ApiClient:
-    return config.new_client_from_config(context=context or load_stack().kube_context)
+    configuration = client.Configuration()
+    config.load_kube_config(context=context or load_stack().kube_context, client_configuration=configuration)
+    return TimedApiClient(configuration)
 
 
 def core_api(context: str | None = None) -> client.CoreV1Api:

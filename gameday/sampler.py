@@ -24,6 +24,7 @@ import urllib3
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
+from gameday.kube import api_client
 from gameday.stack import Stack, StackError, load_stack
 
 TICK_S = 1.0
@@ -58,7 +59,7 @@ def min_available(pdb, expected_pods: int) -> int | None:
 
 class Sampler:
     def __init__(self, stack: Stack, out: Path):
-        api = config.new_client_from_config(context=stack.kube_context)
+        api = api_client(stack.kube_context)  # its calls time out: a frozen API server costs samples, not the run
         self.core, self.apps = client.CoreV1Api(api), client.AppsV1Api(api)
         self.policy = client.PolicyV1Api(api)
         self.stack, self.out = stack, out
@@ -79,8 +80,10 @@ class Sampler:
                     self.pods = {p.metadata.name: (p.metadata.labels or {}, pod_ready(p)) for p in pods.items}
                     self.watching = True
                 self.changed.set()
+                # the server ends the watch after 60 s; a read timeout past that catches one that froze
                 for event in watch.Watch().stream(self.core.list_namespaced_pod, ns, timeout_seconds=60,
-                                                  resource_version=pods.metadata.resource_version):
+                                                  resource_version=pods.metadata.resource_version,
+                                                  _request_timeout=(5, 90)):
                     pod = event["object"]
                     with self.lock:
                         if event["type"] == "DELETED":
