@@ -54,9 +54,9 @@ def test_drain_completes_once_pdbs_do_not_overlap(game_day, stack_restored_after
     result = game_day(EXPERIMENTS / "node-drain-respects-pdb.yaml")
     assert not result.error, result.error
     drain, = by_name(result.verdicts, "drain_completed")
-    assert drain.status == "pass" and not drain.evidence["left"], drain
+    assert drain.status == "pass" and not drain.evidence["left"], f"{drain.status}: {drain.reason}"  # reason: why each pod stayed
     for name in ("pdb_respected[core-api]", "pdb_respected[mca]", "failover_recovered", "longest_outage"):
         verdict, = by_name(result.verdicts, name)
-        assert verdict.status == "pass", verdict
+        assert verdict.status == "pass", f"{verdict.name} {verdict.status}: {verdict.observed}; {verdict.reason}"
     agents, = by_name(result.verdicts, "pdb_respected[agents]")
     assert agents.status == "inconclusive" and "missing PDB" in agents.reason, agents
