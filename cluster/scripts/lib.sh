@@ -41,16 +41,23 @@ quiet() {
   out=$("$@" 2>&1) || { printf '%s\n' "$out" >&2; return 1; }
 }
 
-# load_image IMAGE: kind-loads a locally built image into the nodes that lack this very image ID
-# (a rebuild under the same tag included)
+# load_image IMAGE [NODE...]: kind-loads a locally built image into the nodes (default: all) that
+# lack this very image ID (a rebuild under the same tag included)
 load_image() {
-  local image=$1 id node
+  local image=$1 id node nodes
+  shift
   id=$(docker image inspect -f '{{.Id}}' "$image")
-  for node in $(kind get nodes --name "$CLUSTER_NAME" 2>/dev/null); do
+  nodes=${*:-$(kind get nodes --name "$CLUSTER_NAME" 2>/dev/null)}
+  for node in $nodes; do
     if ! docker exec "$node" crictl inspecti -q "$image" 2>/dev/null | grep -q "${id#sha256:}"; then
       log "loading $image into $node"
       quiet kind load docker-image --name "$CLUSTER_NAME" --nodes "$node" "$image" ||
         die "kind load of $image into $node failed"
     fi
   done
+}
+
+# project_version: pyproject.toml's version, the tag of the images built from this repository
+project_version() {
+  python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["project"]["version"])' "$REPO_DIR/pyproject.toml"
 }
