@@ -7,7 +7,7 @@ export PATH := $(CACHE)/bin:$(PATH)
 # kubectl, the tests and the suite talk to this context only
 export KUBE_CONTEXT ?= kind-gameday
 
-.PHONY: setup cluster-deps cluster cluster-down deploy undeploy rules node-image test test-unit test-integration test-e2e gameday clean bench-load bench-report
+.PHONY: setup cluster-deps cluster cluster-down deploy deploy-runner undeploy rules node-image test test-unit test-integration test-e2e gameday clean bench-load bench-report
 
 # Debian packages: Prometheus and promtool (the tests' real Prometheus, rule tests), Alertmanager
 # (the integration tests' delivery chain), wrk (bench), Chromium (the integration test that renders
@@ -38,9 +38,16 @@ cluster: cluster-deps
 cluster-down:
 	cluster/scripts/down.sh
 
-## deploy: the stack under test and its monitoring on the cluster, waiting until all is up
-deploy: cluster
+## deploy: the stack under test and its monitoring on the cluster, waiting until all is up (setup
+## first: the service image's dependencies are fetched with the virtualenv's pip)
+deploy: setup cluster
 	deploy/scripts/deploy.sh
+
+## deploy-runner: the suite's own image and deploy/runner (RBAC + a suspended nightly CronJob), for
+## game days run from inside the cluster: `kubectl create job --from=cronjob/gameday-nightly NAME -n gameday`
+deploy-runner: deploy
+	deploy/scripts/runner-image.sh >/dev/null
+	kubectl --context $(KUBE_CONTEXT) apply -k deploy/runner
 
 ## undeploy: remove the stack and its monitoring
 undeploy:

@@ -12,6 +12,7 @@ rollback) uncordons exactly those, also after a crash or a Ctrl-C in the middle 
 
 import json
 import logging
+import os
 import re
 import subprocess
 import time
@@ -28,6 +29,7 @@ from gameday.stack import load_stack
 log = logging.getLogger("chaostoolkit")
 CORDONED_BY = "kube-gameday/cordoned-at"
 CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
+RUNNER_NODE_ENV = "GAMEDAY_RUNNER_NODE"  # in-cluster runs: the runner pod's node (downward API)
 
 
 def busiest_worker(core: client.CoreV1Api, pods_label_selector: str, ns: str) -> str:
@@ -62,6 +64,9 @@ def check_node_may_fail(core: client.CoreV1Api, node: str, fault: str) -> None:
     if CONTROL_PLANE in (core.read_node(node).metadata.labels or {}):
         raise PermissionError(f"{node} is a control-plane node: off limits to {fault} (the cluster's API "
                               "and the suite's ports live there)")
+    if node == os.environ.get(RUNNER_NODE_ENV):
+        raise PermissionError(f"{node} runs this game day's own runner pod: a {fault} would stop the run "
+                              "before its rollbacks (pin the runner to a node game days leave alone)")
     stack_ns, allowed = runtime_allowance()
     foreign = [f"{p.metadata.namespace}/{p.metadata.name}" for p in pods_on(core, node)
                if namespace_refusal(p.metadata.namespace, stack_ns, allowed)]

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from chaoslib.exceptions import InterruptExecution
 
-from gameday.kube import autoscaling_api
+from gameday.kube import IN_CLUSTER, autoscaling_api
 from gameday.poll import poll
 from gameday.run import REPO, new_run_dir
 from gameday.stack import load_stack
@@ -100,8 +100,10 @@ def before_experiment_control(context: dict, profile: str = "loadtests/profiles/
     out = run_dir()
     log.info("kube-gameday: artifacts in %s; load %s at %s", out, profile, stack.entry_url)
     _start("sampler", ["gameday.sampler", "--out", str(out / "readiness.jsonl"), "--stack", str(stack.source)], out)
+    # from a pod of the cluster (deploy/runner) the entry is a Service of the stack's namespace
+    in_cluster = ["--cluster-namespace", stack.namespace] if stack.kube_context == IN_CLUSTER else []
     _start("load", ["loadtests.runner", "--host", stack.entry_url, "--profile", str(REPO / profile),
-                    "--duration", str(LOAD_CEILING_S), "--out", str(out / "load")], out)
+                    "--duration", str(LOAD_CEILING_S), "--out", str(out / "load"), *in_cluster], out)
     log.info("warming up the load for %.0f s", warmup_s)
     deadline = time.monotonic() + warmup_s
     while time.monotonic() < deadline:

@@ -20,6 +20,7 @@ import requests
 import yaml
 from kubernetes import client, config
 
+from gameday.kube import IN_CLUSTER, api_client
 from gameday.stack import Stack, load_stack
 
 REPO = Path(__file__).resolve().parents[1]
@@ -104,10 +105,11 @@ def check_experiment_namespaces(experiment: dict, source: str, stack: Stack, all
 def check_reachable(stack: Stack) -> None:
     """The context is in the kubeconfig, its namespace exists, Prometheus answers."""
     try:
-        api = config.new_client_from_config(context=stack.kube_context)
+        api = api_client(stack.kube_context)
     except config.ConfigException as err:
+        where = "available: not running in a pod" if stack.kube_context == IN_CLUSTER else "in the kubeconfig"
         raise GuardError(f"kube context {stack.kube_context!r} ({stack.source}: kube_context) "
-                         f"is not in the kubeconfig: {err}") from err
+                         f"is not {where}: {err}") from err
     try:
         client.CoreV1Api(api).read_namespace(stack.namespace, _request_timeout=10)
     except client.ApiException as err:

@@ -1,6 +1,7 @@
 """The Kubernetes client every action and probe uses: the stack's kube context (stack.yaml: kube_context,
 or $GAMEDAY_STACK's, unless the caller holds its Stack and names the context), never whatever the
-kubeconfig's current context happens to be."""
+kubeconfig's current context happens to be. The context `in-cluster` is the pod's own
+ServiceAccount: the suite running inside the cluster it tests (deploy/runner)."""
 
 from kubernetes import client, config
 
@@ -20,9 +21,16 @@ class TimedApiClient(client.ApiClient):
         return super().call_api(*args, _request_timeout=_request_timeout or REQUEST_TIMEOUT_S, **kwargs)
 
 
+IN_CLUSTER = "in-cluster"
+
+
 def api_client(context: str | None = None) -> client.ApiClient:
-    configuration = client.Configuration()
-    config.load_kube_config(context=context or load_stack().kube_context, client_configuration=configuration)
+    """Raises config.ConfigException for a context the kubeconfig lacks (or `in-cluster` outside a pod)."""
+    context, configuration = context or load_stack().kube_context, client.Configuration()
+    if context == IN_CLUSTER:
+        config.load_incluster_config(client_configuration=configuration)
+    else:
+        config.load_kube_config(context=context, client_configuration=configuration)
     return TimedApiClient(configuration)
 
 

@@ -14,6 +14,7 @@ import dataclasses
 import ipaddress
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -34,11 +35,22 @@ class LoadError(Exception):
     pass
 
 
-def loopback_only(url: str) -> str:
-    """Load goes to this machine only: the stack's NodePort on 127.0.0.1, or a local service."""
+LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+SERVICE = re.compile(rf"{LABEL}\.(?P<namespace>{LABEL})\.svc(\.cluster\.local)?")
+
+
+def load_target(url: str, cluster_namespace: str = "") -> str:
+    """Load goes to this machine only: the stack's NodePort on 127.0.0.1, a local service, or, from a
+    pod inside the cluster under test (cluster_namespace: the stack's), a Service of that namespace."""
     host = urlparse(url).hostname
     if not host:
         raise LoadError(f"--host {url!r}: not a URL like http://127.0.0.1:30080")
+    if re.search(r"\.svc(\.cluster\.local)?$", host):  # a cluster Service name: judged by name, never looked up
+        service = SERVICE.fullmatch(host)
+        if cluster_namespace and service and service["namespace"] == cluster_namespace:
+            return url
+        raise LoadError(f"--host {url!r}: load goes to a cluster Service only from a pod of that cluster, and only "
+                        f"to the stack's own namespace (here: {cluster_namespace or 'not running in a cluster'})")
     try:
         addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
     except socket.gaierror as err:
@@ -120,6 +132,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m loadtests.runner", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--host", required=True, help="base URL, on loopback (e.g. http://127.0.0.1:30080)")
+    p.add_argument("--cluster-namespace", default="", metavar="NS",
+                   help="running in a pod of the cluster under test: --host may be a Service of NS (NAME.NS.svc)")
     p.add_argument("--out", required=True, type=Path, help="directory for the run's load artifacts")
     p.add_argument("--profile", help="profile file (loadtests/profiles/*.yaml)")
     p.add_argument("--shape", help="steady | step | spike | soak")
@@ -133,7 +147,7 @@ def main(argv=None) -> int:
     p.add_argument("--threshold", action="append", help="e.g. 'p95 < 1s' (repeatable; replaces the profile's)")
     args = p.parse_args(argv)
     try:
-        host = loopback_only(args.host)
+        host = load_target(args.host, args.cluster_namespace)
         profile = build_profile(args)
     except (LoadError, ProfileError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,10 +1,13 @@
 """Helpers of the cluster tests: kubectl and docker against the kind cluster, polling."""
 
 import os
+import re
 import subprocess
 import time
 
 CONTEXT = os.environ.get("KUBE_CONTEXT", "kind-gameday")
+# what a leaked credential looks like: a ServiceAccount token, kubeconfig key material, a bearer header
+CREDENTIALS = re.compile(r"eyJhbGciOi|client-key-data|client-certificate-data|BEGIN [A-Z ]*PRIVATE KEY|Bearer [A-Za-z0-9._-]{20,}")
 
 
 def kubectl(*args, input=None, check=True):

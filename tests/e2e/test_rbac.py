@@ -4,7 +4,6 @@ deletes beyond pods, and kube-system stay out of reach; and nothing the run keep
 token or any other credential."""
 
 import os
-import re
 import subprocess
 import sys
 
@@ -12,7 +11,7 @@ import pytest
 import yaml
 
 from gameday.run import REPO
-from tests.kube import CONTEXT, kubectl
+from tests.kube import CONTEXT, CREDENTIALS, kubectl
 
 SA = "system:serviceaccount:gameday:kube-gameday"
 AS_SA = f"{CONTEXT}-as-kube-gameday"
@@ -24,7 +23,6 @@ ALLOWED = [("get", "pods", "gameday"), ("delete", "pods", "gameday"), ("create",
 DENIED = [("get", "secrets", "gameday"), ("list", "secrets", None), ("delete", "deployments", "gameday"),
           ("delete", "nodes", None), ("create", "pods/eviction", "kube-system"), ("delete", "pods", "kube-system"),
           ("patch", "deployments", "monitoring"), ("create", "pods", "gameday"), ("get", "configmaps", "gameday")]
-CREDENTIALS = re.compile(r"eyJhbGciOi|client-key-data|client-certificate-data|BEGIN [A-Z ]*PRIVATE KEY|Bearer [A-Za-z0-9._-]{20,}")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """Every image a manifest of ours names is one the offline build produces (same names online
-and offline), with the versions of cluster/versions.env, or the service image `make deploy`
-builds (deploy/scripts/service-image.sh, tagged with pyproject.toml's version)."""
+and offline), with the versions of cluster/versions.env, or one of the images built from
+this repository (deploy/scripts/service-image.sh, runner-image.sh: tagged with pyproject.toml's
+version)."""
 
 import re
 import subprocess
@@ -20,9 +21,9 @@ def built_images():
     return set(out.split())
 
 
-def service_image():
+def project_images():
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
-    return f"kube-gameday/service:{version}"
+    return {f"kube-gameday/service:{version}", f"kube-gameday/runner:{version}"}
 
 
 def manifest_images():
@@ -40,7 +41,7 @@ def test_images_list_expands_every_version():
 
 
 def test_every_manifest_image_is_built_offline():
-    images = built_images() | {service_image()}
+    images = built_images() | project_images()
     placeholders = {"kube-gameday/podnet:PODNET_TAG"}  # filled in by build-node-image.sh
     missing = [(str(f), i) for f, i in manifest_images() if i not in images and i not in placeholders]
     assert not missing, f"not built by cluster/images.list: {missing}"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds the suite's own image, kube-gameday/runner:VERSION, for game days run from inside the
+# cluster (deploy/runner): the suite's packages, experiments and its pinned dependencies; the
+# entrypoint is the `gameday` command line. Loads it into the control-plane node only, where the
+# runner is pinned (a game day must not drain or stop the node its own runner is on). Prints the
+# image name.
+set -euo pipefail
+source "$(dirname "$0")/../../cluster/scripts/lib.sh"
+image=kube-gameday/runner:$(project_version)
+"$REPO_DIR/deploy/scripts/python-image.sh" "$image" project gameday.cli \
+  actions experiments gameday loadtests probes reports
+load_image "$image" "$CLUSTER_NAME-control-plane"
+echo "$image"

@@ -1,0 +1,66 @@
+"""The suite runs from inside the cluster it tests (deploy/runner): its own image, as deploy/rbac's
+ServiceAccount, pinned off the workers, load to the stack's Service only. A Job made from the
+nightly CronJob runs the pod-kill game day to its verdicts and leaves nothing behind; a drain
+refuses the node the runner itself is on."""
+
+import os
+import re
+import subprocess
+
+import pytest
+
+from actions.leftovers import leftovers
+from actions.nodes import RUNNER_NODE_ENV, check_node_may_fail
+from gameday.kube import core_api
+from gameday.run import REPO
+from tests.kube import CREDENTIALS, kubectl, wait_until
+
+JOB = "gameday-in-cluster-test"
+
+
+@pytest.fixture(scope="module")
+def runner():
+    """The runner image built and loaded, deploy/runner applied; removed afterwards."""
+    build = subprocess.run([str(REPO / "deploy" / "scripts" / "runner-image.sh")], capture_output=True, text=True,
+                           timeout=1200)
+    assert build.returncode == 0, build.stderr[-3000:]
+    kubectl("apply", "-k", str(REPO / "deploy" / "runner"))
+    yield build.stdout.strip()
+    kubectl("delete", "job", JOB, "-n", "gameday", "--ignore-not-found", "--wait=true")
+    kubectl("delete", "-k", str(REPO / "deploy" / "runner"), "--ignore-not-found")
+
+
+def job_state() -> str:
+    conditions = kubectl("get", "job", JOB, "-n", "gameday", "-o",
+                         "jsonpath={range .status.conditions[*]}{.type}={.status} {end}")
+    return next((c.split("=")[0] for c in conditions.split() if c in ("Complete=True", "Failed=True")), "")
+
+
+@pytest.mark.cluster
+@pytest.mark.gameday
+def test_a_job_from_the_nightly_cronjob_runs_a_game_day_to_its_verdicts(runner, seed_stack):
+    assert runner.startswith("kube-gameday/runner:")
+    kubectl("create", "job", "--from=cronjob/gameday-nightly", JOB, "-n", "gameday")
+    state = wait_until(job_state, timeout=900, interval=5, what=f"job {JOB} to finish")
+    logs = kubectl("logs", f"job/{JOB}", "-n", "gameday")
+    assert state == "Complete", logs  # exit 0: every verdict passed (pod-kill passes on the seed stack)
+    assert "game day pod-kill-under-load on in-cluster/gameday" in logs, logs
+    verdicts = {name: status for status, name in re.findall(r"^\s+(PASS|FAIL|INCONCLUSIVE)\s+([^:]+):", logs, re.M)}
+    assert set(verdicts.values()) == {"PASS"} and "slo_client_p95" in verdicts, logs
+    assert any(name.startswith("failover_recovered[core-api]") for name in verdicts), logs
+    assert logs.rstrip().endswith("pass: /runs/game-day/report.html"), logs
+    pod = kubectl("get", "pods", "-n", "gameday", "-l", f"job-name={JOB}", "-o",
+                  "jsonpath={.items[0].spec.serviceAccountName} {.items[0].spec.nodeName}")
+    assert pod == "kube-gameday gameday-control-plane", pod
+    assert not CREDENTIALS.search(logs)
+    assert leftovers(seed_stack) == []
+
+
+@pytest.mark.cluster
+def test_a_drain_refuses_the_node_its_own_runner_is_on(monkeypatch):
+    core = core_api()
+    worker = next(n.metadata.name for n in core.list_node(label_selector="!node-role.kubernetes.io/control-plane").items)
+    monkeypatch.setitem(os.environ, RUNNER_NODE_ENV, worker)
+    with pytest.raises(PermissionError, match=f"{worker} runs this game day's own runner pod"):
+        check_node_may_fail(core, worker, "drain")
+    assert not core.read_node(worker).spec.unschedulable  # refused before any write
