@@ -171,8 +171,8 @@ def _why_left(core: client.CoreV1Api, pod: client.V1Pod, refusals: tuple[str, in
             budget, pod.metadata.namespace).status
         state = (f"{status.current_healthy} healthy of {status.desired_healthy} needed, "
                  f"{status.disruptions_allowed} disruption(s) allowed")
-    except client.ApiException as err:
-        state = f"PDB unreadable: HTTP {err.status}"
+    except Exception as err:  # the reason is a courtesy: never worth losing the drain's record
+        state = f"PDB unreadable: {type(err).__name__}"
     return f"eviction refused {times}x by PDB {budget} ({state})"
 
 

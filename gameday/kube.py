@@ -7,10 +7,10 @@ from kubernetes import client, config
 
 from gameday.stack import load_stack
 
-
+IN_CLUSTER = "in-cluster"
 # (connect, read) seconds: the client's default is no timeout at all, and a frozen API server would
-# hold a game day, its rollbacks included, forever. Every call made through here is short (no watch:
-# the sampler keeps its own client), and poll() retries a timed-out call as a transient error.
+# hold a game day, its rollbacks included, forever. Calls are short; a watch passes a timeout of its
+# own (the sampler's). poll() retries a timed-out call as a transient error.
 REQUEST_TIMEOUT_S = (5.0, 30.0)
 
 
@@ -19,9 +19,6 @@ class TimedApiClient(client.ApiClient):
 
     def call_api(self, *args, _request_timeout=None, **kwargs):
         return super().call_api(*args, _request_timeout=_request_timeout or REQUEST_TIMEOUT_S, **kwargs)
-
-
-IN_CLUSTER = "in-cluster"
 
 
 def api_client(context: str | None = None) -> client.ApiClient:
