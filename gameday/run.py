@@ -26,6 +26,7 @@ from gameday.record import record_prometheus
 from gameday.stack import Stack
 from probes.verdict import FAIL, INCONCLUSIVE, PASS, Verdict, Window
 from reports.build import build_report
+from reports.junit import junit_xml
 
 REPO = Path(__file__).resolve().parents[1]
 EXIT = {PASS: 0, FAIL: 1, INCONCLUSIVE: 2, "error": 3, "interrupted": 4}
@@ -265,4 +266,7 @@ def _record(result: Result) -> Result:
         {"status": result.status, "error": result.error, "notes": result.notes, "target": result.target,
          "verdicts": [v.to_dict() for v in result.verdicts]},
         indent=2, default=str))
+    problem = result.error or (f"interrupted by {result.interrupted}" if result.interrupted else "")
+    suite = Path(result.target.get("experiment", result.run_dir.name)).stem
+    (result.run_dir / "junit.xml").write_text(junit_xml(suite, result.verdicts, problem))
     return result

@@ -5,6 +5,7 @@ except the seed stack's known findings (seed-findings.yaml), which must fail for
 `make test` (CI) runs the experiments tagged `ci`; `make gameday` runs them all."""
 
 import html
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,6 @@ def test_game_day(game_day, experiment):
     assert not problems, "\n".join(problems) + f"\nartifacts: {result.run_dir}"
     report = (result.run_dir / "report.html").read_text()
     assert all(html.escape(v.name) in report for v in result.verdicts), "a verdict is missing from report.html"
+    junit = ET.parse(result.run_dir / "junit.xml").getroot()
+    assert [c.get("name") for c in junit.iter("testcase")] == [v.name for v in result.verdicts]
+    assert int(junit.get("failures")) == sum(v.status == "fail" for v in result.verdicts)
