@@ -52,8 +52,10 @@ class Result:
 
 
 def new_run_dir(name: str) -> Path:
-    """runs/<UTC time>-<name>: where one run keeps everything it recorded."""
-    return REPO / "runs" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{name}"
+    """RUNS/<UTC time>-<name>: where one run keeps everything it recorded. RUNS is $GAMEDAY_RUNS,
+    else runs/ in the repository (the in-cluster runner's tree is read-only: its RUNS is a volume)."""
+    runs = Path(os.environ.get("GAMEDAY_RUNS") or REPO / "runs")
+    return runs / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{name}"
 
 
 def chaos_env(stack: Stack, run_dir: Path, load_profile: Path | None, allow: Allowlist) -> dict[str, str]:

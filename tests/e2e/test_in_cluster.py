@@ -48,7 +48,7 @@ def test_a_job_from_the_nightly_cronjob_runs_a_game_day_to_its_verdicts(runner, 
     verdicts = {name: status for status, name in re.findall(r"^\s+(PASS|FAIL|INCONCLUSIVE)\s+([^:]+):", logs, re.M)}
     assert set(verdicts.values()) == {"PASS"} and "slo_client_p95" in verdicts, logs
     assert any(name.startswith("failover_recovered[core-api]") for name in verdicts), logs
-    assert logs.rstrip().endswith("pass: /runs/game-day/report.html"), logs
+    assert re.search(r"pass: /runs/\d{8}T\d{6}Z-pod-kill-under-load/report.html$", logs.rstrip()), logs
     pod = kubectl("get", "pods", "-n", "gameday", "-l", f"job-name={JOB}", "-o",
                   "jsonpath={.items[0].spec.serviceAccountName} {.items[0].spec.nodeName}")
     assert pod == "kube-gameday gameday-control-plane", pod
