@@ -24,7 +24,7 @@ from probes.hpa import hpa_scaled_in, hpa_scaled_out, hpa_spec, target_crossed_a
 from probes.failover import failed_requests, failover_recovered, load_readiness, longest_outage_s, pdb_respected
 from probes.prometheus import Prometheus, PrometheusError
 from probes.slo import server_counts, slo_agreement, slo_error_ratio, slo_latency
-from probes.verdict import FAIL, INCONCLUSIVE, Verdict, Window, inconclusive, judged
+from probes.verdict import FAIL, INCONCLUSIVE, Verdict, Window, inconclusive, judged, utc
 
 EXTENSION = "kube-gameday"
 
@@ -55,11 +55,6 @@ def verdict_specs(experiment: dict, source: str) -> list[dict]:
     raise ExperimentError(f"{source}: no extensions entry named {EXTENSION!r} listing its verdicts")
 
 
-def utc(text: str) -> pd.Timestamp:
-    ts = pd.Timestamp(text)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
 class Run:
     """What a finished run left in its directory."""
 
@@ -68,10 +63,10 @@ class Run:
         self.specs = json.loads(json.dumps(specs).replace("${namespace}", stack.namespace))
         self.dir, self.stack = run_dir, stack
         self.journal = json.loads((run_dir / "journal.json").read_text())
-        self.window = Window(utc(self.journal["start"]).to_pydatetime(), utc(self.journal["end"]).to_pydatetime())
+        self.window = Window(utc(self.journal["start"]), utc(self.journal["end"]))
         # the method's actions, each with its start: the faults
         self.actions = [r for r in self.journal.get("run") or [] if r["activity"].get("type") == "action"]
-        self.faults = [(r["activity"]["name"], utc(r["start"])) for r in self.actions]
+        self.faults = [(r["activity"]["name"], pd.Timestamp(utc(r["start"]))) for r in self.actions]
         readiness = run_dir / "readiness.jsonl"
         self.readiness = load_readiness(readiness) if readiness.exists() else None
         timeline = run_dir / "load" / "timeline.jsonl"
@@ -85,8 +80,7 @@ class Run:
         it, a settle or the warm-up may rightly precede the load and the sampler)."""
         if source not in self._holes:
             first = min((utc(r["start"]) for r in self.journal.get("run") or []), default=None)
-            window = Window(first.to_pydatetime(), self.window.end) if first is not None and first < utc(
-                self.journal["end"]) else self.window
+            window = Window(first, self.window.end) if first is not None and first < self.window.end else self.window
             self._holes[source] = source_holes(self, source, window)
         return self._holes[source]
 
@@ -125,7 +119,7 @@ def steady_state(run: Run) -> list[Verdict]:
 def check_failover(run: Run, deployment: str, within_s: float, after: str | None) -> list[Verdict]:
     """One verdict per fault (each judged until the next action), or only after the action named
     `after` (the fault; later actions such as restarting a node belong to its recovery)."""
-    end = utc(run.journal["end"])
+    end = pd.Timestamp(run.window.end)
     if after is None:
         faults = list(zip([f for f, _ in run.faults], [t for _, t in run.faults], [t for _, t in run.faults[1:]] + [end]))
     else:

@@ -1,17 +1,10 @@
 """drain_completed: judges what a drain (actions.nodes.drain_node) recorded in the journal."""
 
-from datetime import datetime, timezone
-
-from probes.verdict import Verdict, Window, inconclusive, judged
-
-
-def _utc(text: str) -> datetime:
-    ts = datetime.fromisoformat(text)
-    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts
+from probes.verdict import Verdict, Window, inconclusive, judged, utc
 
 
 def drain_completed(record: dict) -> Verdict:
-    window = Window(_utc(record["start"]), _utc(record["end"]))
+    window = Window(utc(record["start"]), utc(record["end"]))
     out, expected = record.get("output"), "every evictable pod evicted, refusals retried"
     if record.get("status") != "succeeded" or not isinstance(out, dict):
         return inconclusive(f"drain_completed[{record['activity']['name']}]", expected,

@@ -53,6 +53,12 @@ class Verdict:
         return d
 
 
+def utc(text: str) -> datetime:
+    """An ISO 8601 time, timezone-aware in UTC (Chaos Toolkit's journal writes its times naive, in UTC)."""
+    ts = datetime.fromisoformat(text)
+    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+
+
 def inconclusive(name: str, expected: str, reason: str, window: Window | None = None,
                  evidence: Any = None) -> Verdict:
     """No data, a query error, a window too short: never a pass."""

@@ -16,6 +16,7 @@ from actions import UNDONE_BY
 from gameday.files import read_json_lines
 from loadtests.results import load_timeline, load_users
 from probes.failover import load_readiness
+from probes.verdict import utc
 from reports.budget import BURN_WINDOW_S, PAGE, PERIOD_S, TICKET, error_budgets, latencies_long, objectives_of, per_second
 from reports.svg import Span, chart, clock
 
@@ -28,7 +29,7 @@ def _json(path: Path):
 
 
 def _ts(text: str) -> float:
-    return pd.Timestamp(text).timestamp()
+    return utc(text).timestamp()
 
 
 def _actions(journal: dict, part: str) -> list[dict]:
