@@ -24,6 +24,7 @@ from kubernetes import client
 from gameday.guard import check_namespace, namespace_refusal, runtime_allowance
 from gameday.kube import core_api
 from gameday.poll import poll
+from gameday.sampler import pod_ready, ready_selected
 from gameday.stack import load_stack
 
 log = logging.getLogger("chaostoolkit")
@@ -167,13 +168,29 @@ def _why_left(core: client.CoreV1Api, pod: client.V1Pod, refusals: tuple[str, in
         return "no eviction tried yet"
     budget, times = refusals
     try:
-        status = client.PolicyV1Api(core.api_client).read_namespaced_pod_disruption_budget(
-            budget, pod.metadata.namespace).status
-        state = (f"{status.current_healthy} healthy of {status.desired_healthy} needed, "
-                 f"{status.disruptions_allowed} disruption(s) allowed")
+        state = _budget_state(core, budget, pod.metadata.namespace)
     except Exception as err:  # the reason is a courtesy: never worth losing the drain's record
         state = f"PDB unreadable: {type(err).__name__}"
     return f"eviction refused {times}x by PDB {budget} ({state})"
+
+
+def _budget_state(core: client.CoreV1Api, budget: str, ns: str) -> str:
+    pdb = client.PolicyV1Api(core.api_client).read_namespaced_pod_disruption_budget(budget, ns)
+    ready = ready_selected(pdb, [(p.metadata.labels or {}, pod_ready(p)) for p in core.list_namespaced_pod(ns).items])
+    return budget_state(pdb.status, ready)
+
+
+def budget_state(status: client.V1PodDisruptionBudgetStatus, ready: int) -> str:
+    """A PDB's status, and whether its Ready pods bear it out. The Eviction API decides on that
+    status, which the disruption controller re-syncs only when the PDB or one of its pods changes,
+    and of several PDBs selecting a pod it re-syncs just one: after an overlapping PDB is deleted,
+    the other may refuse every eviction on a status from before, until one of its pods changes."""
+    state = (f"{status.current_healthy} healthy of {status.desired_healthy} needed, "
+             f"{status.disruptions_allowed} disruption(s) allowed")
+    if ready != status.current_healthy or (status.disruptions_allowed == 0 and ready > status.desired_healthy):
+        state += (f"; yet {ready} of its pods are Ready: a stale status, which the disruption controller "
+                  "re-syncs only when the PDB or one of its pods changes")
+    return state
 
 
 def uncordon_drained_nodes() -> list[str]:

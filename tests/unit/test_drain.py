@@ -1,5 +1,8 @@
 """drain_completed over the journal record a drain leaves (actions.nodes.drain_node's output)."""
 
+from kubernetes.client import V1PodDisruptionBudgetStatus
+
+from actions.nodes import budget_state
 from probes.drain import drain_completed
 
 
@@ -37,3 +40,18 @@ def test_a_timeout_names_what_was_left_and_why():
 def test_a_drain_that_crashed_is_inconclusive_not_a_pass():
     verdict = drain_completed(record(None, status="failed") | {"exception": ["RuntimeError: no worker"]})
     assert verdict.status == "inconclusive" and "no worker" in verdict.reason
+
+
+def status(healthy, needed, allowed):
+    return V1PodDisruptionBudgetStatus(current_healthy=healthy, desired_healthy=needed, disruptions_allowed=allowed,
+                                       expected_pods=healthy)
+
+
+def test_a_budget_its_ready_pods_bear_out_is_stated_as_it_is():
+    assert budget_state(status(1, 1, 0), ready=1) == "1 healthy of 1 needed, 0 disruption(s) allowed"
+
+
+def test_a_budget_refusing_on_a_status_its_pods_outgrew_is_called_stale():
+    # what CI met: PDB mca allowed no disruption with 3 MCA pods Ready, until one of them changed
+    for stale in (status(3, 1, 0), status(1, 1, 0)):
+        assert "yet 3 of its pods are Ready: a stale status" in budget_state(stale, ready=3), stale
