@@ -50,7 +50,15 @@ def test_one_core_api_replica_fails_pod_kill(game_day, stack_restored_after):
 @pytest.mark.gameday
 @pytest.mark.cluster
 def test_drain_completes_once_pdbs_do_not_overlap(game_day, stack_restored_after):
-    kubectl("delete", "pdb", "agents", "-n", stack_restored_after)
+    ns = stack_restored_after
+    kubectl("delete", "pdb", "agents", "-n", ns)
+    # PDB mca's status may be from before (when its pods were selected by two PDBs, pod changes
+    # re-synced only one of them) and refuse every eviction until an MCA pod changes: CI failed on
+    # that once. Two updates of the PDB make the disruption controller re-sync it now.
+    kubectl("annotate", "pdb", "mca", "-n", ns, "kube-gameday/resync=1")
+    kubectl("annotate", "pdb", "mca", "-n", ns, "kube-gameday/resync-")
+    wait_until(lambda: kubectl("get", "pdb", "mca", "-n", ns, "-o", "jsonpath={.status.disruptionsAllowed}") not in ("", "0"),
+               timeout=60, what="PDB mca to allow a disruption")
     result = game_day(EXPERIMENTS / "node-drain-respects-pdb.yaml")
     assert not result.error, result.error
     drain, = by_name(result.verdicts, "drain_completed")
