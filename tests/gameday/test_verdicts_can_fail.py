@@ -55,7 +55,7 @@ def test_drain_completes_once_pdbs_do_not_overlap(game_day, stack_restored_after
     # PDB mca's status may be from before (when its pods were selected by two PDBs, pod changes
     # re-synced only one of them) and refuse every eviction until an MCA pod changes: CI failed on
     # that once. Two updates of the PDB make the disruption controller re-sync it now.
-    kubectl("annotate", "pdb", "mca", "-n", ns, "kube-gameday/resync=1")
+    kubectl("annotate", "pdb", "mca", "-n", ns, "--overwrite", "kube-gameday/resync=1")
     kubectl("annotate", "pdb", "mca", "-n", ns, "kube-gameday/resync-")
     wait_until(lambda: kubectl("get", "pdb", "mca", "-n", ns, "-o", "jsonpath={.status.disruptionsAllowed}") not in ("", "0"),
                timeout=60, what="PDB mca to allow a disruption")
