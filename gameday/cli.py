@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     run_p.add_argument("experiment", help="a name from `gameday list`, or a path")
     run_p.add_argument("--load", help="load profile (name or path) instead of the experiment's own")
     run_p.add_argument("--stack", help="stack file (default: $GAMEDAY_STACK, else stack.yaml)")
-    run_p.add_argument("--run-dir", type=Path, help="where the artifacts go (default: runs/<UTC>-<experiment>)")
+    run_p.add_argument("--run-dir", type=Path, help="where the artifacts go (default: $GAMEDAY_RUNS or runs/, then <UTC>-<experiment>)")
     run_p.add_argument("--dry-run", action="store_true",
                        help="resolve every target (pods, nodes, zone) and print what would be done; touch nothing")
     run_p.add_argument("--allow-context", action="append", metavar="CONTEXT",
