@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from actions.leftovers import cleanup as undo_leftovers, leftovers
+from edge.processes import interruptible
 from gameday.files import read_yaml
 from gameday.guard import GuardError, load_allowlist
 from gameday.judge import EXTENSION, ExperimentError
@@ -165,6 +166,7 @@ def main(argv=None) -> int:
     cleanup_p = commands.add_parser("cleanup", help="undo whatever the suite's faults left on the cluster")
     cleanup_p.add_argument("--stack", help="stack file (default: $GAMEDAY_STACK, else stack.yaml)")
     args = parser.parse_args(argv)
+    interruptible()  # Ctrl-C works even where a shell started this with SIGINT ignored
     if args.command == "report" and (args.run_dir is None) == (args.history is None):
         report_p.error("give either RUN_DIR or --history DIR")
     handlers = {"list": list_all, "run": run, "report": report, "cleanup": cleanup}

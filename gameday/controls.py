@@ -21,12 +21,12 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from chaoslib.exceptions import InterruptExecution
 
+from edge.processes import python_module, spawn
 from gameday.kube import IN_CLUSTER, autoscaling_api
 from gameday.poll import poll
 from gameday.run import REPO, new_run_dir
@@ -34,7 +34,7 @@ from gameday.stack import load_stack
 
 log = logging.getLogger("chaostoolkit")
 LOAD_CEILING_S = 3600  # the load runs until the experiment ends; this only bounds a lost process
-_children: list[subprocess.Popen] = []
+_children: dict[str, subprocess.Popen] = {}  # by name, in the order started
 
 
 def run_dir() -> Path:
@@ -49,9 +49,8 @@ def run_dir() -> Path:
 def _start(name: str, args: list[str], out: Path) -> subprocess.Popen:
     # same process group: a Ctrl-C on the terminal stops the load and the sampler too (both stop
     # gracefully on SIGINT), so none outlives an interrupted game day
-    proc = subprocess.Popen([sys.executable, "-m", *args], cwd=REPO, stdout=open(out / f"{name}.out", "w"),
-                            stderr=subprocess.STDOUT)
-    _children.append(proc)
+    proc = spawn(python_module(*args), cwd=REPO, stdout=open(out / f"{name}.out", "w"), stderr=subprocess.STDOUT)
+    _children[name] = proc
     return proc
 
 
@@ -107,9 +106,9 @@ def before_experiment_control(context: dict, profile: str = "loadtests/profiles/
     log.info("warming up the load for %.0f s", warmup_s)
     deadline = time.monotonic() + warmup_s
     while time.monotonic() < deadline:
-        for proc in _children:
+        for name, proc in _children.items():
             if proc.poll() is not None:
-                _interrupt(f"{proc.args[2]} exited early ({proc.returncode}); see {out}")
+                _interrupt(f"{name} exited early ({proc.returncode}); see {out}")
         time.sleep(1)
 
 
@@ -119,4 +118,4 @@ def after_experiment_control(context: dict, **_) -> None:
 
 def cleanup_control() -> None:
     while _children:
-        _stop(_children.pop())  # the load first (last started), then the sampler
+        _stop(_children.popitem()[1])  # the load first (last started), then the sampler

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from actions.leftovers import leftovers
+from edge.processes import python_module, spawn
 from gameday.dryrun import plan
 from gameday.experiment import load_experiment
 from gameday.guard import ALLOWED_ENV, Allowlist, GuardError, allowed_namespaces_env, guard, load_allowlist
@@ -105,11 +106,11 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
     with open(run_dir / "chaos.out", "w") as out:
         # its own session: a terminal's Ctrl-C reaches this process only, which passes on exactly
         # one interrupt, so that a second Ctrl-C is a decision, not an accident of signal delivery
-        chaos = subprocess.Popen([sys.executable, "-m", "chaostoolkit", "--log-file", str(run_dir / "chaos.log"),
-                                  # rollbacks also after a failed hypothesis or an interrupt (default: not)
-                                  "run", "--rollback-strategy", "always",
-                                  "--journal-path", str(run_dir / "journal.json"), str(experiment_path)],
-                                 cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        chaos = spawn(python_module("chaostoolkit", "--log-file", str(run_dir / "chaos.log"),
+                                    # rollbacks also after a failed hypothesis or an interrupt (default: not)
+                                    "run", "--rollback-strategy", "always",
+                                    "--journal-path", str(run_dir / "journal.json"), str(experiment_path)),
+                      cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         interrupts = Interrupts(chaos, run_dir / "chaos.log")
         with interrupts.handled():
             try:

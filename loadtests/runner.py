@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from edge.processes import interruptible, python_module, spawn
 from loadtests.profile import Profile, ProfileError, load_profile, validated
 from loadtests.results import judge_thresholds, load_timeline
 from probes.verdict import FAIL, INCONCLUSIVE, Window, inconclusive
@@ -90,13 +91,13 @@ def run_locust(host: str, profile: Profile, out: Path) -> int:
     timeline.unlink(missing_ok=True)
     spec = {k: v for k, v in dataclasses.asdict(profile).items() if k != "source"}
     (out / "profile.json").write_text(json.dumps({**spec, "source": profile.source, "host": host}, indent=2))
-    cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", host,
-           "--csv", str(out / "locust"), "--csv-full-history", "--only-summary",
-           "--loglevel", "WARNING", "--logfile", str(out / "locust.log"), "--stop-timeout", "5"]
+    cmd = python_module("locust", "-f", str(LOCUSTFILE), "--headless", "--host", host,
+                        "--csv", str(out / "locust"), "--csv-full-history", "--only-summary",
+                        "--loglevel", "WARNING", "--logfile", str(out / "locust.log"), "--stop-timeout", "5")
     env = {**os.environ, "GAMEDAY_PROFILE": json.dumps(spec), "GAMEDAY_TIMELINE": str(timeline)}
     started = time.time()
     with open(out / "locust.stdout", "w") as stdout:
-        proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.STDOUT, env=env)
+        proc = spawn(cmd, stdout=stdout, stderr=subprocess.STDOUT, env=env)  # gone if this runner dies
 
     def stop(signum, _frame):
         print(f"[load] {signal.Signals(signum).name}: stopping the load, keeping what was measured", flush=True)
@@ -146,6 +147,7 @@ def main(argv=None) -> int:
     p.add_argument("--spike-users", type=int)
     p.add_argument("--threshold", action="append", help="e.g. 'p95 < 1s' (repeatable; replaces the profile's)")
     args = p.parse_args(argv)
+    interruptible()
     try:
         host = load_target(args.host, args.cluster_namespace)
         profile = build_profile(args)

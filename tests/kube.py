@@ -3,7 +3,6 @@
 import os
 import re
 import subprocess
-import time
 
 CONTEXT = os.environ.get("KUBE_CONTEXT", "kind-gameday")
 # what a leaked credential looks like: a ServiceAccount token, kubeconfig key material, a bearer header
@@ -27,15 +26,3 @@ def docker(*args):
     if proc.returncode != 0:
         raise AssertionError(f"docker {' '.join(args)} failed: {proc.stderr.strip()}")
     return proc.stdout.strip()
-
-
-def wait_until(predicate, timeout, interval=2.0, what="condition"):
-    """Polls predicate() until it returns a truthy value, which is returned."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")

@@ -5,7 +5,8 @@ import uuid
 import pytest
 from kubernetes import client, config
 
-from tests.kube import CONTEXT, wait_until
+from tests.kube import CONTEXT
+from tests.waiting import wait_until
 
 
 def pytest_collection_modifyitems(items):

@@ -11,7 +11,8 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.kube import docker, kubectl, wait_until
+from tests.kube import docker, kubectl
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLBOX = f"kube-gameday/toolbox:{os.environ.get('DEBIAN_SUITE', 'bookworm')}"

@@ -13,7 +13,8 @@ from actions.leftovers import leftovers
 from actions.nodes import RUNNER_NODE_ENV, check_node_may_fail
 from gameday.kube import core_api
 from gameday.run import REPO
-from tests.kube import CREDENTIALS, kubectl, wait_until
+from tests.kube import CREDENTIALS, kubectl
+from tests.waiting import wait_until
 
 JOB = "gameday-in-cluster-test"
 

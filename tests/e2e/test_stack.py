@@ -12,7 +12,8 @@ import pytest
 from kubernetes import client
 
 from gameday.stack import load_stack
-from tests.kube import CONTEXT, wait_until
+from tests.kube import CONTEXT
+from tests.waiting import wait_until
 
 SEED = load_stack()  # stack.yaml: the seed stack make deploy installs
 NAMESPACE = SEED.namespace

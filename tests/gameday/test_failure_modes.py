@@ -12,7 +12,8 @@ import time
 import requests
 
 from gameday.run import EXIT, REPO
-from tests.kube import docker, kubectl, wait_until
+from tests.kube import docker, kubectl
+from tests.waiting import wait_until
 
 SERVER_SIDE = ("slo_server", "slo_agreement")
 CLIENT_SIDE = ("slo_client", "longest_outage", "failed_requests")

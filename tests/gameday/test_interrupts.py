@@ -1,5 +1,5 @@
-"""Interrupted game days leave nothing behind. `gameday run` is started as a user starts it, and
-the test sends the signal a terminal or a supervisor would, at several points of a drain, a node
+"""Interrupted game days leave nothing behind. `gameday run` is started as cron or a CI wrapper
+starts it (a background job: SIGINT ignored, which the suite must not depend on), and the test sends the signal a terminal or a supervisor would, at several points of a drain, a node
 stop and a scale-to-zero: before the fault, in the middle of it, while it is in effect. Every time
 the rollbacks must run, the run directory must keep what was measured with status `interrupted`,
 and the cluster must hold no cordoned node, no stopped node and no changed Deployment. A second
@@ -16,14 +16,17 @@ import pytest
 
 from actions.leftovers import leftovers
 from gameday.run import EXIT, REPO, run_game_day
-from tests.kube import docker, kubectl, wait_until
+from tests.kube import docker, kubectl
+from tests.signals import as_background_job, processes_naming, sigint_ignored_here
+from tests.waiting import wait_until
 
 EXPERIMENTS = REPO / "experiments"
 
 
 def gameday(*args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "gameday.cli", *args], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    """`gameday` started as cron or a CI wrapper starts it: a background job, SIGINT ignored."""
+    return subprocess.Popen(as_background_job([sys.executable, "-m", "gameday.cli", *args]), cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def chaos_log_has(run_dir: Path, text: str):
@@ -64,8 +67,7 @@ def interrupted(experiment: str, run_dir: Path, when, signals=(signal.SIGINT,), 
 def assert_clean(stack, run_dir: Path):
     assert leftovers(stack) == []
     assert not a_node_cordoned() and not a_node_stopped()
-    strays = subprocess.run(["pgrep", "-f", str(run_dir)], capture_output=True, text=True).stdout.split()
-    assert not strays, f"load or sampler processes outlived the run: {strays}"
+    assert not processes_naming(str(run_dir)), "load or sampler processes outlived the run"
 
 
 def assert_rolled_back(rc: int, out: str, record: dict, run_dir: Path, by: str = "Ctrl-C"):
@@ -131,7 +133,9 @@ def test_an_error_in_the_runner_rolls_back_like_an_interrupt(seed_stack, run_dir
     def progress(_elapsed_s: float) -> None:
         if a_node_cordoned():
             raise RuntimeError("the progress display broke")
-    result = run_game_day(EXPERIMENTS / "node-drain-respects-pdb.yaml", seed_stack, out_dir, on_tick=progress, tick_s=1)
+    with sigint_ignored_here():  # chaos must stop on the runner's SIGINT whatever it inherits
+        result = run_game_day(EXPERIMENTS / "node-drain-respects-pdb.yaml", seed_stack, out_dir, on_tick=progress,
+                              tick_s=1)
     by = "an error in the runner (RuntimeError: the progress display broke; traceback in runner-error.txt)"
     assert_rolled_back(EXIT[result.status], result.error, json.loads((out_dir / "verdicts.json").read_text()), out_dir, by)
     assert "the progress display broke" in (out_dir / "runner-error.txt").read_text()

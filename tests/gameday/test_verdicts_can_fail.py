@@ -6,7 +6,8 @@ again afterwards, whatever happened."""
 import pytest
 
 from gameday.run import REPO
-from tests.kube import kubectl, wait_until
+from tests.kube import kubectl
+from tests.waiting import wait_until
 
 EXPERIMENTS = REPO / "experiments"
 

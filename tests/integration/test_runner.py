@@ -8,6 +8,7 @@ import sys
 import time
 
 from tests.integration.local import run_load
+from tests.waiting import wait_until
 
 
 def test_sigint_stops_load_and_keeps_what_was_measured(stack, workdir):
@@ -15,7 +16,9 @@ def test_sigint_stops_load_and_keeps_what_was_measured(stack, workdir):
     proc = subprocess.Popen([sys.executable, "-m", "loadtests.runner", "--host", stack["core"], "--out", str(out),
                              "--shape", "steady", "--users", "5", "--duration", "120"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(8)
+    timeline = out / "timeline.jsonl"  # a few seconds of load first: the stop keeps what was measured
+    wait_until(lambda: timeline.exists() and len(timeline.read_text().splitlines()) >= 5, timeout=60, interval=0.2,
+               what="five timeline lines")
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=60)
