@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from edge.stack import load_stack
 from gameday.guard import GuardError, guard
 from gameday.run import Result, run_game_day
-from gameday.stack import load_stack
 
 RUNS = Path(__file__).resolve().parent / "runs"
 

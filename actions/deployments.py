@@ -11,9 +11,9 @@ from datetime import datetime, timezone
 
 from kubernetes import client
 
+from edge.kube import apps_api
+from edge.poll import poll
 from gameday.guard import check_namespace
-from gameday.kube import apps_api
-from gameday.poll import poll
 
 log = logging.getLogger("chaostoolkit")
 SAVED = "kube-gameday/saved"

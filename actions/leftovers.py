@@ -7,8 +7,8 @@ import os
 
 from actions.deployments import changed_deployments, restore_deployments
 from actions.nodes import cordoned_nodes, kind_cluster, start_stopped_nodes, stopped_node_containers, uncordon_drained_nodes
-from gameday.kube import apps_api, core_api
-from gameday.stack import Stack
+from edge.kube import apps_api, core_api
+from edge.stack import Stack
 
 
 def _kind(stack: Stack) -> str | None:

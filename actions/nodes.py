@@ -21,11 +21,10 @@ from datetime import datetime, timezone
 
 from kubernetes import client
 
+from edge.kube import core_api, pod_ready, ready_selected
+from edge.poll import poll
+from edge.stack import load_stack
 from gameday.guard import check_namespace, namespace_refusal, runtime_allowance
-from gameday.kube import core_api
-from gameday.poll import poll
-from gameday.sampler import pod_ready, ready_selected
-from gameday.stack import load_stack
 
 log = logging.getLogger("chaostoolkit")
 CORDONED_BY = "kube-gameday/cordoned-at"

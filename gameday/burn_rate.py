@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from gameday.stack import load_stack
+from edge.stack import load_stack
 
 RULES = Path(__file__).resolve().parents[1] / "deploy/monitoring/rules"
 SOURCE = "slo-burn-rate.yaml"

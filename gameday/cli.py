@@ -22,14 +22,15 @@ import sys
 from pathlib import Path
 
 from actions.leftovers import cleanup as undo_leftovers, leftovers
+from core.verdict import Verdict
+from edge.files import read_yaml
 from edge.processes import interruptible
-from gameday.files import read_yaml
+from edge.rundir import new_run_dir
+from edge.stack import StackError, load_stack
 from gameday.guard import GuardError, load_allowlist
 from gameday.judge import EXTENSION, ExperimentError
 from gameday.progress import Progress
-from gameday.run import EXIT, REPO, dry_run, new_run_dir, run_game_day
-from gameday.stack import StackError, load_stack
-from probes.verdict import Verdict
+from gameday.run import EXIT, REPO, dry_run, run_game_day
 from reports.build import build_report
 from reports.history import REGRESSION, load_history, summary, write_history_page
 

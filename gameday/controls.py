@@ -26,11 +26,12 @@ from pathlib import Path
 
 from chaoslib.exceptions import InterruptExecution
 
+from edge.kube import IN_CLUSTER, autoscaling_api
+from edge.poll import poll
 from edge.processes import python_module, spawn
-from gameday.kube import IN_CLUSTER, autoscaling_api
-from gameday.poll import poll
-from gameday.run import REPO, new_run_dir
-from gameday.stack import load_stack
+from edge.rundir import new_run_dir
+from edge.stack import load_stack
+from gameday.run import REPO
 
 log = logging.getLogger("chaostoolkit")
 LOAD_CEILING_S = 3600  # the load runs until the experiment ends; this only bounds a lost process

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from probes.prometheus import Prometheus, PrometheusError
-from probes.verdict import Window
+from core.verdict import Window
+from edge.prometheus import Prometheus, PrometheusError
 
 # a second's line may be late by a second or two; Prometheus scrapes every 5 s, so one missed
 # scrape is jitter and two are a hole

@@ -11,8 +11,8 @@ from kubernetes import client
 
 from actions.leftovers import leftovers
 from actions.nodes import busiest_worker, check_node_may_fail, nodes_to_stop, pods_on
-from gameday.kube import apps_api, core_api
-from gameday.stack import Stack
+from edge.kube import apps_api, core_api
+from edge.stack import Stack
 
 
 def _pods_on(core: client.CoreV1Api, node: str) -> list[str]:

@@ -9,7 +9,7 @@ import importlib
 import inspect
 from pathlib import Path
 
-from gameday.files import read_yaml
+from edge.files import read_yaml
 from gameday.judge import ExperimentError, verdict_specs
 
 PARTS = ("method", "rollbacks")

@@ -20,8 +20,8 @@ import requests
 import yaml
 from kubernetes import client, config
 
-from gameday.kube import IN_CLUSTER, api_client
-from gameday.stack import Stack, load_stack
+from edge.kube import IN_CLUSTER, api_client
+from edge.stack import Stack, load_stack
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_GUARD = REPO / "guard.yaml"

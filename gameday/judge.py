@@ -11,20 +11,21 @@ from pathlib import Path
 import pandas as pd
 from kubernetes.client import ApiException
 
+from core.load_stats import judge_thresholds, window_stats
+from core.verdict import FAIL, INCONCLUSIVE, Verdict, Window, inconclusive, judged, utc
+from edge.kube import worker_zones
+from edge.prometheus import Prometheus, PrometheusError
+from edge.rundir import load_readiness, load_timeline, load_users
+from edge.stack import Stack
 from gameday.coverage import Hole, source_holes
-from gameday.kube import worker_zones
 from gameday.record import deployment_samples
-from gameday.stack import Stack
-from loadtests.results import judge_thresholds, load_timeline, load_users, window_stats
 from probes.alerts import alert_can_fire, alert_fired, alert_resolved, alert_timeline, rule_timing, unexpected_critical_alerts
 from probes.capacity import capacity_for_target, load_steps
 from probes.delivery import delivery_verdict
 from probes.drain import drain_completed
+from probes.failover import failed_requests, failover_recovered, longest_outage_s, pdb_respected
 from probes.hpa import hpa_scaled_in, hpa_scaled_out, hpa_spec, target_crossed_at
-from probes.failover import failed_requests, failover_recovered, load_readiness, longest_outage_s, pdb_respected
-from probes.prometheus import Prometheus, PrometheusError
 from probes.slo import server_counts, slo_agreement, slo_error_ratio, slo_latency
-from probes.verdict import FAIL, INCONCLUSIVE, Verdict, Window, inconclusive, judged, utc
 
 EXTENSION = "kube-gameday"
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from gameday.stack import Stack
-from probes.prometheus import Prometheus, PrometheusError
+from core.verdict import Window
+from edge.prometheus import Prometheus, PrometheusError
+from edge.stack import Stack
 from probes.slo import LATENCY, NOT_TRAFFIC, REQUESTS
-from probes.verdict import Window
 
 STEP_S = 5       # the kind Prometheus scrapes and evaluates every 5 s: finer steps add no data
 MARGIN_S = 60    # before and after the run: the report shows where it started from and ended

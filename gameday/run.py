@@ -13,23 +13,23 @@ import traceback
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from actions.leftovers import leftovers
+from core.verdict import FAIL, INCONCLUSIVE, PASS, Verdict, Window
+from edge.kube import worker_zones
 from edge.processes import python_module, spawn
+from edge.rundir import REPO, new_run_dir
+from edge.stack import Stack
 from gameday.dryrun import plan
 from gameday.experiment import load_experiment
 from gameday.guard import ALLOWED_ENV, Allowlist, GuardError, allowed_namespaces_env, guard, load_allowlist
 from gameday.judge import ExperimentError, judge_run
-from gameday.kube import worker_zones
 from gameday.record import record_prometheus
-from gameday.stack import Stack
-from probes.verdict import FAIL, INCONCLUSIVE, PASS, Verdict, Window
 from reports.build import build_report
 from reports.junit import junit_xml
 
-REPO = Path(__file__).resolve().parents[1]
 EXIT = {PASS: 0, FAIL: 1, INCONCLUSIVE: 2, "error": 3, "interrupted": 4}
 
 
@@ -50,13 +50,6 @@ class Result:
             return "interrupted"
         statuses = {v.status for v in self.verdicts}
         return FAIL if FAIL in statuses else INCONCLUSIVE if INCONCLUSIVE in statuses or not statuses else PASS
-
-
-def new_run_dir(name: str) -> Path:
-    """RUNS/<UTC time>-<name>: where one run keeps everything it recorded. RUNS is $GAMEDAY_RUNS,
-    else runs/ in the repository (the in-cluster runner's tree is read-only: its RUNS is a volume)."""
-    runs = Path(os.environ.get("GAMEDAY_RUNS") or REPO / "runs")
-    return runs / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{name}"
 
 
 def chaos_env(stack: Stack, run_dir: Path, load_profile: Path | None, allow: Allowlist) -> dict[str, str]:

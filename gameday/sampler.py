@@ -24,37 +24,11 @@ import urllib3
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
-from gameday.kube import api_client
-from gameday.stack import Stack, StackError, load_stack
+from edge.kube import api_client, min_available, pod_ready, ready_selected
+from edge.stack import Stack, StackError, load_stack
 
 TICK_S = 1.0
 MIN_GAP_S = 0.2  # a burst of pod events makes at most 5 lines a second
-
-
-def pod_ready(pod) -> bool:
-    if pod.metadata.deletion_timestamp is not None:
-        return False  # terminating: the endpoints controller has already dropped it
-    conditions = (pod.status and pod.status.conditions) or []
-    return any(c.type == "Ready" and c.status == "True" for c in conditions)
-
-
-def ready_selected(obj, pods: list[tuple[dict, bool]]) -> int:
-    """Ready pods among those the Deployment's or PDB's matchLabels select."""
-    selector = obj.spec.selector.match_labels or {}
-    return sum(ready for labels, ready in pods if all(labels.get(k) == v for k, v in selector.items()))
-
-
-def min_available(pdb, expected_pods: int) -> int | None:
-    """A PDB's floor in pods; a percentage is of the pods its controller expects."""
-    spec = pdb.spec
-    if spec.min_available is not None:
-        value = spec.min_available
-        if isinstance(value, str) and value.endswith("%"):
-            return -(-int(value[:-1]) * expected_pods // 100)  # rounds up, like the disruption controller
-        return int(value)
-    if spec.max_unavailable is not None and pdb.status is not None:
-        return pdb.status.desired_healthy
-    return None
 
 
 class Sampler:

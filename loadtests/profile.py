@@ -18,7 +18,7 @@ that says how many users run at second t. No Locust import here: the runner and 
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from gameday.files import read_yaml
+from edge.files import read_yaml
 
 SHAPES = ("steady", "step", "spike", "soak")
 
@@ -87,7 +87,7 @@ def validated(p: Profile) -> Profile:
         bad("users", "a run needs at least 1 user")
     if not isinstance(p.thresholds, (list, tuple)):
         bad("thresholds", "must be a list like [\"p95 < 1s\"]")
-    from loadtests.thresholds import parse_threshold, ThresholdError
+    from core.thresholds import parse_threshold, ThresholdError
     for expr in p.thresholds:
         try:
             parse_threshold(expr)

@@ -23,10 +23,11 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from core.load_stats import judge_thresholds
+from core.verdict import FAIL, INCONCLUSIVE, Window, inconclusive
 from edge.processes import interruptible, python_module, spawn
+from edge.rundir import load_timeline
 from loadtests.profile import Profile, ProfileError, load_profile, validated
-from loadtests.results import judge_thresholds, load_timeline
-from probes.verdict import FAIL, INCONCLUSIVE, Window, inconclusive
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 EXIT = {"pass": 0, FAIL: 1, INCONCLUSIVE: 2, "error": 3}

@@ -4,7 +4,7 @@
      "rt_ms": {"2.1": 30, "2.3": 11}}
 
 rt_ms counts response times rounded to 2-3 significant digits, so the quantiles of any window
-come from summing lines (loadtests.results). Lines are appended once their second is over, so a
+come from summing lines (core.load_stats). Lines are appended once their second is over, so a
 crash loses at most the last second. The file is $GAMEDAY_TIMELINE (none: nothing recorded).
 """
 

@@ -7,9 +7,10 @@ import re
 
 import pandas as pd
 
-from gameday.poll import poll
-from probes.prometheus import Prometheus, PrometheusError
-from probes.verdict import Verdict, Window, inconclusive, judged
+from core.durations import seconds
+from core.verdict import Verdict, Window, inconclusive, judged
+from edge.poll import poll
+from edge.prometheus import Prometheus, PrometheusError
 
 log = logging.getLogger("chaostoolkit")
 
@@ -98,17 +99,6 @@ def active_alerts(prometheus_url: str, timeout_s: float = 10.0) -> list[dict]:
 
 
 # ---- how fast an alert can fire: its rule's `for`, its group's evaluation interval, the scrape ----
-
-def seconds(duration: str | float) -> float:
-    """A Prometheus duration ("5m", "1m30s", "500ms") or plain seconds, in seconds."""
-    if isinstance(duration, (int, float)):
-        return float(duration)
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|[smhdwy])", duration)
-    if not parts or "".join(n + u for n, u in parts) != duration:
-        raise ValueError(f"not a Prometheus duration: {duration!r}")
-    return sum(float(n) * units[u] for n, u in parts)
-
 
 def rule_timing(prom: Prometheus, alertname: str) -> dict:
     """for_s, eval_s, scrape_s (the longest scrape interval of the active targets) and severity of

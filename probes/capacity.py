@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from loadtests.results import window_stats
-from loadtests.thresholds import Threshold
-from probes.verdict import Verdict, Window, inconclusive, judged
+from core.load_stats import window_stats
+from core.thresholds import Threshold
+from core.verdict import Verdict, Window, inconclusive, judged
 
 STEADY_FRACTION = 0.5   # the judged part of a step: its last half
 MIN_STEP_S = 20         # shorter stretches are ramps, not steps

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import requests
 
-from gameday.poll import poll
-from probes.verdict import Verdict, Window, inconclusive, judged
+from core.verdict import Verdict, Window, inconclusive, judged
+from edge.poll import poll
 
 COLUMNS = ["received_at", "alertname", "status", "labels", "starts_at", "fingerprint"]
 

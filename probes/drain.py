@@ -1,6 +1,6 @@
 """drain_completed: judges what a drain (actions.nodes.drain_node) recorded in the journal."""
 
-from probes.verdict import Verdict, Window, inconclusive, judged, utc
+from core.verdict import Verdict, Window, inconclusive, judged, utc
 
 
 def drain_completed(record: dict) -> Verdict:

@@ -2,22 +2,9 @@
 client's view (Locust's 1 s timeline). Pure functions over frames: fetching happened at the edge.
 """
 
-from pathlib import Path
-
 import pandas as pd
 
-from gameday.files import columns_of, read_json_lines
-from probes.verdict import Verdict, Window, inconclusive, judged
-
-READINESS_COLUMNS = ["t", "kind", "name", "ready", "desired", "min_available"]
-
-
-def load_readiness(path: str | Path) -> pd.DataFrame:
-    """The sampler's lines; a torn last line (a crash mid-write) is dropped."""
-    frame = columns_of(read_json_lines(path), READINESS_COLUMNS)
-    frame["time"] = pd.to_datetime(frame.t, unit="s", utc=True)
-    return frame
-
+from core.verdict import Verdict, Window, inconclusive, judged
 
 def _series(frame: pd.DataFrame, kind: str, name: str, window: Window) -> pd.DataFrame:
     rows = frame[(frame.kind == kind) & (frame.name == name)]

@@ -8,10 +8,10 @@ import logging
 
 import pandas as pd
 
-from gameday.kube import apps_api, autoscaling_api
-from gameday.poll import poll
-from probes.prometheus import Prometheus
-from probes.verdict import Verdict, Window, inconclusive, judged
+from core.verdict import Verdict, Window, inconclusive, judged
+from edge.kube import apps_api, autoscaling_api
+from edge.poll import poll
+from edge.prometheus import Prometheus
 
 log = logging.getLogger("chaostoolkit")
 SYNC_S = 15  # the HPA controller's default sync period: a decision can lag a condition this long

@@ -7,8 +7,8 @@ and rate, error ratio, latency quantiles from the histogram. Usable as Chaos Too
 
 from datetime import datetime, timezone
 
-from probes.prometheus import Prometheus, PrometheusError
-from probes.verdict import Verdict, Window, inconclusive, judged
+from core.verdict import Verdict, Window, inconclusive, judged
+from edge.prometheus import Prometheus, PrometheusError
 
 REQUESTS = "http_requests_total"
 LATENCY = "http_request_duration_seconds_bucket"

@@ -13,7 +13,7 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
-from loadtests.thresholds import Threshold, ThresholdError, parse_threshold
+from core.thresholds import Threshold, ThresholdError, parse_threshold
 
 PERIOD_S = 30 * 24 * 3600   # the SLO period a budget is counted against
 BURN_WINDOW_S = 60          # the burn-rate chart's rolling window

@@ -13,10 +13,9 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from actions import UNDONE_BY
-from gameday.files import read_json_lines
-from loadtests.results import load_timeline, load_users
-from probes.failover import load_readiness
-from probes.verdict import utc
+from core.verdict import utc
+from edge.files import read_json_lines
+from edge.rundir import load_readiness, load_timeline, load_users
 from reports.budget import BURN_WINDOW_S, PAGE, PERIOD_S, TICKET, error_budgets, latencies_long, objectives_of, per_second
 from reports.svg import Span, chart, clock
 

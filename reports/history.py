@@ -19,9 +19,9 @@ from statistics import median
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from loadtests.results import load_timeline
-from loadtests.thresholds import ThresholdError, parse_threshold
-from probes.verdict import FAIL, INCONCLUSIVE, PASS
+from core.thresholds import ThresholdError, parse_threshold
+from core.verdict import FAIL, INCONCLUSIVE, PASS
+from edge.rundir import load_timeline
 
 TEMPLATES = Path(__file__).resolve().parent
 RUN_STAMP = re.compile(r"^(\d{8}T\d{6}Z)-(.+)$")

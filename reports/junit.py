@@ -5,7 +5,7 @@ more <error> named `run`."""
 
 import xml.etree.ElementTree as ET
 
-from probes.verdict import FAIL, INCONCLUSIVE, Verdict
+from core.verdict import FAIL, INCONCLUSIVE, Verdict
 
 
 def junit_xml(suite: str, verdicts: list[Verdict], problem: str = "") -> str:

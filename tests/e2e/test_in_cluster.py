@@ -11,7 +11,7 @@ import pytest
 
 from actions.leftovers import leftovers
 from actions.nodes import RUNNER_NODE_ENV, check_node_may_fail
-from gameday.kube import core_api
+from edge.kube import core_api
 from gameday.run import REPO
 from tests.kube import CREDENTIALS, kubectl
 from tests.waiting import wait_until

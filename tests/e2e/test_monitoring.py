@@ -9,11 +9,11 @@ from pathlib import Path
 import requests
 import yaml
 
-from gameday.stack import load_stack
+from core.verdict import Window
+from edge.prometheus import Prometheus
+from edge.stack import load_stack
 from probes.alerts import alert_can_fire
 from probes.delivery import await_delivery
-from probes.prometheus import Prometheus
-from probes.verdict import Window
 from tests.alerting import SWITCH_ALERT, SWITCH_RULE_FILE, switch_rule
 from tests.kube import kubectl
 

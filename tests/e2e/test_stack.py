@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 from kubernetes import client
 
-from gameday.stack import load_stack
+from edge.stack import load_stack
 from tests.kube import CONTEXT
 from tests.waiting import wait_until
 

@@ -4,10 +4,10 @@ import time
 
 import pandas as pd
 
+from core.verdict import Window
+from edge.prometheus import Prometheus
 from probes.alerts import active_alerts, alert_timeline
-from probes.prometheus import Prometheus
 from probes.slo import request_rate
-from probes.verdict import Window
 
 
 def test_pending_then_firing_is_timed_from_alerts_series(prometheus):

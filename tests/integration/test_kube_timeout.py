@@ -1,5 +1,5 @@
 """A frozen API server (it takes the connection and never answers) does not hold the suite: every
-call through gameday.kube times out, and the timeout is the transient error poll() retries."""
+call through edge.kube times out, and the timeout is the transient error poll() retries."""
 
 import socket
 
@@ -7,8 +7,8 @@ import pytest
 import yaml
 from kubernetes.config import kube_config
 
-from gameday import kube
-from gameday.poll import transient
+from edge import kube
+from edge.poll import transient
 
 
 @pytest.fixture

@@ -11,13 +11,14 @@ from bisect import bisect_left
 import pytest
 import requests
 
+from core.load_stats import window_stats
+from core.verdict import Window
+from edge.prometheus import Prometheus
+from edge.rundir import load_timeline
+from edge.stack import load_stack
 from gameday.record import record_prometheus
-from gameday.stack import load_stack
-from loadtests.results import load_timeline, window_stats
 from probes.alerts import alert_can_fire
-from probes.prometheus import Prometheus
 from probes.slo import server_counts, slo_error_ratio, slo_latency
-from probes.verdict import Window
 from service.metrics import LATENCY_BUCKETS
 
 from tests.integration.local import run_load

@@ -4,8 +4,9 @@ probes.alerts.alert_timeline builds from ALERTS), and Prometheus durations."""
 import pandas as pd
 import pytest
 
-from probes.alerts import TIMELINE_COLUMNS, alert_fired, alert_resolved, seconds, unexpected_critical_alerts
-from probes.verdict import Window
+from core.durations import seconds
+from core.verdict import Window
+from probes.alerts import TIMELINE_COLUMNS, alert_fired, alert_resolved, unexpected_critical_alerts
 
 T0 = pd.Timestamp("2026-11-22T00:00:00Z")
 WINDOW = Window(T0.to_pydatetime(), (T0 + pd.Timedelta(minutes=10)).to_pydatetime())

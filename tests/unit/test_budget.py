@@ -4,7 +4,7 @@ allows, what the run spent, inside and outside the faults."""
 import pandas as pd
 import pytest
 
-from loadtests.thresholds import parse_threshold
+from core.thresholds import parse_threshold
 from reports.budget import PERIOD_S, budget_share, error_budgets, objectives_of
 
 T0 = 1_800_000_000

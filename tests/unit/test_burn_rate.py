@@ -3,8 +3,8 @@ duration arithmetic they rest on."""
 
 import pytest
 
+from edge.stack import load_stack
 from gameday.burn_rate import divide, format_duration, render
-from gameday.stack import load_stack
 
 
 def test_compressed_rules_are_current_with_their_source():

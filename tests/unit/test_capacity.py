@@ -6,10 +6,10 @@ import json
 import pandas as pd
 import pytest
 
-from loadtests.results import load_timeline
-from loadtests.thresholds import parse_threshold
+from core.thresholds import parse_threshold
+from edge.rundir import load_timeline
 from probes.capacity import (Step, capacity_for_target, fit_line, knee, load_steps, replicas_with_a_zone_lost)
-from probes.verdict import Window
+from core.verdict import Window
 
 T0 = 1_800_000_000
 OBJECTIVES = [parse_threshold("p95 < 1s"), parse_threshold("error_ratio < 5%")]

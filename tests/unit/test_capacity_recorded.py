@@ -6,13 +6,12 @@ import json
 
 import pytest
 
-from gameday.files import read_json_lines
+from core.thresholds import parse_threshold
+from core.verdict import Window
+from edge.files import read_json_lines
+from edge.rundir import load_readiness, load_timeline, load_users
 from gameday.record import recorded_deployment_samples
-from loadtests.results import load_timeline, load_users
-from loadtests.thresholds import parse_threshold
 from probes.capacity import capacity_for_target, load_steps
-from probes.failover import load_readiness
-from probes.verdict import Window
 from reports.build import build_report
 from tests.recorded import recorded_run
 

@@ -1,7 +1,7 @@
 """Holes in the evidence: a source silent for longer than it may be is a hole, and a verdict
 that passed on that source is inconclusive with the hole named; a fail stays a fail."""
 
-from probes.verdict import FAIL, INCONCLUSIVE, PASS, Verdict
+from core.verdict import FAIL, INCONCLUSIVE, PASS, Verdict
 from gameday.coverage import Hole, holes
 from gameday.judge import with_coverage
 
@@ -44,7 +44,7 @@ def test_a_pass_on_a_source_with_a_hole_is_inconclusive_and_says_where():
 
 
 def test_a_hole_outside_the_verdicts_window_does_not_matter():
-    from probes.verdict import Window
+    from core.verdict import Window
     run = RunWithHoles(readiness=[Hole("readiness", T0 + 100, T0 + 120)])
     before = Verdict("failover_recovered[api]", PASS, "x", "y", Window.from_epoch(T0, T0 + 90))
     across = Verdict("failover_recovered[api]", PASS, "x", "y", Window.from_epoch(T0 + 50, T0 + 150))

@@ -2,8 +2,8 @@
 
 import pandas as pd
 
+from core.verdict import Window
 from probes.failover import failed_requests, failover_recovered, longest_outage_s, pdb_respected
-from probes.verdict import Window
 
 T0 = 1_800_000_000
 

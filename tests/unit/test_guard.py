@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 import yaml
 
+from edge.stack import load_stack
 from gameday.guard import Allowlist, GuardError, check_context, check_experiment_namespaces, load_allowlist, namespace_refusal
-from gameday.stack import load_stack
 
 STACK = load_stack()
 

@@ -3,8 +3,8 @@ the readiness sampler writes them)."""
 
 import pandas as pd
 
+from core.verdict import Window
 from probes.hpa import hpa_scaled_in, hpa_scaled_out
-from probes.verdict import Window
 
 T0 = 1_800_000_000
 WINDOW = Window.from_epoch(T0, T0 + 1200)

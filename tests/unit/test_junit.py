@@ -4,7 +4,7 @@ never be counted as passed or skipped."""
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 
-from probes.verdict import Verdict, Window
+from core.verdict import Verdict, Window
 from reports.junit import junit_xml
 
 T0 = datetime(2026, 11, 22, tzinfo=timezone.utc)

@@ -10,12 +10,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.thresholds import ThresholdError, parse_threshold
+from edge.stack import StackError, load_stack
 from gameday.experiment import load_experiment
 from gameday.guard import GuardError, load_allowlist
 from gameday.judge import ExperimentError
-from gameday.stack import StackError, load_stack
 from loadtests.profile import ProfileError, load_profile
-from loadtests.thresholds import ThresholdError, parse_threshold
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = {"stack": REPO / "stack.yaml", "profile": REPO / "loadtests/profiles/steady.yaml",

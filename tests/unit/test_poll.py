@@ -4,7 +4,7 @@ polling again, and raises what waiting cannot cure (a 404)."""
 import pytest
 from kubernetes.client import ApiException
 
-from gameday.poll import poll, transient
+from edge.poll import poll, transient
 
 
 def flaky(*outcomes):

@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from loadtests.results import judge_thresholds, window_stats
-from probes.verdict import Window
+from core.load_stats import judge_thresholds, window_stats
+from core.verdict import Window
 
 
 def timeline(rows):

@@ -1,7 +1,7 @@
 """slo_agreement: the client's and the server's error ratios, side by side."""
 
+from core.verdict import Window
 from probes.slo import slo_agreement
-from probes.verdict import Window
 
 WINDOW = Window.from_epoch(1_800_000_000, 1_800_000_300)
 

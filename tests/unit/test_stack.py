@@ -2,7 +2,7 @@
 
 import pytest
 
-from gameday.stack import DEFAULT, StackError, load_stack
+from edge.stack import DEFAULT, StackError, load_stack
 
 
 def write(tmp_path, text):

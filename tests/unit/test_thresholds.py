@@ -1,6 +1,6 @@
 import pytest
 
-from loadtests.thresholds import ThresholdError, parse_threshold
+from core.thresholds import ThresholdError, parse_threshold
 
 
 @pytest.mark.parametrize("expr, metric, op, limit", [

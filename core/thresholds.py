@@ -1,5 +1,6 @@
 """SLO thresholds in the style of k6 ("p95 < 1s", "error_ratio < 5%"), judged on Locust's
-client-side numbers. Parsing is strict: a typo is an error, never a silently passing check.
+client-side numbers (core.load_stats). Parsing is strict: a typo is an error, never a silently
+passing check. Light to import: Locust's own process parses its profile's thresholds.
 
     p50 | p90 | p95 | p99 | pNN    latency quantile, value in ms or s ("p95 < 800ms")
     avg | max                      latency, ms or s

@@ -1,30 +1,14 @@
-"""What Locust measured, read back from the timeline (loadtests.timeline) into pandas, and judged
-against thresholds. Pure functions over frames: the unit tests build frames by hand."""
+"""What Locust measured over a window, and client-side SLO verdicts from it: totals, error ratio,
+rate and latency quantiles of its 1 s timeline (a frame: t, method, name, requests, failures,
+rt_ms). Pure functions over frames: the unit tests build frames by hand."""
 
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
-from gameday.files import columns_of, read_json_lines
-from loadtests.thresholds import Threshold, parse_threshold
-from probes.verdict import Verdict, Window, inconclusive, judged
-
-COLUMNS = ["t", "method", "name", "requests", "failures", "rt_ms"]
-
-
-def load_timeline(path: str | Path) -> pd.DataFrame:
-    """One row per second and endpoint; a torn last line (a crash mid-write) is dropped."""
-    return columns_of(read_json_lines(path), COLUMNS)
-
-
-def load_users(path: str | Path) -> pd.DataFrame:
-    """Locust's user count per second (t, users), from the Aggregated rows of its stats history;
-    a torn last row (Locust killed mid-write) is dropped."""
-    history = pd.read_csv(path, usecols=["Timestamp", "User Count", "Name"], on_bad_lines="skip")
-    rows = history[history.Name == "Aggregated"].dropna(subset=["Timestamp", "User Count"])
-    return pd.DataFrame({"t": rows.Timestamp.astype(float), "users": rows["User Count"].astype(int)})
+from core.thresholds import Threshold, parse_threshold
+from core.verdict import Verdict, Window, inconclusive, judged
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from gameday.files import read_yaml
-from loadtests.thresholds import Threshold, ThresholdError, parse_threshold
+from core.thresholds import Threshold, ThresholdError, parse_threshold
+from edge.files import read_yaml
 
 DEFAULT = Path(__file__).resolve().parents[1] / "stack.yaml"
 KINDS = ("deployments", "hpas", "pdbs", "services")

@@ -12,7 +12,7 @@ import requests
 import urllib3
 from kubernetes.client import ApiException
 
-from probes.prometheus import PrometheusError
+from edge.prometheus import PrometheusError
 
 log = logging.getLogger("chaostoolkit")
 PROGRESS_EVERY_S = 30

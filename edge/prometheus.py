@@ -8,7 +8,7 @@ import pandas as pd
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 
-from probes.verdict import Window
+from core.verdict import Window
 
 
 class PrometheusError(Exception):

@@ -5,7 +5,7 @@ ServiceAccount: the suite running inside the cluster it tests (deploy/runner).""
 
 from kubernetes import client, config
 
-from gameday.stack import load_stack
+from edge.stack import load_stack
 
 IN_CLUSTER = "in-cluster"
 # (connect, read) seconds: the client's default is no timeout at all, and a frozen API server would
@@ -48,3 +48,31 @@ def worker_zones(context: str | None = None) -> dict[str, str]:
     is its own zone."""
     nodes = core_api(context).list_node(label_selector="!node-role.kubernetes.io/control-plane").items
     return {n.metadata.name: n.metadata.labels.get("topology.kubernetes.io/zone", n.metadata.name) for n in nodes}
+
+
+# ---- pods and selectors as the API gives them ----
+
+def pod_ready(pod) -> bool:
+    if pod.metadata.deletion_timestamp is not None:
+        return False  # terminating: the endpoints controller has already dropped it
+    conditions = (pod.status and pod.status.conditions) or []
+    return any(c.type == "Ready" and c.status == "True" for c in conditions)
+
+
+def ready_selected(obj, pods: list[tuple[dict, bool]]) -> int:
+    """Ready pods among those the Deployment's or PDB's matchLabels select."""
+    selector = obj.spec.selector.match_labels or {}
+    return sum(ready for labels, ready in pods if all(labels.get(k) == v for k, v in selector.items()))
+
+
+def min_available(pdb, expected_pods: int) -> int | None:
+    """A PDB's floor in pods; a percentage is of the pods its controller expects."""
+    spec = pdb.spec
+    if spec.min_available is not None:
+        value = spec.min_available
+        if isinstance(value, str) and value.endswith("%"):
+            return -(-int(value[:-1]) * expected_pods // 100)  # rounds up, like the disruption controller
+        return int(value)
+    if spec.max_unavailable is not None and pdb.status is not None:
+        return pdb.status.desired_healthy
+    return None
