@@ -80,18 +80,18 @@ def describe(metric: str, value: float) -> str:
     return f"{value * 1000:.0f}ms"
 
 
-def judge_thresholds(frame: pd.DataFrame, thresholds, window: Window, name: str | None = None) -> list[Verdict]:
+def judge_thresholds(frame: pd.DataFrame, thresholds, window: Window) -> list[Verdict]:
     """One client-side slo_* verdict per threshold; no requests in the window: inconclusive."""
-    stats = window_stats(frame, window, name)
+    stats = window_stats(frame, window)
     verdicts = []
     for expr in thresholds:
         t = parse_threshold(expr)
-        check = f"slo_client_{t.metric}" + (f"[{name}]" if name else "")
         if stats is None:
-            verdicts.append(inconclusive(check, t.expr, "Locust recorded no request in the window", window))
+            verdicts.append(inconclusive("slo_client", t.expr, "Locust recorded no request in the window", window,
+                                         subject=t.metric))
             continue
         value = stats.value(t)
-        verdicts.append(judged(check, t.holds(value), t.expr, f"{t.metric} = {describe(t.metric, value)}",
+        verdicts.append(judged("slo_client", t.holds(value), t.expr, f"{t.metric} = {describe(t.metric, value)}",
                                window, evidence={"requests": stats.requests, "failures": stats.failures,
-                                                 "value": value}))
+                                                 "value": value}, subject=t.metric))
     return verdicts

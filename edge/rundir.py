@@ -1,16 +1,30 @@
-"""A run's directory: where one game day keeps everything it recorded, and the readers of the
-artifacts its processes append to while it runs (each a torn last line tolerant: a crash
-mid-write loses that line, not the file)."""
+"""A run's directory: where one game day keeps everything it recorded, read back by RunDir, once
+per artifact and with one time parser. The judge, the report and the trend take a RunDir.
 
+    journal.json        Chaos Toolkit's journal: the method's and rollbacks' activities, with times
+    events.jsonl        the control's account as it happened: activities and rollbacks started/ended
+    readiness.jsonl     the sampler's lines, ≤ 1 s apart (gameday.sampler)
+    load/               Locust's 1 s timeline, stats history, profile.json and the runner's verdicts
+    prometheus.jsonl    the run's Prometheus series, recorded after the run (gameday.record)
+    verdicts.json       the run's status, notes, target and verdicts; junit.xml, report.html
+
+A file a process appends to while it runs tolerates a torn last line (a crash mid-write loses
+that line, not the file).
+"""
+
+import json
 import os
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
+from core.verdict import Window, upgraded, utc
 from edge.files import columns_of, read_json_lines
 
 REPO = Path(__file__).resolve().parents[1]
+PROMETHEUS_STEP_S = 5  # prometheus.jsonl's step: the kind Prometheus scrapes and evaluates every 5 s
 TIMELINE_COLUMNS = ["t", "method", "name", "requests", "failures", "rt_ms"]
 READINESS_COLUMNS = ["t", "kind", "name", "ready", "desired", "min_available"]
 
@@ -41,3 +55,91 @@ def load_users(path: str | Path) -> pd.DataFrame:
     history = pd.read_csv(path, usecols=["Timestamp", "User Count", "Name"], on_bad_lines="skip")
     rows = history[history.Name == "Aggregated"].dropna(subset=["Timestamp", "User Count"])
     return pd.DataFrame({"t": rows.Timestamp.astype(float), "users": rows["User Count"].astype(int)})
+
+
+class RunDirError(Exception):
+    """An artifact of the run is there but cannot be read."""
+
+
+class RunDir:
+    """One run's artifacts, each read on first use; a missing artifact is None (or empty), an
+    unreadable one raises RunDirError naming it."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    def has(self, name: str) -> bool:
+        return (self.path / name).exists()
+
+    def _json(self, name: str):
+        path = self.path / name
+        if not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text())
+        except OSError as err:
+            raise RunDirError(f"{name}: cannot read: {err.strerror}") from err
+        except (ValueError, UnicodeDecodeError) as err:
+            raise RunDirError(f"{name}: not valid JSON ({err})") from err
+
+    @cached_property
+    def journal(self) -> dict | None:
+        journal = self._json("journal.json")
+        if journal is not None and not isinstance(journal, dict):
+            raise RunDirError("journal.json is not a Chaos Toolkit journal")
+        return journal
+
+    @cached_property
+    def window(self) -> Window | None:
+        """From the journal's start to its end: the run as Chaos Toolkit timed it."""
+        journal = self.journal or {}
+        if not journal.get("start") or not journal.get("end"):
+            return None
+        return Window(utc(journal["start"]), utc(journal["end"]))
+
+    def activities(self, part: str = "run", kind: str | None = "action") -> list[dict]:
+        """The journal's records of the method ("run") or the rollbacks, of one activity type."""
+        return [r for r in (self.journal or {}).get(part) or [] if kind is None or r["activity"].get("type") == kind]
+
+    @cached_property
+    def record(self) -> dict | None:
+        """verdicts.json, every verdict with its check, subject and after (core.verdict.upgraded)."""
+        record = self._json("verdicts.json")
+        if record is None:
+            return None
+        if not isinstance(record, dict) or not isinstance(record.get("verdicts"), list):
+            raise RunDirError("verdicts.json holds no game-day verdicts")
+        return {**record, "verdicts": [upgraded(v) for v in record["verdicts"] if isinstance(v, dict)]}
+
+    @cached_property
+    def profile(self) -> dict | None:
+        return self._json("load/profile.json")
+
+    @cached_property
+    def timeline(self) -> pd.DataFrame | None:
+        return load_timeline(self.path / "load/timeline.jsonl") if self.has("load/timeline.jsonl") else None
+
+    @cached_property
+    def users(self) -> pd.DataFrame | None:
+        history = self.path / "load/locust_stats_history.csv"
+        return load_users(history) if history.exists() else None
+
+    @cached_property
+    def readiness(self) -> pd.DataFrame | None:
+        return load_readiness(self.path / "readiness.jsonl") if self.has("readiness.jsonl") else None
+
+    @cached_property
+    def prometheus(self) -> dict[str, list[dict]]:
+        """prometheus.jsonl by query name: each a list of {labels, values: [[unix_ts, value], ...]}."""
+        series: dict[str, list[dict]] = {}
+        for row in read_json_lines(self.path / "prometheus.jsonl") if self.has("prometheus.jsonl") else []:
+            series.setdefault(row["name"], []).append(row)
+        return series
+
+    @cached_property
+    def events(self) -> list[dict]:
+        """events.jsonl: what the control saw happen, in order (gameday.controls)."""
+        return read_json_lines(self.path / "events.jsonl") if self.has("events.jsonl") else []

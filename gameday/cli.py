@@ -27,8 +27,8 @@ from edge.files import read_yaml
 from edge.processes import interruptible
 from edge.rundir import new_run_dir
 from edge.stack import StackError, load_stack
+from gameday.experiment import EXTENSION, ExperimentError
 from gameday.guard import GuardError, load_allowlist
-from gameday.judge import EXTENSION, ExperimentError
 from gameday.progress import Progress
 from gameday.run import EXIT, REPO, dry_run, run_game_day
 from reports.build import build_report

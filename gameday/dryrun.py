@@ -11,6 +11,7 @@ from kubernetes import client
 
 from actions.leftovers import leftovers
 from actions.nodes import busiest_worker, check_node_may_fail, nodes_to_stop, pods_on
+from core.faults import UNDOS
 from edge.kube import apps_api, core_api
 from edge.stack import Stack
 
@@ -71,9 +72,6 @@ def rollout_restart(core, apps, deployment, ns="gameday", **_) -> list[str]:
 
 DESCRIBERS = {"drain_node": drain_node, "stop_nodes": stop_nodes, "terminate_pods": terminate_pods,
               "scale_to": scale_to, "set_container_env": set_container_env, "rollout_restart": rollout_restart}
-UNDOERS = {"uncordon_drained_nodes": "uncordon the nodes the suite cordoned",
-           "start_stopped_nodes": "start the node containers stopped by then, and wait until each is Ready",
-           "restore_deployments": "put back the saved template and replicas of every Deployment the suite changed"}
 
 
 def configuration(experiment: dict, env: dict[str, str]) -> dict:
@@ -96,9 +94,9 @@ def describe(activity: dict, config: dict, core, apps, stack: Stack) -> list[str
             return DESCRIBERS[func](core, apps, **arguments)
         except PermissionError as err:
             return [f"REFUSED: {err}"]
-    if func in UNDOERS:
+    if func in UNDOS:
         left = leftovers(stack)
-        return [f"{UNDOERS[func]} (left by an earlier run, now: {'; '.join(left) if left else 'nothing'})"]
+        return [f"{UNDOS[func].undoing} (left by an earlier run, now: {'; '.join(left) if left else 'nothing'})"]
     if provider.get("type") == "python":
         return [f"call {provider.get('module')}.{func}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})"]
     return [f"{provider.get('type', '?')}: {provider.get('path') or provider.get('url') or provider}"]

@@ -1,20 +1,63 @@
 """An experiment file, checked before anything touches a cluster: the Chaos Toolkit shape the
 suite relies on (activities with a type, a name and a provider), every python provider's module
-and function present and called with arguments it takes, and the kube-gameday verdicts with
-fields of the right kind and `after` naming an action of the method. A mistake is one
-ExperimentError naming the file and the field.
+and function present and called with arguments it takes, and the kube-gameday verdicts decoded
+strictly by their checks' specs (core.checks), a field naming an action naming one of the method.
+A mistake is one ExperimentError naming the file and the field.
 """
 
+import dataclasses
 import importlib
 import inspect
 from pathlib import Path
 
+from core.checks import Asked, asked
+from core.specs import SpecError, key_of
 from edge.files import read_yaml
-from gameday.judge import ExperimentError, verdict_specs
 
-PARTS = ("method", "rollbacks")
-NUMBER_FIELDS = ("within_s", "at_least", "max_s", "max", "detection_s", "max_gap", "target_rps")
-NAME_FIELDS = ("deployment", "pdb", "hpa", "alert", "after", "resolved_after")
+EXTENSION = "kube-gameday"
+
+
+class ExperimentError(ValueError):
+    """The experiment is malformed, or its kube-gameday extension asks for something unknown."""
+
+
+def verdict_entries(experiment: dict, source: str) -> list:
+    """The raw entries of the experiment's kube-gameday verdict list."""
+    extensions = experiment.get("extensions") or []
+    if not isinstance(extensions, list):
+        raise ExperimentError(f"{source}: extensions: a list of {{name: ...}} mappings, not {extensions!r}")
+    for ext in extensions:
+        if isinstance(ext, dict) and ext.get("name") == EXTENSION:
+            entries = ext.get("verdicts")
+            if not isinstance(entries, list) or not entries:
+                raise ExperimentError(f"{source}: extensions[{EXTENSION}].verdicts must be a list of "
+                                      "{check: NAME, ...} mappings")
+            return entries
+    raise ExperimentError(f"{source}: no extensions entry named {EXTENSION!r} listing its verdicts")
+
+
+def asked_checks(experiment: dict, source: str, namespace: str | None = None) -> list[Asked]:
+    """The checks the experiment asks for, decoded; "${namespace}" in a field is `namespace`
+    (the stack's, as in the experiment's own configuration) when given."""
+    checks = []
+    for i, entry in enumerate(verdict_entries(experiment, source)):
+        if namespace is not None and isinstance(entry, dict):
+            entry = {k: _substituted(v, namespace) for k, v in entry.items()}
+        try:
+            checks.append(asked(entry))
+        except SpecError as err:
+            check = entry.get("check") if isinstance(entry, dict) else None
+            raise ExperimentError(f"{source}: extensions[{EXTENSION}].verdicts[{i}]"
+                                  + (f" ({check})" if isinstance(check, str) else "") + f": {err}") from err
+    return checks
+
+
+def _substituted(value, namespace: str):
+    if isinstance(value, str):
+        return value.replace("${namespace}", namespace)
+    if isinstance(value, dict):
+        return {k: _substituted(v, namespace) for k, v in value.items()}
+    return value
 
 
 def load_experiment(path: str | Path) -> dict:
@@ -42,8 +85,8 @@ def validate(experiment, source: str) -> None:
         for i, activity in enumerate(activities):
             check_activity(activity, f"{source}: {part}[{i}]")
     actions = {a.get("name") for a in sections["method"] if isinstance(a, dict) and a.get("type") == "action"}
-    for i, spec in enumerate(verdict_specs(experiment, source)):
-        check_spec(spec, actions, f"{source}: extensions[kube-gameday].verdicts[{i}] ({spec['check']})")
+    for i, check in enumerate(asked_checks(experiment, source)):
+        check_actions_named(check, actions, f"{source}: extensions[{EXTENSION}].verdicts[{i}] ({check.check.name})")
 
 
 def check_activity(activity, where: str) -> None:
@@ -83,18 +126,10 @@ def check_python_provider(provider: dict, where: str) -> None:
                                   f"{unknown[0]!r} (it takes {', '.join(parameters) or 'none'})")
 
 
-def check_spec(spec: dict, actions: set, where: str) -> None:
-    for key in NUMBER_FIELDS:
-        if key in spec and (not isinstance(spec[key], (int, float)) or isinstance(spec[key], bool) or spec[key] < 0):
-            raise ExperimentError(f"{where}: {key}: a number >= 0, not {spec[key]!r}")
-    for key in NAME_FIELDS:
-        if key in spec and (not isinstance(spec[key], str) or not spec[key]):
-            raise ExperimentError(f"{where}: {key}: a name, not {spec[key]!r}")
-    for key in ("after", "resolved_after"):
-        if key in spec and spec[key] not in actions:
-            raise ExperimentError(f"{where}: {key}: {spec[key]!r} is not an action of the method "
+def check_actions_named(check: Asked, actions: set, where: str) -> None:
+    """A field that names an action (after, resolved_after) names one of the method."""
+    for field in dataclasses.fields(check.spec):
+        value = getattr(check.spec, field.name)
+        if field.metadata.get("action") and value is not None and value not in actions:
+            raise ExperimentError(f"{where}: {key_of(field)}: {value!r} is not an action of the method "
                                   f"(actions: {', '.join(sorted(a for a in actions if a)) or 'none'})")
-    if "labels" in spec and not isinstance(spec["labels"], dict):
-        raise ExperimentError(f"{where}: labels: a mapping of label names to values, not {spec['labels']!r}")
-    if "except" in spec and not (isinstance(spec["except"], list) and all(isinstance(e, str) for e in spec["except"])):
-        raise ExperimentError(f"{where}: except: a list of endpoint names, not {spec['except']!r}")

@@ -14,10 +14,10 @@ import pandas as pd
 
 from core.verdict import Window
 from edge.prometheus import Prometheus, PrometheusError
+from edge.rundir import PROMETHEUS_STEP_S
 from edge.stack import Stack
 from probes.slo import LATENCY, NOT_TRAFFIC, REQUESTS
 
-STEP_S = 5       # the kind Prometheus scrapes and evaluates every 5 s: finer steps add no data
 MARGIN_S = 60    # before and after the run: the report shows where it started from and ended
 
 
@@ -64,7 +64,7 @@ def deployment_samples(stack: Stack, window: Window) -> pd.DataFrame:
     prom, every = Prometheus(stack.prometheus_url), queries(stack)
     series = {}
     for name in CAPACITY:
-        frame = prom.range(every[name], window, STEP_S)
+        frame = prom.range(every[name], window, PROMETHEUS_STEP_S)
         if frame.empty or "deployment" not in frame:
             raise PrometheusError(f"no series for {every[name]}")
         series[name] = frame.assign(t=frame.timestamp.map(pd.Timestamp.timestamp))[["t", "deployment", "value"]]
@@ -92,7 +92,7 @@ def record_prometheus(stack: Stack, window: Window, out: Path) -> list[str]:
     with open(out / "prometheus.jsonl", "w") as f:
         for name, query in queries(stack).items():
             try:
-                frame = prom.range(query, span, STEP_S)
+                frame = prom.range(query, span, PROMETHEUS_STEP_S)
             except PrometheusError as err:
                 problems.append(f"{name}: {err}")
                 continue

@@ -13,19 +13,18 @@ import traceback
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from actions.leftovers import leftovers
-from core.verdict import FAIL, INCONCLUSIVE, PASS, Verdict, Window
+from core.verdict import FAIL, INCONCLUSIVE, PASS, Verdict
 from edge.kube import worker_zones
 from edge.processes import python_module, spawn
-from edge.rundir import REPO, new_run_dir
+from edge.rundir import REPO, RunDir, new_run_dir
 from edge.stack import Stack
 from gameday.dryrun import plan
-from gameday.experiment import load_experiment
+from gameday.experiment import ExperimentError, load_experiment
 from gameday.guard import ALLOWED_ENV, Allowlist, GuardError, allowed_namespaces_env, guard, load_allowlist
-from gameday.judge import ExperimentError, judge_run
+from gameday.judge import judge_run
 from gameday.record import record_prometheus
 from reports.build import build_report
 from reports.junit import junit_xml
@@ -131,9 +130,9 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
         result.notes.append(f"judging interrupted after {len(result.verdicts)} verdict(s); "
                             "`gameday report` rebuilds the report from what is here")
         return _checked(result, stack)
-    journal = json.loads((run_dir / "journal.json").read_text())
-    window = Window(datetime.fromisoformat(journal["start"]), datetime.fromisoformat(journal["end"]))
-    result.notes += [f"not recorded: {p}" for p in record_prometheus(stack, window, run_dir)]
+    window = RunDir(run_dir).window
+    result.notes += ([f"not recorded: {p}" for p in record_prometheus(stack, window, run_dir)] if window else
+                     ["not recorded: prometheus.jsonl (the journal has no start and end to bound it)"])
     try:
         result.target["zones"] = worker_zones(stack.kube_context)
     except Exception as err:  # unreachable API: the verdicts stand, the header lacks the zones

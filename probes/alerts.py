@@ -40,18 +40,19 @@ def metric_names(expr: str) -> set[str]:
 
 def alert_can_fire(prom: Prometheus, alert: str, expr: str, window: Window) -> Verdict:
     """pass: every metric the rule names has series in the window; fail: name what is absent."""
-    name, expected = f"alert_can_fire[{alert}]", "every metric the expression names exists"
+    check, subject, expected = "alert_can_fire", alert, "every metric the expression names exists"
     metrics = sorted(metric_names(expr))
     if not metrics:
-        return inconclusive(name, expected, f"no metric name found in {expr!r}", window)
+        return inconclusive(check, expected, f"no metric name found in {expr!r}", window, subject=subject)
     try:
         absent = [m for m in metrics if not prom.series_exist(m, window)]
     except PrometheusError as err:
-        return inconclusive(name, expected, str(err), window, evidence={"expr": expr, "metrics": metrics})
+        return inconclusive(check, expected, str(err), window, evidence={"expr": expr, "metrics": metrics},
+                            subject=subject)
     observed = f"absent: {', '.join(absent)}" if absent else f"all present: {', '.join(metrics)}"
-    return judged(name, not absent, expected, observed, window,
+    return judged(check, not absent, expected, observed, window,
                   reason=f"cannot fire: {', '.join(absent)} not in Prometheus" if absent else "",
-                  evidence={"expr": expr, "metrics": metrics, "absent": absent})
+                  evidence={"expr": expr, "metrics": metrics, "absent": absent}, subject=subject)
 
 
 def _label_key(frame: pd.DataFrame) -> pd.Series:
@@ -127,26 +128,26 @@ def alert_fired(timeline: pd.DataFrame, alertname: str, fault_at: pd.Timestamp, 
     takes to show in a metric, e.g. the node-monitor grace period) + for + evaluation + scrape;
     the measured time to fire is reported either way."""
     bound = detection_s + timing["for_s"] + timing["eval_s"] + timing["scrape_s"]
-    name = f"alert_fired[{alertname}]"
+    check, subject = "alert_fired", alertname
     expected = (f"firing within {bound:.0f} s of the fault (detection {detection_s:.0f} + for {timing['for_s']:.0f}"
                 f" + evaluation {timing['eval_s']:.0f} + scrape {timing['scrape_s']:.0f})")
     rows = _of(timeline, alertname)
     evidence = [{k: (v.isoformat() if isinstance(v, pd.Timestamp) and not pd.isna(v) else v)
                  for k, v in r.items() if k != "severity"} for r in rows.to_dict("records")]
     if (rows.firing_at < fault_at).any():
-        return inconclusive(name, expected, f"{alertname} was already firing before the fault: "
-                            "its firing cannot be timed", window, evidence)
+        return inconclusive(check, expected, f"{alertname} was already firing before the fault: "
+                            "its firing cannot be timed", window, evidence, subject=subject)
     firing = rows.firing_at.dropna()
     if firing.empty:
         pending = rows.pending_at.dropna()
         observed = (f"never fired; pending since {pending.min().isoformat()}" if len(pending)
                     else "never fired, never pending")
-        return judged(name, False, expected, observed, window, evidence,
-                      reason=f"{alertname} did not fire within the run", bound_s=bound)
+        return judged(check, False, expected, observed, window, evidence,
+                      reason=f"{alertname} did not fire within the run", bound_s=bound, subject=subject)
     took = (firing.min() - fault_at).total_seconds()
-    return judged(name, took <= bound, expected, f"firing {took:.0f} s after the fault", window, evidence,
+    return judged(check, took <= bound, expected, f"firing {took:.0f} s after the fault", window, evidence,
                   reason="" if took <= bound else f"took {took - bound:.0f} s longer than its rule allows",
-                  fire_after_s=took, bound_s=bound)
+                  fire_after_s=took, bound_s=bound, subject=subject)
 
 
 def alert_resolved(timeline: pd.DataFrame, alertname: str, restored_at: pd.Timestamp, window: Window) -> Verdict:
@@ -154,25 +155,25 @@ def alert_resolved(timeline: pd.DataFrame, alertname: str, restored_at: pd.Times
     end of the window. The timeline's range query has a step every second up to the end: an
     alert still firing has a sample at the last one; a resolved alert's series ends (staleness
     marker), so a step inside the window follows its last firing sample without one."""
-    name, expected = f"alert_resolved[{alertname}]", "not firing any more after the fault is undone"
+    check, subject, expected = "alert_resolved", alertname, "not firing any more after the fault is undone"
     firing = _of(timeline, alertname).last_firing_at.dropna()
     if firing.empty:
-        return inconclusive(name, expected, f"{alertname} never fired: nothing to resolve", window)
+        return inconclusive(check, expected, f"{alertname} never fired: nothing to resolve", window, subject=subject)
     last = firing.max()
     if last + pd.Timedelta(seconds=TIMELINE_STEP_S) > pd.Timestamp(window.end):
-        return judged(name, False, expected, f"still firing at {last.isoformat()}, the end of the run", window,
-                      reason=f"{alertname} did not resolve within the run")
+        return judged(check, False, expected, f"still firing at {last.isoformat()}, the end of the run", window,
+                      reason=f"{alertname} did not resolve within the run", subject=subject)
     after = (last - restored_at).total_seconds()
-    return judged(name, True, expected, f"last firing {after:.0f} s after the restore", window,
-                  resolved_after_s=after)
+    return judged(check, True, expected, f"last firing {after:.0f} s after the restore", window,
+                  resolved_after_s=after, subject=subject)
 
 
 def unexpected_critical_alerts(timeline: pd.DataFrame, expected: set[str], window: Window) -> Verdict:
     """fail: an alert of severity critical that the experiment did not expect fired in the window."""
-    name = "no_unexpected_critical_alert"
     rows = timeline[(timeline.severity == "critical") & timeline.firing_at.notna() & ~timeline.alertname.isin(expected)]
     names = sorted(set(rows.alertname))
-    return judged(name, not names, f"no critical alert fired but {', '.join(sorted(expected)) or 'none'}",
+    return judged("no_unexpected_critical_alert", not names,
+                  f"no critical alert fired but {', '.join(sorted(expected)) or 'none'}",
                   f"fired: {', '.join(names)}" if names else "none", window,
                   evidence=[{"alertname": r.alertname, "firing_at": r.firing_at.isoformat()} for r in rows.itertuples()],
                   reason=f"critical alerts nobody expected: {', '.join(names)}" if names else "")

@@ -169,11 +169,11 @@ def capacity_for_target(steps: list[Step], timeline: pd.DataFrame, samples: pd.D
                         window: Window) -> Verdict:
     """pass: for every HPA-scaled Deployment, the replicas the target rate needs with a zone lost
     fit under the HPA's maxReplicas. hpas: {deployment: {"cpu_target_pct", "max"}}."""
-    name, expected = f"capacity_for_target[{target_rps:g} rps]", (
+    check, subject, expected = "capacity_for_target", f"{target_rps:g} rps", (
         f"{target_rps:g} requests/s served at the HPA CPU targets with one of {zones} zones lost, within maxReplicas")
     if len(steps) < MIN_FIT_STEPS:
-        return inconclusive(name, expected, f"{len(steps)} load steps found, {MIN_FIT_STEPS} needed "
-                            "(a step profile makes them)", window)
+        return inconclusive(check, expected, f"{len(steps)} load steps found, {MIN_FIT_STEPS} needed "
+                            "(a step profile makes them)", window, subject=subject)
     clients = [client_at(timeline, s, objectives) for s in steps]
     models = {d: model_deployment([deployment_at(samples, ready, d, s) for s in steps], clients,
                                   h["cpu_target_pct"], target_rps, zones, h["max"]) for d, h in hpas.items()}
@@ -187,10 +187,10 @@ def capacity_for_target(steps: list[Step], timeline: pd.DataFrame, samples: pd.D
     if zones < 2:
         unfit["nodes"] = "they span one zone: no zone can be lost and leave anything"
     if unfit:
-        return Verdict(name, "inconclusive", expected, "no model for " + ", ".join(unfit), window, details["steps"],
-                       "; ".join(f"{d}: {p}" for d, p in unfit.items()), details)
+        return Verdict(check, "inconclusive", expected, "no model for " + ", ".join(unfit), window, details["steps"],
+                       "; ".join(f"{d}: {p}" for d, p in unfit.items()), details, subject)
     short = {d: m for d, m in modelled.items() if m["replicas"]["zone_lost"] > m["max_replicas"]}
     observed = ", ".join(f"{d} {m['replicas']['zone_lost']} of max {m['max_replicas']}" for d, m in modelled.items())
     reason = "; ".join(f"{d} needs {m['replicas']['zone_lost']} replicas with a zone lost, maxReplicas is "
                        f"{m['max_replicas']}" for d, m in short.items())
-    return judged(name, not short, expected, observed, window, details["steps"], reason, **details)
+    return judged(check, not short, expected, observed, window, details["steps"], reason, subject=subject, **details)

@@ -36,8 +36,8 @@ def sink_deliveries(sink_url: str, since: datetime, timeout_s: float = 10.0) -> 
     return frame[COLUMNS]
 
 
-def _check(alertname: str, status: str) -> tuple[str, str]:
-    return f"alert_delivered[{alertname},{status}]", f"a {status} notification of {alertname} delivered"
+def _expected(alertname: str, status: str) -> str:
+    return f"a {status} notification of {alertname} delivered"
 
 
 def alert_delivered(deliveries: pd.DataFrame, alertname: str, window: Window,
@@ -45,7 +45,7 @@ def alert_delivered(deliveries: pd.DataFrame, alertname: str, window: Window,
     """pass: a `status` notification of `alertname` (carrying `labels`, when given) reached the
     sink within the window; the first one's time is reported. fail: none did (the other
     deliveries of the window are the evidence)."""
-    name, expected = _check(alertname, status)
+    check, subject, expected = "alert_delivered", f"{alertname},{status}", _expected(alertname, status)
     in_window = deliveries[(deliveries.received_at >= window.start) & (deliveries.received_at <= window.end)]
     carries = in_window.labels.map(lambda got: (labels or {}).items() <= (got or {}).items())
     hits = in_window[(in_window.alertname == alertname) & (in_window.status == status) & carries]
@@ -55,12 +55,12 @@ def alert_delivered(deliveries: pd.DataFrame, alertname: str, window: Window,
         others = sorted(set(in_window.alertname))
         observed = (f"none; the sink received {len(in_window)} other deliveries ({', '.join(others)})"
                     if others else "none; the sink received nothing in the window")
-        return judged(name, False, expected, observed, window, evidence,
-                      reason=f"no {status} notification of {alertname} reached the receiver")
+        return judged(check, False, expected, observed, window, evidence,
+                      reason=f"no {status} notification of {alertname} reached the receiver", subject=subject)
     first = hits.received_at.min()
     after_s = (first - window.start).total_seconds()
-    return judged(name, True, expected, f"first at {first.isoformat()} ({after_s:.1f} s into the window)",
-                  window, evidence, delivered_at=first.isoformat(), delivered_after_s=after_s)
+    return judged(check, True, expected, f"first at {first.isoformat()} ({after_s:.1f} s into the window)",
+                  window, evidence, delivered_at=first.isoformat(), delivered_after_s=after_s, subject=subject)
 
 
 def delivery_verdict(sink_url: str, alertname: str, window: Window, status: str = "firing",
@@ -69,7 +69,8 @@ def delivery_verdict(sink_url: str, alertname: str, window: Window, status: str 
     try:
         deliveries = sink_deliveries(sink_url, window.start)
     except AlertSinkError as err:
-        return inconclusive(*_check(alertname, status), str(err), window)
+        return inconclusive("alert_delivered", _expected(alertname, status), str(err), window,
+                            subject=f"{alertname},{status}")
     return alert_delivered(deliveries, alertname, window, status, labels)
 
 

@@ -21,50 +21,51 @@ def failover_recovered(frame: pd.DataFrame, deployment: str, fault_at: pd.Timest
                        within_s: float) -> Verdict:
     """pass: after the fault, the Deployment's ready pods were back at its desired replicas within
     within_s (or never fell below); the recovery time and the lowest count are reported."""
-    name, expected = f"failover_recovered[{deployment}]", f"ready back to desired within {within_s:.0f} s of the fault"
+    check, subject = "failover_recovered", deployment
+    expected = f"ready back to desired within {within_s:.0f} s of the fault"
     rows = _series(frame, "deployment", deployment, window)
     after = rows[rows.time >= fault_at]
     if after.empty:
-        return inconclusive(name, expected, "no readiness sample after the fault", window)
+        return inconclusive(check, expected, "no readiness sample after the fault", window, subject=subject)
     evidence = {"ready": _points(rows, "ready"), "desired": _points(rows, "desired"), "fault_at": fault_at.isoformat()}
     short = after[after.ready.isna() | (after.ready < after.desired)]
     lowest = after.ready.min()
     if short.empty:
-        return judged(name, True, expected, f"never below desired ({int(after.desired.iloc[0])})", window,
-                      evidence, recovery_s=0.0, lowest_ready=lowest)
+        return judged(check, True, expected, f"never below desired ({int(after.desired.iloc[0])})", window,
+                      evidence, recovery_s=0.0, lowest_ready=lowest, subject=subject)
     recovered = after[(after.time > short.time.iloc[0]) & (after.ready >= after.desired)]
     if recovered.empty:
         waited = (after.time.iloc[-1] - fault_at).total_seconds()
         last = after.iloc[-1]
-        return judged(name, False, expected, f"not recovered after {waited:.0f} s "
+        return judged(check, False, expected, f"not recovered after {waited:.0f} s "
                       f"(ready {last.ready}/{last.desired} at the last sample)", window, evidence,
-                      reason=f"{deployment} stayed below its desired replicas", lowest_ready=lowest)
+                      reason=f"{deployment} stayed below its desired replicas", lowest_ready=lowest, subject=subject)
     recovery_s = (recovered.time.iloc[0] - fault_at).total_seconds()
-    return judged(name, recovery_s <= within_s, expected,
+    return judged(check, recovery_s <= within_s, expected,
                   f"recovered in {recovery_s:.1f} s (lowest ready {int(lowest)})", window, evidence,
                   reason="" if recovery_s <= within_s else f"recovery took {recovery_s:.1f} s > {within_s:.0f} s",
-                  recovery_s=recovery_s, lowest_ready=lowest)
+                  recovery_s=recovery_s, lowest_ready=lowest, subject=subject)
 
 
 def pdb_respected(frame: pd.DataFrame, pdb: str, window: Window) -> Verdict:
     """pass: the ready pods a PDB selects never fell below its minAvailable in the window
     (sampled ≤ 1 s); fail: when and how far they did."""
-    name = f"pdb_respected[{pdb}]"
+    check, subject = "pdb_respected", pdb
     rows = _series(frame, "pdb", pdb, window)
     expected = "ready pods ≥ minAvailable throughout"
     if rows.empty or rows.min_available.isna().all():
-        return inconclusive(name, expected, f"no readiness sample of PDB {pdb} in the window "
-                            "(missing PDB, or sampler not running)", window)
+        return inconclusive(check, expected, f"no readiness sample of PDB {pdb} in the window "
+                            "(missing PDB, or sampler not running)", window, subject=subject)
     evidence = {"ready": _points(rows, "ready"), "min_available": _points(rows, "min_available")}
     below = rows[rows.ready.isna() | (rows.ready < rows.min_available)]
     if below.empty:
         margin = int((rows.ready - rows.min_available).min())
-        return judged(name, True, expected, f"lowest margin {margin} pod(s) over {rows.min_available.iloc[0]:.0f}",
-                      window, evidence, samples=len(rows))
+        return judged(check, True, expected, f"lowest margin {margin} pod(s) over {rows.min_available.iloc[0]:.0f}",
+                      window, evidence, samples=len(rows), subject=subject)
     first = below.iloc[0]
-    return judged(name, False, expected, f"{len(below)} sample(s) below, first at {first.time.isoformat()} "
+    return judged(check, False, expected, f"{len(below)} sample(s) below, first at {first.time.isoformat()} "
                   f"({first.ready:.0f}/{first.min_available:.0f})", window, evidence,
-                  reason=f"PDB {pdb} fell below minAvailable", samples=len(rows))
+                  reason=f"PDB {pdb} fell below minAvailable", samples=len(rows), subject=subject)
 
 
 def longest_outage_s(timeline: pd.DataFrame, window: Window) -> tuple[int, float | None]:
@@ -91,18 +92,19 @@ def failed_requests(timeline: pd.DataFrame, window: Window, max_failures: int = 
                     allowed: tuple[str, ...] = ()) -> Verdict:
     """pass: clients saw at most max_failures failed requests in the window on endpoints other
     than `allowed` (those expected to fail by design, e.g. the ones needing a lost dependency)."""
-    name = "failed_requests" + (f"[except {', '.join(allowed)}]" if allowed else "")
+    check, subject = "failed_requests", f"except {', '.join(allowed)}" if allowed else ""
     expected = f"≤ {max_failures} failed request(s)" + (f" outside {', '.join(allowed)}" if allowed else "")
     start, end = window.start.timestamp(), window.end.timestamp()
     rows = timeline[(timeline.t >= start) & (timeline.t < end)]
     if rows.empty:
-        return inconclusive(name, expected, "Locust recorded nothing in the window", window)
+        return inconclusive(check, expected, "Locust recorded nothing in the window", window, subject=subject)
     by_endpoint = rows.groupby("name")[["requests", "failures"]].sum()
     counted = by_endpoint[~by_endpoint.index.isin(allowed)]
     failures = int(counted.failures.sum())
     evidence = {n: {"requests": int(r.requests), "failures": int(r.failures)} for n, r in by_endpoint.iterrows()}
     observed = f"{failures} of {int(counted.requests.sum())}" + (
         f"; on {', '.join(allowed)}: {int(by_endpoint.failures.sum()) - failures} (allowed)" if allowed else "")
-    return judged(name, failures <= max_failures, expected, observed, window, evidence,
+    return judged(check, failures <= max_failures, expected, observed, window, evidence,
                   reason="" if failures <= max_failures else
-                  "failed: " + ", ".join(f"{n} {int(r.failures)}" for n, r in counted.iterrows() if r.failures))
+                  "failed: " + ", ".join(f"{n} {int(r.failures)}" for n, r in counted.iterrows() if r.failures),
+                  subject=subject)

@@ -37,32 +37,34 @@ def hpa_scaled_out(frame: pd.DataFrame, deployment: str, crossed_at: pd.Timestam
                    within_s: float, window: Window) -> Verdict:
     """pass: after the HPA saw utilization over its target (crossed_at), the desired replicas
     reached at_least within within_s; the reaction time (crossing to first scale-out) is reported."""
-    name = f"hpa_scaled_out[{deployment}]"
+    check, subject = "hpa_scaled_out", deployment
     expected = f"≥ {at_least} replicas within {within_s:.0f} s of the load crossing the target"
     rows = _desired(frame, deployment, window)
     if rows.empty:
-        return inconclusive(name, expected, "no readiness sample of the Deployment", window)
+        return inconclusive(check, expected, "no readiness sample of the Deployment", window, subject=subject)
     if crossed_at is None:
-        return inconclusive(name, expected, "the HPA never reported utilization over its target: "
-                            "the load did not cross it, nothing to judge", window, {"desired": _steps(rows)})
+        return inconclusive(check, expected, "the HPA never reported utilization over its target: "
+                            "the load did not cross it, nothing to judge", window, {"desired": _steps(rows)},
+                            subject=subject)
     before, after = rows[rows.time < crossed_at], rows[rows.time >= crossed_at]
     start = int(before.desired.iloc[-1]) if len(before) else int(rows.desired.iloc[0])
     evidence = {"desired": _steps(rows), "crossed_at": crossed_at.isoformat()}
     ups = after[after.desired > start]
     if ups.empty:
-        return judged(name, False, expected, f"stayed at {start} replicas", window, evidence,
-                      reason="the HPA did not scale out", from_replicas=start)
+        return judged(check, False, expected, f"stayed at {start} replicas", window, evidence,
+                      reason="the HPA did not scale out", from_replicas=start, subject=subject)
     reaction_s = (ups.time.iloc[0] - crossed_at).total_seconds()
     reached = after[after.desired >= at_least]
     peak = int(after.desired.max())
     if reached.empty:
-        return judged(name, False, expected, f"{start} → {peak} replicas (first step after {reaction_s:.0f} s)",
-                      window, evidence, reason=f"never reached {at_least}", reaction_s=reaction_s, peak=peak)
+        return judged(check, False, expected, f"{start} → {peak} replicas (first step after {reaction_s:.0f} s)",
+                      window, evidence, reason=f"never reached {at_least}", reaction_s=reaction_s, peak=peak,
+                      subject=subject)
     reached_s = (reached.time.iloc[0] - crossed_at).total_seconds()
-    return judged(name, reached_s <= within_s, expected,
+    return judged(check, reached_s <= within_s, expected,
                   f"{start} → {at_least} in {reached_s:.0f} s (first step after {reaction_s:.0f} s, peak {peak})",
                   window, evidence, reason="" if reached_s <= within_s else f"took {reached_s:.0f} s > {within_s:.0f} s",
-                  reaction_s=reaction_s, reached_s=reached_s, peak=peak)
+                  reaction_s=reaction_s, reached_s=reached_s, peak=peak, subject=subject)
 
 
 def hpa_scaled_in(frame: pd.DataFrame, deployment: str, min_replicas: int, stabilization_s: float,
@@ -70,32 +72,32 @@ def hpa_scaled_in(frame: pd.DataFrame, deployment: str, min_replicas: int, stabi
     """pass: after its last scale-out the Deployment scaled in (back to min_replicas, or at least
     down), and not before stabilization_s had passed since that scale-out: at a scale-out the
     HPA's recommendation was the new count, so no scale-in may follow within the window."""
-    name = f"hpa_scaled_in[{deployment}]"
+    check, subject = "hpa_scaled_in", deployment
     expected = f"back toward {min_replicas} replicas, the first step ≥ {stabilization_s:.0f} s after the last scale-out"
     rows = _desired(frame, deployment, window)
     changes = _changes(rows)
     ups = changes[changes.desired > rows.desired.shift().loc[changes.index]]
     if rows.empty or ups.empty:
-        return inconclusive(name, expected, "no scale-out in the window: nothing to scale in from", window,
-                            {"desired": _steps(rows)} if len(rows) else None)
+        return inconclusive(check, expected, "no scale-out in the window: nothing to scale in from", window,
+                            {"desired": _steps(rows)} if len(rows) else None, subject=subject)
     last_up = ups.iloc[-1]
     downs = changes[(changes.time > last_up.time) & (changes.desired < last_up.desired)]
     evidence = {"desired": _steps(rows), "last_scale_out": last_up.time.isoformat()}
     waited = (rows.time.iloc[-1] - last_up.time).total_seconds()
     if downs.empty:
         if waited < stabilization_s + SYNC_S:
-            return inconclusive(name, expected, f"the run ended {waited:.0f} s after the last scale-out, inside "
-                                "the stabilization window", window, evidence)
-        return judged(name, False, expected, f"still at {int(last_up.desired)} replicas {waited:.0f} s after the "
-                      "last scale-out", window, evidence, reason="the HPA did not scale in")
+            return inconclusive(check, expected, f"the run ended {waited:.0f} s after the last scale-out, inside "
+                                "the stabilization window", window, evidence, subject=subject)
+        return judged(check, False, expected, f"still at {int(last_up.desired)} replicas {waited:.0f} s after the "
+                      "last scale-out", window, evidence, reason="the HPA did not scale in", subject=subject)
     first_s = (downs.time.iloc[0] - last_up.time).total_seconds()
     at_min = rows[(rows.time > last_up.time) & (rows.desired <= min_replicas)]
     back = (f", at {min_replicas} after {(at_min.time.iloc[0] - last_up.time).total_seconds():.0f} s"
             if len(at_min) else f", {int(rows.desired.iloc[-1])} at the end")
     early = first_s < stabilization_s - 2  # 2 s: sampling and clock jitter
-    return judged(name, not early, expected, f"first scale-in {first_s:.0f} s after the last scale-out{back}",
+    return judged(check, not early, expected, f"first scale-in {first_s:.0f} s after the last scale-out{back}",
                   window, evidence, reason=f"scaled in {stabilization_s - first_s:.0f} s inside the stabilization "
-                  "window" if early else "", first_scale_in_s=first_s, reached_min=bool(len(at_min)))
+                  "window" if early else "", first_scale_in_s=first_s, reached_min=bool(len(at_min)), subject=subject)
 
 
 # ---- the edge: what the HPA reported, and its spec ----

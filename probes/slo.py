@@ -52,23 +52,26 @@ def request_rate(prom: Prometheus, window: Window, selector: str = "") -> float 
 
 def judge_error_ratio(requests: float | None, errors: float, max_ratio: float, window: Window,
                       query: str) -> Verdict:
-    name, expected = "slo_server_error_ratio", f"error_ratio < {max_ratio:.2%}"
+    check, subject, expected = "slo_server", "error_ratio", f"error_ratio < {max_ratio:.2%}"
     if requests is None:
-        return inconclusive(name, expected, f"no series for {query}", window, evidence={"query": query})
+        return inconclusive(check, expected, f"no series for {query}", window, evidence={"query": query},
+                            subject=subject)
     if requests < 1:
-        return inconclusive(name, expected, f"only {requests:.1f} requests in the window", window,
-                            evidence={"query": query, "requests": requests})
+        return inconclusive(check, expected, f"only {requests:.1f} requests in the window", window,
+                            evidence={"query": query, "requests": requests}, subject=subject)
     ratio = errors / requests
-    return judged(name, ratio < max_ratio, expected, f"error_ratio = {ratio:.2%} ({errors:.0f}/{requests:.0f})",
-                  window, evidence={"query": query, "requests": requests, "errors": errors, "value": ratio})
+    return judged(check, ratio < max_ratio, expected, f"error_ratio = {ratio:.2%} ({errors:.0f}/{requests:.0f})",
+                  window, evidence={"query": query, "requests": requests, "errors": errors, "value": ratio},
+                  subject=subject)
 
 
 def judge_latency(value: float | None, q: float, max_s: float, window: Window, query: str) -> Verdict:
-    name, expected = f"slo_server_p{q * 100:g}", f"p{q * 100:g} < {max_s * 1000:g}ms"
+    check, subject, expected = "slo_server", f"p{q * 100:g}", f"p{q * 100:g} < {max_s * 1000:g}ms"
     if value is None or value != value:  # no series, or NaN: no request in the window
-        return inconclusive(name, expected, f"no latency samples for {query}", window, evidence={"query": query})
-    return judged(name, value < max_s, expected, f"p{q * 100:g} = {value * 1000:.0f}ms", window,
-                  evidence={"query": query, "value": value})
+        return inconclusive(check, expected, f"no latency samples for {query}", window, evidence={"query": query},
+                            subject=subject)
+    return judged(check, value < max_s, expected, f"p{q * 100:g} = {value * 1000:.0f}ms", window,
+                  evidence={"query": query, "value": value}, subject=subject)
 
 
 def slo_error_ratio(prom: Prometheus, window: Window, max_ratio: float = 0.05, selector: str = "") -> Verdict:
@@ -76,7 +79,7 @@ def slo_error_ratio(prom: Prometheus, window: Window, max_ratio: float = 0.05, s
     try:
         requests, errors = server_counts(prom, window, selector)
     except PrometheusError as err:
-        return inconclusive("slo_server_error_ratio", f"error_ratio < {max_ratio:.2%}", str(err), window)
+        return inconclusive("slo_server", f"error_ratio < {max_ratio:.2%}", str(err), window, subject="error_ratio")
     return judge_error_ratio(requests, errors, max_ratio, window, query)
 
 
@@ -86,7 +89,8 @@ def slo_latency(prom: Prometheus, window: Window, q: float = 0.95, max_s: float 
     try:
         value = prom.scalar(query, window.end)
     except PrometheusError as err:
-        return inconclusive(f"slo_server_p{q * 100:g}", f"p{q * 100:g} < {max_s * 1000:g}ms", str(err), window)
+        return inconclusive("slo_server", f"p{q * 100:g} < {max_s * 1000:g}ms", str(err), window,
+                            subject=f"p{q * 100:g}")
     return judge_latency(value, q, max_s, window, query)
 
 
@@ -115,9 +119,9 @@ def slo_agreement(client_requests: int, client_failures: int, server_requests: f
     """pass: the error ratio clients saw (Locust) and the one the server counted (Prometheus)
     differ by at most max_gap. A client ratio above the server's is failures the server never
     saw: refused or reset connections, requests routed to a dead pod, proxy timeouts."""
-    name, expected = "slo_agreement", f"client and server error ratios within {max_gap:.1%} of each other"
+    check, expected = "slo_agreement", f"client and server error ratios within {max_gap:.1%} of each other"
     if not client_requests or not server_requests:
-        return inconclusive(name, expected, "no requests on the " + ("client" if not client_requests else "server")
+        return inconclusive(check, expected, "no requests on the " + ("client" if not client_requests else "server")
                             + " side in the window", window)
     client, server = client_failures / client_requests, server_errors / server_requests
     gap = client - server
@@ -126,5 +130,5 @@ def slo_agreement(client_requests: int, client_failures: int, server_requests: f
     reason = "" if abs(gap) <= max_gap else (
         f"clients saw {gap:.2%} more failures than the server counted: failures it never saw"
         if gap > 0 else f"the server counted {-gap:.2%} more errors than clients saw: traffic besides the load")
-    return judged(name, abs(gap) <= max_gap, expected, f"client {client:.2%} vs server {server:.2%}", window,
+    return judged(check, abs(gap) <= max_gap, expected, f"client {client:.2%} vs server {server:.2%}", window,
                   evidence, reason=reason, gap=gap)

@@ -2,7 +2,7 @@
 resolution (goal: 10 s). The run directory is synthesised, shaped like a real one: Locust's
 timeline (4 endpoints a second, a dozen latency buckets each), its user history, readiness
 samples of 4 Deployments and 3 PDBs a second, 40 Prometheus series at the step they are recorded
-at (gameday.record.STEP_S: 5 s, the kind Prometheus's scrape interval), a node stopped for an hour
+at (edge.rundir.PROMETHEUS_STEP_S: 5 s, the kind Prometheus's scrape interval), a node stopped for an hour
 and its alert. The report is built in a child process (`gameday report`), so its peak
 resident memory is the build's alone.
 
@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from gameday.record import STEP_S
+from edge.rundir import PROMETHEUS_STEP_S
 
 HOURS = float(os.environ.get("BENCH_HOURS", "24"))
 OUT = Path(__file__).resolve().parents[1] / "runs" / "bench-report"
@@ -92,7 +92,7 @@ def write_prometheus(run: Path, seconds: int, rng: random.Random) -> None:
                            "severity": "critical"}) for state in ("pending", "firing")]
     with open(run / "prometheus.jsonl", "w") as out:
         for name, labels in series[:40]:
-            values = [[T0 + s, round(rng.uniform(0, 100), 3)] for s in range(0, seconds, STEP_S)]
+            values = [[T0 + s, round(rng.uniform(0, 100), 3)] for s in range(0, seconds, PROMETHEUS_STEP_S)]
             out.write(json.dumps({"name": name, "query": name, "labels": labels, "values": values}) + "\n")
 
 

@@ -58,7 +58,7 @@ def bad_per_second(threshold: Threshold, seconds: pd.DataFrame, long: pd.DataFra
 
 def objectives_of(verdicts: list[dict], profile: dict | None) -> list[Threshold]:
     """The client objectives the run was judged on (its slo_client verdicts), else its profile's."""
-    exprs = [v["expected"] for v in verdicts if v["name"].startswith("slo_client_")]
+    exprs = [v["expected"] for v in verdicts if v["check"] == "slo_client"]
     parsed = []
     for expr in exprs or (profile or {}).get("thresholds", []):
         try:

@@ -10,7 +10,6 @@ Runs are grouped by their experiment's title and their load profile; the tests t
 A directory that cannot be read is skipped with the reason, never fatal.
 """
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,9 +18,10 @@ from statistics import median
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from core.checks import CHECKS
 from core.thresholds import ThresholdError, parse_threshold
-from core.verdict import FAIL, INCONCLUSIVE, PASS
-from edge.rundir import load_timeline
+from core.verdict import FAIL, INCONCLUSIVE, PASS, display_name, utc
+from edge.rundir import RunDir, RunDirError
 
 TEMPLATES = Path(__file__).resolve().parent
 RUN_STAMP = re.compile(r"^(\d{8}T\d{6}Z)-(.+)$")
@@ -45,12 +45,6 @@ REGRESSION, IMPROVEMENT, STEADY = "regression", "improvement", ""
 NO_BASELINE, NOT_MEASURED = "no earlier value", "not in the latest run"
 STATUS_RANK = {PASS: 0, INCONCLUSIVE: 1, FAIL: 2}
 
-# verdict check -> the numbers its details hold (all seconds but the HPA's peak replicas)
-DETAIL_NUMBERS = {"failover_recovered": ("recovery_s",), "alert_fired": ("fire_after_s",),
-                  "alert_resolved": ("resolved_after_s",), "alert_delivered": ("delivered_after_s",),
-                  "hpa_scaled_out": ("reaction_s", "reached_s", "peak"), "hpa_scaled_in": ("first_scale_in_s",)}
-# checks named after the node they picked (the busiest worker): a different node each run
-NODE_NAMED = {"drain_completed"}
 
 
 class BrokenRun(Exception):
@@ -128,15 +122,6 @@ def find_runs(root: Path) -> tuple[list[Path], list[Skipped]]:
     return runs, skipped
 
 
-def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text())
-    except OSError as err:
-        raise BrokenRun(f"{path.name}: cannot read: {err.strerror}") from err
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise BrokenRun(f"{path.name}: not valid JSON ({err})") from err
-
-
 def _number(value) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
@@ -155,34 +140,35 @@ def slo_margin(expected: str, value) -> float | None:
 
 
 def verdict_numbers(verdict: dict) -> dict[str, float]:
-    """The numbers a verdict measured, named after it: recovery_s[core-api] after kill-a-pod."""
-    name = str(verdict.get("name", ""))
-    check = name.partition("[")[0]
-    suffix = name[len(check):]
+    """The numbers a verdict measured that its check's trend follows (core.checks), named after
+    it: recovery_s[core-api] after kill-a-pod; for an SLO check, its margin: slo_margin[slo_client[p95]]."""
+    check = CHECKS.get(verdict["check"])
+    if check is None:
+        return {}
+    key = verdict_key(verdict)
+    suffix = key[len(check.name):]
     details = verdict.get("details") if isinstance(verdict.get("details"), dict) else {}
     evidence = verdict.get("evidence") if isinstance(verdict.get("evidence"), dict) else {}
-    found = {f"{key}{suffix}": details.get(key) for key in DETAIL_NUMBERS.get(check, ())}
-    if check == "longest_outage":
-        found[f"longest_outage_s{suffix}"] = evidence.get("seconds")
-    elif check in NODE_NAMED:
-        found["drain_s"] = evidence.get("duration_s")
-    elif check.startswith("slo_") and check != "slo_agreement":
-        found[f"slo_margin[{name}]"] = slo_margin(verdict.get("expected", ""), evidence.get("value"))
+    found = {f"{number}{suffix}": details.get(number) for number in check.trend}
+    if check.margin:
+        found[f"slo_margin[{key}]"] = slo_margin(verdict.get("expected", ""), evidence.get("value"))
     return {metric: float(v) for metric, v in found.items() if _number(v) is not None}
 
 
-def verdict_key(name: str) -> str:
-    check = name.partition("[")[0]
-    return check if check in NODE_NAMED else name
+def verdict_key(verdict: dict) -> str:
+    """What a verdict is compared under across runs: its name, less a subject the fault picked
+    anew each run (the node a drain emptied)."""
+    check = CHECKS.get(verdict["check"])
+    subject = "" if check and check.subject_varies else verdict.get("subject", "")
+    return display_name(verdict["check"], subject, verdict.get("after", ""))
 
 
-def max_rps(timeline: Path) -> float | None:
+def max_rps(run: RunDir) -> float | None:
     """The busiest second's requests over every endpoint; None without a timeline."""
-    if not timeline.is_file():
-        return None
     try:
-        frame = load_timeline(timeline)
-        per_second = frame.groupby("t").requests.sum()
+        if run.timeline is None:
+            return None
+        per_second = run.timeline.groupby("t").requests.sum()
     except (OSError, ValueError, TypeError) as err:
         raise BrokenRun(f"load/timeline.jsonl: unreadable ({err})") from err
     return float(per_second.max()) if len(per_second) else None
@@ -202,13 +188,12 @@ def experiment_of(run_dir: Path, journal: dict) -> str:
     return f"{title} ({test[1]})" if test and test[1] != GAME_DAY_TEST else str(title)
 
 
-def load_of(run_dir: Path) -> str:
+def load_of(run: RunDir) -> str:
     """The load a run ran under, in a few words ("steady 10 users"): runs are compared only under
     the same load, else a profile change (20 users to 10) reads as a throughput regression."""
-    path = run_dir / "load" / "profile.json"
-    if not path.is_file():
+    profile = run.profile
+    if profile is None:
         return ""
-    profile = _read_json(path)
     shape = profile.get("shape", "?")
     words = {"spike": f"spike {profile.get('users')}→{profile.get('spike_users')} users",
              "step": f"step {profile.get('users')}+{profile.get('step_users')}×{profile.get('steps')} users"}
@@ -218,8 +203,7 @@ def load_of(run_dir: Path) -> str:
 def started_at(run_dir: Path, journal: dict) -> datetime:
     """The journal's start, else the UTC stamp of the run's (or its pytest session's) directory."""
     try:
-        start = datetime.fromisoformat(journal["start"])
-        return start if start.tzinfo else start.replace(tzinfo=timezone.utc)
+        return utc(journal["start"])
     except (KeyError, TypeError, ValueError):
         pass
     for name in (run_dir.name, run_dir.parent.name):
@@ -238,22 +222,23 @@ def _worse_number(metric: str):
 
 def run_metrics(run_dir: Path) -> dict:
     """What one run measured; raises BrokenRun when its verdicts or journal cannot be read."""
-    run_dir = Path(run_dir)
-    record = _read_json(run_dir / "verdicts.json")
-    if not isinstance(record, dict) or not isinstance(record.get("verdicts"), list):
-        raise BrokenRun("verdicts.json holds no game-day verdicts")
-    journal = _read_json(run_dir / "journal.json") if (run_dir / "journal.json").exists() else {}
-    if not isinstance(journal, dict):
-        raise BrokenRun("journal.json is not a Chaos Toolkit journal")
-    metrics, statuses = {}, {}
-    for verdict in (v for v in record["verdicts"] if isinstance(v, dict)):
-        for metric, value in verdict_numbers(verdict).items():
-            _keep_worst(metrics, metric, value, _worse_number(metric))  # a check judged twice: its worst
-        _keep_worst(statuses, verdict_key(str(verdict.get("name", "?"))), str(verdict.get("status", "?")),
-                    lambda a, b: max(a, b, key=lambda s: STATUS_RANK.get(s, 1)))
-    if (rps := max_rps(run_dir / "load" / "timeline.jsonl")) is not None:
-        metrics["max_rps"] = rps
-    load = load_of(run_dir)
+    run = RunDir(run_dir)
+    run_dir = run.path
+    try:
+        record, journal = run.record, run.journal or {}
+        if record is None:
+            raise BrokenRun("verdicts.json: missing")
+        metrics, statuses = {}, {}
+        for verdict in record["verdicts"]:
+            for metric, value in verdict_numbers(verdict).items():
+                _keep_worst(metrics, metric, value, _worse_number(metric))  # a check judged twice: its worst
+            _keep_worst(statuses, verdict_key(verdict), str(verdict.get("status", "?")),
+                        lambda a, b: max(a, b, key=lambda s: STATUS_RANK.get(s, 1)))
+        if (rps := max_rps(run)) is not None:
+            metrics["max_rps"] = rps
+        load = load_of(run)
+    except RunDirError as err:
+        raise BrokenRun(str(err)) from err
     return {"dir": run_dir, "experiment": experiment_of(run_dir, journal) + (f" · {load}" if load else ""),
             "title": experiment_of(run_dir, journal),
             "stem": experiment_stem(run_dir),

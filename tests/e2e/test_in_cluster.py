@@ -47,7 +47,7 @@ def test_a_job_from_the_nightly_cronjob_runs_a_game_day_to_its_verdicts(runner, 
     assert state == "Complete", logs  # exit 0: every verdict passed (pod-kill passes on the seed stack)
     assert "game day pod-kill-under-load on in-cluster/gameday" in logs, logs
     verdicts = {name: status for status, name in re.findall(r"^\s+(PASS|FAIL|INCONCLUSIVE)\s+([^:]+):", logs, re.M)}
-    assert set(verdicts.values()) == {"PASS"} and "slo_client_p95" in verdicts, logs
+    assert set(verdicts.values()) == {"PASS"} and "slo_client[p95]" in verdicts, logs
     assert any(name.startswith("failover_recovered[core-api]") for name in verdicts), logs
     assert re.search(r"pass: /runs/\d{8}T\d{6}Z-pod-kill-under-load/report.html$", logs.rstrip()), logs
     pod = kubectl("get", "pods", "-n", "gameday", "-l", f"job-name={JOB}", "-o",

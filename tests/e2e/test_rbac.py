@@ -72,7 +72,7 @@ def test_a_drain_game_day_runs_as_the_service_account_and_keeps_no_credential(as
     refused = [line for f in out_dir.rglob("*") if f.is_file() for line in f.read_text(errors="replace").splitlines()
                if "Forbidden" in line or '"code":403' in line.replace(" ", "")]
     assert not refused, refused[:5]
-    drain = next(v for v in record["verdicts"] if v["name"].startswith("drain_completed"))
+    drain = next(v for v in record["verdicts"] if v["check"] == "drain_completed")
     assert drain["evidence"]["evicted"], "the drain evicted pods as the ServiceAccount"
     leaks = [str(f) for f in out_dir.rglob("*") if f.is_file()
              if token in f.read_text(errors="replace") or CREDENTIALS.search(f.read_text(errors="replace"))]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gameday.judge import EXTENSION
+from gameday.experiment import EXTENSION
 
 HERE = Path(__file__).resolve().parent
 SEED_FINDINGS = yaml.safe_load((HERE / "seed-findings.yaml").read_text())
@@ -31,14 +31,14 @@ def unexpected(verdicts, findings: list[dict]) -> list[str]:
     """What contradicts 'everything passes but the known findings, which fail for their reason'."""
     problems = []
     for finding in findings:
-        hits = [v for v in verdicts if v.name.split("[")[0] == finding["verdict"]]
+        hits = [v for v in verdicts if v.check == finding["verdict"]]
         status = finding.get("status", "fail")
         if not any(v.status == status and finding["because"] in v.reason for v in hits):
             problems.append(f"known finding not reproduced: {finding['verdict']} {status} because "
                             f"{finding['because']!r} (got {[(v.status, v.reason) for v in hits]})")
     known = {f["verdict"] for f in findings}
     problems += [f"{v.status} {v.name}: {v.observed} {v.reason}" for v in verdicts
-                 if v.status != "pass" and v.name.split("[")[0] not in known]
+                 if v.status != "pass" and v.check not in known]
     return problems
 
 

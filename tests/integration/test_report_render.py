@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from edge.rundir import RunDir
 from reports.build import build_report
 from tests.browser import render
 from tests.integration.local import REPO
@@ -21,7 +22,7 @@ CHART_SIZES = ("[...document.querySelectorAll('svg.chart')]"
 @pytest.mark.timeout(120)
 def test_report_renders_without_console_errors(tmp_path, request):
     run = recorded_run("node-failure-failover", tmp_path)
-    verdicts = json.loads((run / "verdicts.json").read_text())["verdicts"]
+    verdicts = RunDir(run).record["verdicts"]  # recorded before verdicts had their check apart: named anew
     title = json.loads((run / "journal.json").read_text())["experiment"]["title"]
 
     page = render(build_report(run), screenshot=SCREENSHOTS / f"{request.node.name}.png",

@@ -94,7 +94,7 @@ def test_injected_error_burst_is_seen_by_client_and_server(stack, prometheus, wo
     # is several %, so its threshold (< 1 %) fails and the runner says so with exit code 1
     assert load.returncode == 1, output
     verdicts = {v["name"]: v for v in json.loads((out / "verdicts.json").read_text())}
-    assert verdicts["slo_client_error_ratio"]["status"] == "fail"
+    assert verdicts["slo_client[error_ratio]"]["status"] == "fail"
 
     frame = load_timeline(out / "timeline.jsonl")
     burst = Window.from_epoch(int(burst_start) + 1, int(burst_start) + 8)

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from core.thresholds import parse_threshold
+from core.verdict import Verdict
 from reports.budget import PERIOD_S, budget_share, error_budgets, objectives_of
 
 T0 = 1_800_000_000
@@ -46,6 +47,7 @@ def test_no_traffic_no_budget():
 
 
 def test_the_objectives_are_those_the_run_was_judged_on_else_the_profiles():
-    verdicts = [{"name": "slo_client_p95", "expected": "p95 < 800ms"}, {"name": "slo_server_p95", "expected": "x"}]
+    verdicts = [Verdict("slo_client", "pass", "p95 < 800ms", "", subject="p95").to_dict(),
+                Verdict("slo_server", "pass", "x", "", subject="p95").to_dict()]
     assert [o.expr for o in objectives_of(verdicts, {"thresholds": ["p99 < 1s"]})] == ["p95 < 800ms"]
     assert [o.expr for o in objectives_of([], {"thresholds": ["p99 < 1s"]})] == ["p99 < 1s"]

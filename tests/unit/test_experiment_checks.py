@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gameday.experiment import load_experiment
-from gameday.judge import ExperimentError
+from gameday.experiment import ExperimentError, load_experiment
 
 SEED = yaml.safe_load((Path(__file__).resolve().parents[2] / "experiments/node-failure-failover.yaml").read_text())
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from core.verdict import Verdict
 from reports.history import (IMPROVEMENT, NO_BASELINE, REGRESSION, STEADY, compare, load_history, run_metrics,
                              summary, write_history_page)
 
@@ -14,13 +15,13 @@ TITLE = "A worker that dies is failed over"
 T0 = 1_800_000_000
 
 
-def verdict(name, status="pass", expected="", details=None, evidence=None):
-    return {"name": name, "status": status, "expected": expected, "observed": "", "window": None,
-            "evidence": evidence, "reason": "", "details": details or {}}
+def verdict(check, status="pass", expected="", details=None, evidence=None, subject="", after=""):
+    return Verdict(check, status, expected, "", evidence=evidence, details=details or {}, subject=subject,
+                   after=after).to_dict()
 
 
 def write_run(root, stamp, recovery_s=6.0, fire_after_s=320.0, p95=0.05, rps=30, outage="pass",
-              name="node-failure-failover", title=TITLE):
+              name="node-failure-failover", title=TITLE, legacy=False):
     """runs/<stamp>-<name>/ as `gameday run` leaves it: journal, verdicts and the 1 s timeline."""
     run = root / f"{stamp}-{name}"
     (run / "load").mkdir(parents=True)
@@ -28,10 +29,19 @@ def write_run(root, stamp, recovery_s=6.0, fire_after_s=320.0, p95=0.05, rps=30,
     if stamp[0].isdigit():  # a pytest run (stamp: the test name) starts when its session does
         journal["start"] = f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[9:11]}:00:00+00:00"
     (run / "journal.json").write_text(json.dumps(journal))
-    verdicts = [verdict("failover_recovered[core-api] after stop-a-worker", details={"recovery_s": recovery_s}),
-                verdict("alert_fired[KubernetesNodeNotReady]", details={"fire_after_s": fire_after_s, "bound_s": 330.0}),
-                verdict("slo_client_p95", expected="p95 < 1s", evidence={"value": p95}),
-                verdict("longest_outage", status=outage, evidence={"seconds": 0})]
+    verdicts = [verdict("failover_recovered", details={"recovery_s": recovery_s}, subject="core-api",
+                        after="stop-a-worker"),
+                verdict("alert_fired", details={"fire_after_s": fire_after_s, "bound_s": 330.0},
+                        subject="KubernetesNodeNotReady"),
+                verdict("slo_client", expected="p95 < 1s", evidence={"value": p95}, subject="p95"),
+                verdict("longest_outage", status=outage, evidence={"seconds": 0, "from": None},
+                        details={"longest_outage_s": 0})]
+    if legacy:  # as runs recorded them before verdicts held their check and subject apart
+        verdicts = [{k: v for k, v in dict(v, name=old).items() if k not in ("check", "subject", "after")}
+                    for v, old in zip(verdicts, ("failover_recovered[core-api] after stop-a-worker",
+                                                 "alert_fired[KubernetesNodeNotReady]", "slo_client_p95",
+                                                 "longest_outage"))]
+        verdicts[-1]["details"] = {}
     status = "pass" if outage == "pass" else "fail"
     (run / "verdicts.json").write_text(json.dumps({"status": status, "error": "", "notes": [], "verdicts": verdicts}))
     (run / "load" / "timeline.jsonl").write_text("".join(
@@ -57,7 +67,14 @@ def test_the_numbers_of_a_run_by_metric_name(tmp_path):
     assert metrics["experiment"] == TITLE and metrics["status"] == "pass"
     assert metrics["metrics"] == {"recovery_s[core-api] after stop-a-worker": 6.0,
                                   "fire_after_s[KubernetesNodeNotReady]": 320.0,
-                                  "slo_margin[slo_client_p95]": 0.95, "longest_outage_s": 0.0, "max_rps": 30.0}
+                                  "slo_margin[slo_client[p95]]": 0.95, "longest_outage_s": 0.0, "max_rps": 30.0}
+
+
+def test_a_run_recorded_before_verdicts_held_their_check_reads_the_same(tmp_path):
+    legacy = run_metrics(write_run(tmp_path, "20270110T030000Z", legacy=True))
+    assert legacy["metrics"] == run_metrics(write_run(tmp_path, "20270111T030000Z"))["metrics"]
+    assert set(legacy["verdicts"]) == {"failover_recovered[core-api] after stop-a-worker",
+                                       "alert_fired[KubernetesNodeNotReady]", "slo_client[p95]", "longest_outage"}
 
 
 def test_recovery_time_doubled_is_a_regression(tmp_path):
@@ -80,7 +97,7 @@ def test_an_improvement_is_said_and_not_a_regression(tmp_path):
 def test_lower_rps_and_a_shrinking_slo_margin_are_regressions(tmp_path):
     write_history(tmp_path, {"rps": 20, "p95": 0.3})
     got = flags(tmp_path)
-    assert got["max_rps"] == REGRESSION and got["slo_margin[slo_client_p95]"] == REGRESSION
+    assert got["max_rps"] == REGRESSION and got["slo_margin[slo_client[p95]]"] == REGRESSION
 
 
 def test_a_verdict_that_passed_and_now_fails_is_a_regression(tmp_path):

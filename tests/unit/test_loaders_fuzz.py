@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 
 from core.thresholds import ThresholdError, parse_threshold
 from edge.stack import StackError, load_stack
-from gameday.experiment import load_experiment
+from gameday.experiment import ExperimentError, load_experiment
 from gameday.guard import GuardError, load_allowlist
-from gameday.judge import ExperimentError
 from loadtests.profile import ProfileError, load_profile
 
 REPO = Path(__file__).resolve().parents[2]

@@ -5,6 +5,8 @@ import json
 
 import pandas as pd
 
+from core.verdict import Verdict
+from edge.rundir import RunDir
 from reports.build import alerts_table, build_report, client_series, fault_windows, load_spans
 from reports.svg import Span, chart, thinned
 
@@ -66,10 +68,10 @@ def test_alerts_show_when_they_fired_and_whether_expected():
         {"labels": {"alertname": "NodeDown", "alertstate": "pending", "node": "w1", "severity": "critical"},
          "values": [[T0 + 20, 1]]},
         {"labels": {"alertname": "Noise", "alertstate": "firing", "severity": "warning"}, "values": [[T0, 1]]}]}
-    verdicts = [{"name": "alert_fired[NodeDown]", "status": "pass", "observed": "firing 300 s after the fault",
-                 "details": {"bound_s": 335.0}},
-                {"name": "alert_delivered[NodeDown,firing]", "status": "pass", "observed": "first at ..."},
-                {"name": "alert_fired[AgentDown]", "status": "fail", "observed": "never fired, never pending"}]
+    verdicts = [Verdict("alert_fired", "pass", "", "firing 300 s after the fault", details={"bound_s": 335.0},
+                        subject="NodeDown").to_dict(),
+                Verdict("alert_delivered", "pass", "", "first at ...", subject="NodeDown,firing").to_dict(),
+                Verdict("alert_fired", "fail", "", "never fired, never pending", subject="AgentDown").to_dict()]
     silent, first, second = alerts_table(prom, verdicts)
     assert first["alert"] == "NodeDown" and first["expected"] and first["where"] == "node=w1"
     assert (first["pending"], first["firing"], first["last_firing"]) == ("08:00:20", "08:05:00", "08:05:05")
@@ -98,24 +100,29 @@ def test_a_day_at_one_second_is_thinned_to_the_pixels_keeping_dips_and_spikes():
     assert thinned([(T0 - 5, 1.0), (T0, 2.0), (T0 + 70, 3.0)], T0, T0 + 60, 800) == [(T0, 2.0)]  # outside: cut
 
 
-def journal_of(*records, rollbacks=()):
+def run_of(tmp_path, *records, rollbacks=()):
+    """A run directory whose journal holds these actions: (name, func, start, end)."""
     def record(name, func, start, end):
         return {"activity": {"type": "action", "name": name, "provider": {"func": func}},
                 "start": pd.Timestamp(start, unit="s", tz="UTC").isoformat(),
                 "end": pd.Timestamp(end, unit="s", tz="UTC").isoformat()}
-    return {"start": pd.Timestamp(T0, unit="s", tz="UTC").isoformat(),
-            "end": pd.Timestamp(T0 + 600, unit="s", tz="UTC").isoformat(),
-            "run": [record(*r) for r in records], "rollbacks": [record(*r) for r in rollbacks]}
+    path = tmp_path / f"run-{len(list(tmp_path.iterdir()))}"
+    path.mkdir()
+    (path / "journal.json").write_text(json.dumps({
+        "start": pd.Timestamp(T0, unit="s", tz="UTC").isoformat(),
+        "end": pd.Timestamp(T0 + 600, unit="s", tz="UTC").isoformat(),
+        "run": [record(*r) for r in records], "rollbacks": [record(*r) for r in rollbacks]}))
+    return RunDir(path)
 
 
-def test_a_fault_lasts_from_its_action_to_the_first_action_undoing_it():
-    journal = journal_of(("stop", "stop_nodes", T0 + 60, T0 + 61), ("start", "start_stopped_nodes", T0 + 300, T0 + 305),
-                         rollbacks=[("start-again", "start_stopped_nodes", T0 + 590, T0 + 590)])
-    (fault,) = fault_windows(journal)
+def test_a_fault_lasts_from_its_action_to_the_first_action_undoing_it(tmp_path):
+    run = run_of(tmp_path, ("stop", "stop_nodes", T0 + 60, T0 + 61), ("start", "start_stopped_nodes", T0 + 300, T0 + 305),
+                 rollbacks=[("start-again", "start_stopped_nodes", T0 + 590, T0 + 590)])
+    (fault,) = fault_windows(run)
     assert (fault.start, fault.end, fault.kind) == (T0 + 60, T0 + 305, "fault") and "until start" in fault.label
-    never = fault_windows(journal_of(("drain", "drain_node", T0 + 60, T0 + 80)))
+    never = fault_windows(run_of(tmp_path, ("drain", "drain_node", T0 + 60, T0 + 80)))
     assert never[0].end == T0 + 600 and "never undone" in never[0].label
-    assert fault_windows(journal_of(("kill", "terminate_pods", T0 + 60, T0 + 61))) == []  # nothing left in place
+    assert fault_windows(run_of(tmp_path, ("kill", "terminate_pods", T0 + 60, T0 + 61))) == []  # nothing left in place
 
 
 def test_load_above_the_baseline_is_a_span():

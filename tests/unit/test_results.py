@@ -39,10 +39,10 @@ def test_quantiles_merge_seconds_and_endpoints():
 def test_thresholds_pass_and_fail_on_the_numbers():
     verdicts = {v.name: v for v in judge_thresholds(
         FRAME, ["p95 < 100ms", "error_ratio < 5%", "p99 < 1s"], Window.from_epoch(100, 102))}
-    assert verdicts["slo_client_p95"].status == "pass"
-    assert verdicts["slo_client_error_ratio"].status == "fail"  # exactly 5 % is not < 5 %
-    assert verdicts["slo_client_p99"].status == "fail"
-    assert verdicts["slo_client_p99"].evidence["requests"] == 100
+    assert verdicts["slo_client[p95]"].status == "pass"
+    assert verdicts["slo_client[error_ratio]"].status == "fail"  # exactly 5 % is not < 5 %
+    assert verdicts["slo_client[p99]"].status == "fail"
+    assert verdicts["slo_client[p99]"].evidence["requests"] == 100
 
 
 def test_no_requests_in_window_is_inconclusive_never_pass():

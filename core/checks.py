@@ -1,0 +1,184 @@
+"""Every check a game day can ask for, declared once (experiments list them under
+`extensions: [{name: kube-gameday, verdicts: [{check: NAME, ...}]}]`):
+
+- its spec: the fields an experiment gives it, a frozen dataclass decoded strictly (core.specs);
+- the sources of evidence it rests on (readiness samples, the load's timeline, Prometheus), whose
+  holes decide whether it may pass or fail (gameday.judge);
+- the Prometheus metrics it queries (the dry run says which are missing);
+- the numbers of its details that the trend across runs follows (reports.history);
+- whether a hole can void its pass (it judged what it saw), or its fail (its fail can mean "no
+  data": an alert "never fired" while Prometheus was down).
+
+Experiment validation, coverage, the report and the trend read these declarations; each check's
+function is in gameday.checks, bound by `@judges(CHECK)`. A new check is one declaration here,
+one function there, and its tests.
+"""
+
+from dataclasses import dataclass, field
+
+from core.specs import SpecError, decode
+
+READINESS, LOAD, PROMETHEUS = "readiness", "load", "prometheus"   # the sources whose holes are measured
+ACTION = {"action": True}  # a spec field naming an action of the experiment's method
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    spec: type
+    about: str                              # one line for `gameday list` and the docs
+    sources: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    trend: tuple[str, ...] = ()             # detail keys the history compares run to run
+    margin: bool = False                    # its evidence's value against its threshold is a trended margin
+    hole_voids_pass: bool = True
+    hole_voids_fail: bool = False
+    subject_varies: bool = False            # the subject is what the fault picked (a node): trend by check alone
+
+
+# ---- the specs ----
+
+@dataclass(frozen=True)
+class FailoverRecovered:
+    deployment: str
+    within_s: float = 60
+    after: str | None = field(default=None, metadata=ACTION)  # one verdict per fault when not given
+
+
+@dataclass(frozen=True)
+class PdbRespected:
+    pdb: str
+
+
+@dataclass(frozen=True)
+class NoFields:
+    pass
+
+
+@dataclass(frozen=True)
+class LongestOutage:
+    max_s: float = 0
+
+
+@dataclass(frozen=True)
+class FailedRequests:
+    max: int = 0
+    except_: tuple[str, ...] = field(default=(), metadata={"key": "except"})  # endpoints allowed to fail
+
+
+@dataclass(frozen=True)
+class SloAgreement:
+    max_gap: float = 0.01
+
+
+@dataclass(frozen=True)
+class HpaScaledOut:
+    hpa: str
+    at_least: int
+    within_s: float = 300
+
+
+@dataclass(frozen=True)
+class HpaScaledIn:
+    hpa: str
+
+
+@dataclass(frozen=True)
+class AlertFired:
+    alert: str
+    after: str = field(metadata=ACTION)
+    detection_s: float = 0
+    resolved_after: str | None = field(default=None, metadata=ACTION)
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AlertCanFire:
+    alert: str
+
+
+@dataclass(frozen=True)
+class CapacityForTarget:
+    target_rps: float
+
+
+# ---- the checks ----
+
+SERVER = ("http_requests_total", "http_request_duration_seconds_bucket")
+HPA_METRICS = ("kube_horizontalpodautoscaler_status_target_metric", "kube_horizontalpodautoscaler_spec_target_metric")
+
+FAILOVER_RECOVERED = Check(
+    "failover_recovered", FailoverRecovered, "ready pods back at desired within within_s of each fault",
+    sources=(READINESS,), trend=("recovery_s",), hole_voids_fail=True)
+PDB_RESPECTED = Check(
+    "pdb_respected", PdbRespected, "ready pods a PDB selects never below its minAvailable", sources=(READINESS,))
+DRAIN_COMPLETED = Check(
+    "drain_completed", NoFields, "every drain emptied its node, refused evictions retried",
+    trend=("drain_s",), subject_varies=True)
+LONGEST_OUTAGE = Check(
+    "longest_outage", LongestOutage, "no stretch without a successful response longer than max_s",
+    sources=(LOAD,), trend=("longest_outage_s",), hole_voids_fail=True)
+FAILED_REQUESTS = Check(
+    "failed_requests", FailedRequests, "at most max failed requests outside the endpoints allowed to fail",
+    sources=(LOAD,))
+SLO_CLIENT = Check(
+    "slo_client", NoFields, "the stack's SLO objectives as clients saw them (Locust)", sources=(LOAD,), margin=True)
+SLO_SERVER = Check(
+    "slo_server", NoFields, "the stack's SLO objectives as the server counted them (Prometheus)",
+    sources=(PROMETHEUS,), metrics=SERVER, margin=True)
+SLO_AGREEMENT = Check(
+    "slo_agreement", SloAgreement, "client and server error ratios within max_gap",
+    sources=(LOAD, PROMETHEUS), metrics=SERVER[:1], hole_voids_fail=True)  # one side counting longer fails it
+HPA_SCALED_OUT = Check(
+    "hpa_scaled_out", HpaScaledOut, "replicas ≥ at_least within within_s of the load crossing the HPA's target",
+    sources=(READINESS,), metrics=HPA_METRICS, trend=("reaction_s", "reached_s", "peak"))
+HPA_SCALED_IN = Check(
+    "hpa_scaled_in", HpaScaledIn, "scaled back in, not before the scale-down stabilization window",
+    sources=(READINESS,), trend=("first_scale_in_s",))
+ALERT_FIRED = Check(
+    "alert_fired", AlertFired, "the alert fired within its rule's bound of the fault, resolved and was delivered",
+    sources=(PROMETHEUS,), metrics=("ALERTS", "ALERTS_FOR_STATE"), trend=("fire_after_s",),
+    hole_voids_pass=False, hole_voids_fail=True)  # a firing seen is seen; "never fired" may be a blind Prometheus
+ALERT_RESOLVED = Check(
+    "alert_resolved", NoFields, "(from alert_fired with resolved_after) the alert stopped firing after the restore",
+    sources=(PROMETHEUS,), metrics=("ALERTS",), trend=("resolved_after_s",))
+ALERT_DELIVERED = Check(
+    "alert_delivered", NoFields, "(from alert_fired, with an alert sink) the notification reached the receiver",
+    trend=("delivered_after_s",))
+ALERT_CAN_FIRE = Check(
+    "alert_can_fire", AlertCanFire, "every metric the alert's expression names exists in Prometheus",
+    sources=(PROMETHEUS,), hole_voids_pass=False, hole_voids_fail=True)  # "absent" may be a blind Prometheus
+NO_UNEXPECTED_CRITICAL_ALERT = Check(
+    "no_unexpected_critical_alert", NoFields, "no critical alert fired that no alert_fired of the experiment expects",
+    sources=(PROMETHEUS,), metrics=("ALERTS",))
+CAPACITY_FOR_TARGET = Check(
+    "capacity_for_target", CapacityForTarget,
+    "a step-load capacity model: replicas for target_rps with a zone lost fit under maxReplicas",
+    sources=(LOAD, READINESS, PROMETHEUS),
+    metrics=("http_requests_total", "container_cpu_usage_seconds_total", "kube_pod_container_resource_requests"))
+# not asked for by name: judged for every run from the journal
+STEADY_STATE = Check("steady_state", NoFields, "the experiment's steady-state hypothesis, before and after")
+
+CHECKS: dict[str, Check] = {c.name: c for c in (
+    FAILOVER_RECOVERED, PDB_RESPECTED, DRAIN_COMPLETED, LONGEST_OUTAGE, FAILED_REQUESTS, SLO_CLIENT, SLO_SERVER,
+    SLO_AGREEMENT, HPA_SCALED_OUT, HPA_SCALED_IN, ALERT_FIRED, ALERT_RESOLVED, ALERT_DELIVERED, ALERT_CAN_FIRE,
+    NO_UNEXPECTED_CRITICAL_ALERT, CAPACITY_FOR_TARGET, STEADY_STATE)}
+# what an experiment may list: the rest come with another check or with every run
+LISTABLE = tuple(n for n in CHECKS if n not in ("alert_resolved", "alert_delivered", "steady_state"))
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One entry of an experiment's verdict list, decoded."""
+    check: Check
+    spec: object
+
+
+def asked(entry: dict) -> Asked:
+    """The entry {check: NAME, ...fields} decoded strictly; SpecError names the field."""
+    name = entry.get("check") if isinstance(entry, dict) else None
+    if not isinstance(name, str):
+        raise SpecError(f"check: a check name is required (one of {', '.join(LISTABLE)})")
+    if name not in LISTABLE:
+        raise SpecError(f"check: unknown check {name!r} (known: {', '.join(LISTABLE)})")
+    return Asked(CHECKS[name], decode(CHECKS[name].spec, entry, ignore=("check",)))

@@ -1,0 +1,31 @@
+"""Every fault the suite's actions (actions/) can leave in place, declared once with the action
+that undoes it. The rollbacks an experiment lists, `gameday cleanup` (every undo, no journal
+needed), the dry run and the report's fault windows (a fault lasts from its action to the end of
+the first run of its undo) all read this table; a test holds it against actions/ and the
+experiments.
+
+A fault that ends by itself (a pod killed, a rollout restarted) has no entry: nothing stays.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Fault:
+    action: str     # the function of actions/ that applies it
+    module: str
+    undo: str       # the function of the same module that undoes it (a rollback)
+    undoing: str    # what the undo does, for the dry run
+
+
+FAULTS: dict[str, Fault] = {f.action: f for f in (
+    Fault("drain_node", "actions.nodes", "uncordon_drained_nodes", "uncordon the nodes the suite cordoned"),
+    Fault("stop_nodes", "actions.nodes", "start_stopped_nodes",
+          "start the node containers stopped by then, and wait until each is Ready"),
+    Fault("set_container_env", "actions.deployments", "restore_deployments",
+          "put back the saved template and replicas of every Deployment the suite changed"),
+    Fault("scale_to", "actions.deployments", "restore_deployments",
+          "put back the saved template and replicas of every Deployment the suite changed"),
+)}
+# the undo functions, each once, in the order a cleanup runs them
+UNDOS: dict[str, Fault] = {f.undo: f for f in FAULTS.values()}

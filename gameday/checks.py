@@ -1,0 +1,281 @@
+"""What each check of core.checks does with a finished run: one function per check, bound to its
+declaration by `@judges(CHECK)`, taking the Run and the check's decoded spec and returning its
+verdicts. They fetch what the run directory lacks (Prometheus, the live HPA) and hand frames to
+the pure verdict functions of probes/; an unreachable source is inconclusive, never a pass.
+"""
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import pandas as pd
+from kubernetes.client import ApiException
+
+from core import checks as declared
+from core.checks import Asked, Check
+from core.load_stats import judge_thresholds, window_stats
+from core.verdict import INCONCLUSIVE, Verdict, Window, inconclusive, judged, utc
+from edge.kube import worker_zones
+from edge.prometheus import Prometheus, PrometheusError
+from edge.rundir import RunDir
+from edge.stack import Stack
+from gameday.coverage import Hole, source_holes
+from gameday.record import deployment_samples
+from probes.alerts import alert_can_fire, alert_fired, alert_resolved, alert_timeline, rule_timing, unexpected_critical_alerts
+from probes.capacity import capacity_for_target, load_steps
+from probes.delivery import delivery_verdict
+from probes.drain import drain_completed
+from probes.failover import failed_requests, failover_recovered, longest_outage_s, pdb_respected
+from probes.hpa import hpa_scaled_in, hpa_scaled_out, hpa_spec, target_crossed_at
+from probes.slo import server_counts, slo_agreement, slo_error_ratio, slo_latency
+
+
+class Run:
+    """A finished run as a check sees it: its directory (journal, samples, timeline), the stack it
+    ran against, the checks it asks for, and the method's faults with their times."""
+
+    def __init__(self, run_dir: RunDir, stack: Stack, asked: list[Asked]):
+        self.dir, self.stack, self.asked = run_dir, stack, asked
+        if run_dir.window is None:
+            raise ValueError(f"{run_dir.path}: no journal with a start and an end: the run was never made")
+        self.window = run_dir.window
+        self.actions = run_dir.activities("run")
+        self.faults = [(r["activity"]["name"], pd.Timestamp(utc(r["start"]))) for r in self.actions]
+        self.readiness, self.timeline, self.users = run_dir.readiness, run_dir.timeline, run_dir.users
+        self._holes: dict[str, list[Hole]] = {}
+
+    def holes(self, source: str) -> list[Hole]:
+        """Where `source` recorded nothing, from the method's first activity to the end (before
+        it, a settle or the warm-up may rightly precede the load and the sampler)."""
+        if source not in self._holes:
+            first = min((utc(r["start"]) for r in self.dir.activities("run", kind=None)), default=None)
+            window = Window(first, self.window.end) if first is not None and first < self.window.end else self.window
+            self._holes[source] = source_holes(self, source, window)
+        return self._holes[source]
+
+    def chaos_window(self) -> Window | None:
+        if not self.faults:
+            return None
+        return Window(self.faults[0][1].to_pydatetime(), self.window.end)
+
+    def fault(self, action: str) -> pd.Timestamp | None:
+        """When the method's action named `action` started."""
+        return next((t for name, t in self.faults if name == action), None)
+
+    def outputs_of(self, func: str) -> list[dict]:
+        """The journal records of the method's actions calling `func` (e.g. drain_node)."""
+        return [r for r in self.actions if r["activity"].get("provider", {}).get("func") == func]
+
+    def asked_for(self, check: Check) -> list:
+        """The specs of the entries asking for `check`."""
+        return [a.spec for a in self.asked if a.check is check]
+
+
+JUDGES: dict[str, Callable[[Run, object], list[Verdict]]] = {}
+
+
+def judges(check: Check):
+    """Binds the decorated function to the declared check: judge_run calls it for each entry."""
+    def bind(fn):
+        if check.name in JUDGES:
+            raise ValueError(f"check {check.name} is judged twice: {JUDGES[check.name].__name__} and {fn.__name__}")
+        JUDGES[check.name] = fn
+        return fn
+    return bind
+
+
+@judges(declared.FAILOVER_RECOVERED)
+def judge_failover(run: Run, spec: declared.FailoverRecovered) -> list[Verdict]:
+    """One verdict per fault (each judged until the next action), or only after the action named
+    `after` (the fault; later actions such as restarting a node belong to its recovery)."""
+    end = pd.Timestamp(run.window.end)
+    if spec.after is None:
+        times = [t for _, t in run.faults]
+        faults = list(zip([f for f, _ in run.faults], times, times[1:] + [end]))
+    else:
+        faults = [(spec.after, run.fault(spec.after), end)] if run.fault(spec.after) is not None else []
+    if run.readiness is None or not faults:
+        return [inconclusive("failover_recovered", f"recovered within {spec.within_s:.0f} s",
+                             "no readiness samples" if run.readiness is None else
+                             f"no fault {spec.after!r} was injected" if spec.after else "no fault was injected",
+                             run.window, subject=spec.deployment)]
+    return [replace(failover_recovered(run.readiness, spec.deployment, start, Window(start.to_pydatetime(),
+                                                                                       end.to_pydatetime()),
+                                       spec.within_s), after=fault)
+            for fault, start, end in faults]
+
+
+@judges(declared.PDB_RESPECTED)
+def judge_pdb(run: Run, spec: declared.PdbRespected) -> list[Verdict]:
+    window = run.chaos_window() or run.window
+    if run.readiness is None:
+        return [inconclusive("pdb_respected", "ready ≥ minAvailable", "no readiness samples", window,
+                             subject=spec.pdb)]
+    verdict = pdb_respected(run.readiness, spec.pdb, window)
+    drains = [r["output"] for r in run.outputs_of("drain_node") if isinstance(r.get("output"), dict)]
+    if not drains or verdict.status == INCONCLUSIVE:
+        return [verdict]
+    # the evictions this budget refused are the budget at work: counted with its verdict
+    refused = sum(d.get("refused_by_pdb", {}).get(spec.pdb, 0) for d in drains)
+    return [replace(verdict, observed=f"{verdict.observed}; {refused} eviction(s) refused (HTTP 429) and retried",
+                    details={**verdict.details, "refused_evictions": refused})]
+
+
+@judges(declared.DRAIN_COMPLETED)
+def judge_drain(run: Run, spec: declared.NoFields) -> list[Verdict]:
+    """Every drain the method ran left its node empty of evictable pods."""
+    records = run.outputs_of("drain_node")
+    if not records:
+        return [inconclusive("drain_completed", "the drained node emptied", "the method ran no drain_node", run.window)]
+    return [drain_completed(r) for r in records]
+
+
+@judges(declared.LONGEST_OUTAGE)
+def judge_outage(run: Run, spec: declared.LongestOutage) -> list[Verdict]:
+    expected = f"no stretch without a successful response longer than {spec.max_s:.0f} s"
+    window = run.chaos_window() or run.window
+    if run.timeline is None or run.timeline.empty:
+        return [inconclusive("longest_outage", expected, "Locust recorded nothing", window)]
+    seconds, at = longest_outage_s(run.timeline, window)
+    observed = f"{seconds} s" + (f" from {pd.Timestamp(at, unit='s', tz='UTC').isoformat()}" if at else "")
+    return [judged("longest_outage", seconds <= spec.max_s, expected, observed, window,
+                   evidence={"seconds": seconds, "from": at}, longest_outage_s=seconds,
+                   reason="" if seconds <= spec.max_s else f"clients saw {seconds} s without a successful response")]
+
+
+@judges(declared.FAILED_REQUESTS)
+def judge_failed_requests(run: Run, spec: declared.FailedRequests) -> list[Verdict]:
+    window = run.chaos_window() or run.window
+    if run.timeline is None:
+        return [inconclusive("failed_requests", f"≤ {spec.max} failed requests", "no Locust timeline", window)]
+    return [failed_requests(run.timeline, window, spec.max, spec.except_)]
+
+
+@judges(declared.SLO_CLIENT)
+def judge_slo_client(run: Run, spec: declared.NoFields) -> list[Verdict]:
+    exprs = [o.expr for o in run.stack.objectives]
+    if run.timeline is None:
+        return [inconclusive("slo_client", ", ".join(exprs), "no Locust timeline", run.window)]
+    return judge_thresholds(run.timeline, exprs, run.window)
+
+
+@judges(declared.SLO_SERVER)
+def judge_slo_server(run: Run, spec: declared.NoFields) -> list[Verdict]:
+    prom, selector, verdicts = Prometheus(run.stack.prometheus_url), run.stack.server_selector, []
+    for objective in run.stack.objectives:
+        if objective.metric == "error_ratio":
+            verdicts.append(slo_error_ratio(prom, run.window, objective.limit, selector))
+        elif objective.quantile is not None:
+            verdicts.append(slo_latency(prom, run.window, objective.quantile, objective.limit, selector))
+    return verdicts
+
+
+@judges(declared.SLO_AGREEMENT)
+def judge_slo_agreement(run: Run, spec: declared.SloAgreement) -> list[Verdict]:
+    stats = window_stats(run.timeline, run.window) if run.timeline is not None else None
+    try:
+        requests, errors = server_counts(Prometheus(run.stack.prometheus_url), run.window, run.stack.server_selector)
+    except PrometheusError as err:
+        return [inconclusive("slo_agreement", "client and server error ratios agree", str(err), run.window)]
+    return [slo_agreement(stats.requests if stats else 0, stats.failures if stats else 0, requests, errors,
+                          run.window, spec.max_gap)]
+
+
+@judges(declared.ALERT_FIRED)
+def judge_alert(run: Run, spec: declared.AlertFired) -> list[Verdict]:
+    """alert_fired (time to fire measured against the rule's own budget), alert_resolved after the
+    restore, and both notifications delivered to the receiver when the stack names an alert sink.
+    The spec's labels narrow the alert to the instances the fault concerns (e.g. its namespace)."""
+    fault_at = run.fault(spec.after)
+    restored_at = run.fault(spec.resolved_after) if spec.resolved_after else None
+    window = run.chaos_window() or run.window
+    missing = [a for a, t in ((spec.after, fault_at), (spec.resolved_after, restored_at)) if a and t is None]
+    expected = f"{spec.alert} fires after {spec.after}"
+    if missing:
+        return [inconclusive("alert_fired", expected, f"the journal has no action named {missing[0]!r}", window,
+                             subject=spec.alert)]
+    try:
+        prom = Prometheus(run.stack.prometheus_url)
+        timing = rule_timing(prom, spec.alert)
+        timeline = alert_timeline(prom, run.window, labels={**spec.labels, "alertname": spec.alert})
+    except PrometheusError as err:
+        return [inconclusive("alert_fired", expected, str(err), window, subject=spec.alert)]
+    verdicts = [alert_fired(timeline, spec.alert, fault_at, spec.detection_s, timing, window)]
+    if restored_at is not None:
+        verdicts.append(alert_resolved(timeline, spec.alert, restored_at, window))
+    if run.stack.alert_sink_url:
+        statuses = ("firing", "resolved") if restored_at is not None else ("firing",)
+        verdicts += [delivery_verdict(run.stack.alert_sink_url, spec.alert, window, status, spec.labels)
+                     for status in statuses]
+    return verdicts
+
+
+@judges(declared.ALERT_CAN_FIRE)
+def judge_alert_can_fire(run: Run, spec: declared.AlertCanFire) -> list[Verdict]:
+    """Whether the loaded rule's expression names only metrics Prometheus has: a rule that cannot
+    fire is silent however bad things get."""
+    prom = Prometheus(run.stack.prometheus_url)
+    try:
+        expr = rule_timing(prom, spec.alert)["expr"]
+    except PrometheusError as err:
+        return [inconclusive("alert_can_fire", "every metric the expression names exists", str(err), run.window,
+                             subject=spec.alert)]
+    return [alert_can_fire(prom, spec.alert, expr, run.window)]
+
+
+@judges(declared.NO_UNEXPECTED_CRITICAL_ALERT)
+def judge_unexpected_alerts(run: Run, spec: declared.NoFields) -> list[Verdict]:
+    expected = {s.alert for s in run.asked_for(declared.ALERT_FIRED)}  # the experiment's alert_fired are expected
+    try:
+        timeline = alert_timeline(Prometheus(run.stack.prometheus_url), run.window)
+    except PrometheusError as err:
+        return [inconclusive("no_unexpected_critical_alert", "no unexpected critical alert", str(err), run.window)]
+    return [unexpected_critical_alerts(timeline, expected, run.window)]
+
+
+def _hpa(run: Run, check: str, deployment: str, expected: str, judge) -> list[Verdict]:
+    """Fetches the HPA's live spec, then judges; an unreachable API or Prometheus is inconclusive."""
+    if run.readiness is None:
+        return [inconclusive(check, expected, "no readiness samples", run.window, subject=deployment)]
+    try:
+        return [judge()]
+    except (PrometheusError, ApiException) as err:
+        return [inconclusive(check, expected, f"{type(err).__name__}: {err}", run.window, subject=deployment)]
+
+
+@judges(declared.HPA_SCALED_OUT)
+def judge_hpa_out(run: Run, spec: declared.HpaScaledOut) -> list[Verdict]:
+    def judge():
+        hpa = hpa_spec(run.stack.namespace, spec.hpa, run.stack.kube_context)
+        crossed = target_crossed_at(Prometheus(run.stack.prometheus_url), run.stack.namespace, spec.hpa, run.window)
+        return hpa_scaled_out(run.readiness, hpa["deployment"], crossed, spec.at_least, spec.within_s, run.window)
+    return _hpa(run, "hpa_scaled_out", spec.hpa, f"≥ {spec.at_least} replicas within {spec.within_s:.0f} s", judge)
+
+
+@judges(declared.HPA_SCALED_IN)
+def judge_hpa_in(run: Run, spec: declared.HpaScaledIn) -> list[Verdict]:
+    def judge():
+        hpa = hpa_spec(run.stack.namespace, spec.hpa, run.stack.kube_context)
+        return hpa_scaled_in(run.readiness, hpa["deployment"], hpa["min"], hpa["scale_down_stabilization_s"],
+                             run.window)
+    return _hpa(run, "hpa_scaled_in", spec.hpa, "scaled in after the stabilization window", judge)
+
+
+@judges(declared.CAPACITY_FOR_TARGET)
+def judge_capacity(run: Run, spec: declared.CapacityForTarget) -> list[Verdict]:
+    subject, expected = f"{spec.target_rps:g} rps", "a capacity model from a step-load run"
+    if run.timeline is None or run.readiness is None or run.users is None:
+        return [inconclusive("capacity_for_target", expected, "no Locust timeline, user history or readiness samples",
+                             run.window, subject=subject)]
+    steps = load_steps(run.users)
+    try:
+        span = Window.from_epoch(steps[0].start, steps[-1].end) if steps else run.window
+        samples = deployment_samples(run.stack, span)
+        specs = [hpa_spec(run.stack.namespace, hpa, run.stack.kube_context) for hpa in run.stack.hpas]
+        zones = len(set(worker_zones(run.stack.kube_context).values()))
+    except (PrometheusError, ApiException) as err:
+        return [inconclusive("capacity_for_target", expected, f"{type(err).__name__}: {err}", run.window,
+                             subject=subject)]
+    hpas = {s["deployment"]: {"cpu_target_pct": s["cpu_target_pct"], "max": s["max"]} for s in specs if s["cpu_target_pct"]}
+    ready = run.readiness[run.readiness.kind == "deployment"]
+    return [capacity_for_target(steps, run.timeline, samples, ready, hpas,
+                                list(run.stack.objectives), spec.target_rps, zones, run.window)]
