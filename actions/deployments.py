@@ -2,7 +2,8 @@
 
 Before changing a Deployment, an action saves what it changes (the pod template, the replica
 count) in the annotation SAVED on the Deployment itself: `restore_deployments` (the rollback)
-puts back exactly that, also after a crash or an interrupt, and nothing else.
+puts back exactly that, also after a crash or an interrupt, and nothing else. Each takes the
+Deployment's namespace from `ns`, else the target's (its configuration, core.target).
 """
 
 import json
@@ -11,9 +12,10 @@ from datetime import datetime, timezone
 
 from kubernetes import client
 
+from actions import planned
+from core.target import Target
 from edge.kube import apps_api
 from edge.poll import poll
-from gameday.guard import check_namespace
 
 log = logging.getLogger("chaostoolkit")
 SAVED = "kube-gameday/saved"
@@ -41,11 +43,27 @@ def wait_rolled_out(apps: client.AppsV1Api, name: str, ns: str, timeout_s: float
     return {"deployment": name, "rolled_out": done, "waited_s": waited}
 
 
-def rollout_restart(deployment: str, ns: str = "gameday", timeout_s: float = 300) -> dict:
+def select_deployment(target: Target, deployment: str, ns: str) -> tuple[client.AppsV1Api, client.V1Deployment]:
+    """The Deployment a change touches, read; refused outside the target's namespaces."""
+    target.check_namespace(ns)
+    apps = apps_api(target.context)
+    return apps, apps.read_namespaced_deployment(deployment, ns)
+
+
+def _plan_restart(a: dict, target: Target) -> list[str]:
+    ns = a["ns"] or target.namespace
+    _, d = select_deployment(target, a["deployment"], ns)
+    return [f"restart the rollout of {ns}/{a['deployment']}: its {d.status.replicas or 0} pod(s) replaced by its "
+            "strategy"]
+
+
+@planned(_plan_restart)
+def rollout_restart(deployment: str, ns: str = "", timeout_s: float = 300, configuration: dict | None = None) -> dict:
     """`kubectl rollout restart`: a new ReplicaSet with the same spec, rolled by the Deployment's
     own strategy; waits until the rollout completes."""
-    check_namespace(ns)
-    apps = apps_api()
+    target = Target.of(configuration)
+    ns = ns or target.namespace
+    apps, _ = select_deployment(target, deployment, ns)
     stamp = datetime.now(timezone.utc).isoformat()
     apps.patch_namespaced_deployment(deployment, ns, {"spec": {"template": {"metadata": {"annotations": {
         "kubectl.kubernetes.io/restartedAt": stamp}}}}})
@@ -53,12 +71,22 @@ def rollout_restart(deployment: str, ns: str = "gameday", timeout_s: float = 300
     return wait_rolled_out(apps, deployment, ns, timeout_s)
 
 
-def set_container_env(deployment: str, env: dict[str, str], ns: str = "gameday", container: str = "") -> dict:
+def _plan_env(a: dict, target: Target) -> list[str]:
+    ns = a["ns"] or target.namespace
+    _, d = select_deployment(target, a["deployment"], ns)
+    name = a["container"] or d.spec.template.spec.containers[0].name
+    return [f"set {', '.join(f'{k}={v}' for k, v in a['env'].items())} on container {name} of {ns}/{a['deployment']}, "
+            f"replacing its {d.status.replicas or 0} pod(s) (saving the template for the rollback)"]
+
+
+@planned(_plan_env)
+def set_container_env(deployment: str, env: dict[str, str], ns: str = "", container: str = "",
+                      configuration: dict | None = None) -> dict:
     """Changes environment variables of one container (default: the first): a config change,
     such as one that makes the process crash at start. The previous template is saved first."""
-    check_namespace(ns)
-    apps = apps_api()
-    d = apps.read_namespaced_deployment(deployment, ns)
+    target = Target.of(configuration)
+    ns = ns or target.namespace
+    apps, d = select_deployment(target, deployment, ns)
     _save(apps, d)
     name = container or d.spec.template.spec.containers[0].name
     patch = {"spec": {"template": {"spec": {"containers": [
@@ -68,12 +96,20 @@ def set_container_env(deployment: str, env: dict[str, str], ns: str = "gameday",
     return {"deployment": deployment, "container": name, "env": env}
 
 
-def scale_to(deployment: str, replicas: int, ns: str = "gameday") -> dict:
+def _plan_scale(a: dict, target: Target) -> list[str]:
+    ns = a["ns"] or target.namespace
+    _, d = select_deployment(target, a["deployment"], ns)
+    return [f"scale {ns}/{a['deployment']} from {d.spec.replicas} to {a['replicas']} (saving the count for the "
+            "rollback)"]
+
+
+@planned(_plan_scale)
+def scale_to(deployment: str, replicas: int, ns: str = "", configuration: dict | None = None) -> dict:
     """Sets the replica count (0 takes every pod away; an HPA leaves a Deployment at 0 alone).
     The previous count is saved first."""
-    check_namespace(ns)
-    apps = apps_api()
-    d = apps.read_namespaced_deployment(deployment, ns)
+    target = Target.of(configuration)
+    ns = ns or target.namespace
+    apps, d = select_deployment(target, deployment, ns)
     _save(apps, d)
     apps.patch_namespaced_deployment_scale(deployment, ns, {"spec": {"replicas": replicas}})
     log.info("scaled %s from %s to %d", deployment, d.spec.replicas, replicas)
@@ -85,11 +121,13 @@ def changed_deployments(apps: client.AppsV1Api, ns: str) -> list[client.V1Deploy
     return [d for d in apps.list_namespaced_deployment(ns).items if SAVED in (d.metadata.annotations or {})]
 
 
-def restore_deployments(ns: str = "gameday", timeout_s: float = 300) -> list[dict]:
-    """Rollback: every Deployment of `ns` this suite changed gets back its saved template and
-    replicas, and the rollout is awaited."""
-    check_namespace(ns)
-    apps, restored = apps_api(), []
+def restore_deployments(ns: str = "", timeout_s: float = 300, configuration: dict | None = None) -> list[dict]:
+    """Rollback: every Deployment of `ns` (default: the target's) this suite changed gets back its
+    saved template and replicas, and the rollout is awaited."""
+    target = Target.of(configuration)
+    ns = ns or target.namespace
+    target.check_namespace(ns)
+    apps, restored = apps_api(target.context), []
     for d in changed_deployments(apps, ns):
         state = json.loads(d.metadata.annotations[SAVED])
         for attempt in range(5):  # the HPA or the controller may update it between read and write

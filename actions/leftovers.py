@@ -1,35 +1,32 @@
 """What the suite's faults left on a cluster, found by the markers each action leaves: nodes it
 cordoned, kind node containers it stopped, Deployments it changed. After every game day, rolled
-back or interrupted, this must be empty; `gameday cleanup` undoes whatever is there, with the
-same rollbacks the experiments use (no journal needed)."""
+back or interrupted, this must be empty; `gameday cleanup` undoes whatever is there with every
+undo core.faults declares, the same rollbacks the experiments use (no journal needed)."""
 
-import os
+import importlib
+import json
 
-from actions.deployments import changed_deployments, restore_deployments
-from actions.nodes import cordoned_nodes, kind_cluster, start_stopped_nodes, stopped_node_containers, uncordon_drained_nodes
+from actions.deployments import changed_deployments
+from actions.nodes import cordoned_nodes, is_kind, kind_cluster, stopped_node_containers
+from core.faults import UNDOS
+from core.target import Target
 from edge.kube import apps_api, core_api
-from edge.stack import Stack
 
 
-def _kind(stack: Stack) -> str | None:
-    return kind_cluster(stack.kube_context) if stack.kube_context.startswith("kind-") else None
-
-
-def leftovers(stack: Stack) -> list[str]:
+def leftovers(target: Target) -> list[str]:
     """One line per thing the suite changed and did not undo."""
-    found = [f"node {n} cordoned by the suite" for n in cordoned_nodes(core_api(stack.kube_context))]
-    if cluster := _kind(stack):
-        found += [f"node {n} stopped (its kind container)" for n in stopped_node_containers(cluster)]
-    found += [f"deployment {stack.namespace}/{d.metadata.name} changed by the suite (saved state not restored)"
-              for d in changed_deployments(apps_api(stack.kube_context), stack.namespace)]
+    found = [f"node {n} cordoned by the suite" for n in cordoned_nodes(core_api(target.context))]
+    if is_kind(target.context):
+        found += [f"node {n} stopped (its kind container)" for n in stopped_node_containers(kind_cluster(target.context))]
+    found += [f"deployment {target.namespace}/{d.metadata.name} changed by the suite (saved state not restored)"
+              for d in changed_deployments(apps_api(target.context), target.namespace)]
     return found
 
 
-def cleanup(stack: Stack) -> list[str]:
-    """Runs every rollback the suite has against the stack; returns what each did."""
-    os.environ["GAMEDAY_STACK"] = str(stack.source)  # the actions resolve their context from it
-    done = [f"uncordoned {n}" for n in uncordon_drained_nodes()]
-    if _kind(stack):
-        done += [f"started {n}" for n in start_stopped_nodes()["nodes"]]
-    done += [f"restored {r['deployment']}" for r in restore_deployments(stack.namespace)]
+def cleanup(target: Target) -> list[str]:
+    """Runs every undo the suite declares against the target; returns what each did."""
+    done = []
+    for undo in UNDOS.values():
+        result = getattr(importlib.import_module(undo.module), undo.undo)(configuration=target.configuration())
+        done.append(f"{undo.undo}: {json.dumps(result, default=str)}")
     return done

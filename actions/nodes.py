@@ -8,11 +8,14 @@ counts them, so the journal holds the evidence `pdb_respected` and `drain_comple
 
 Every node this suite cordons carries the annotation CORDONED_BY; `uncordon_drained_nodes` (the
 rollback) uncordons exactly those, also after a crash or a Ctrl-C in the middle of a drain.
+
+Which node a fault hits is chosen by select_drain / select_nodes_to_stop, which the dry run calls
+too; a node is refused if it is a control-plane node, the runner's own, or runs pods of a
+namespace the target does not allow.
 """
 
 import json
 import logging
-import os
 import re
 import subprocess
 import time
@@ -21,20 +24,22 @@ from datetime import datetime, timezone
 
 from kubernetes import client
 
+from actions import planned
+from core.target import Target
 from edge.kube import core_api, pod_ready, ready_selected
 from edge.poll import poll
-from edge.stack import load_stack
-from gameday.guard import check_namespace, namespace_refusal, runtime_allowance
 
 log = logging.getLogger("chaostoolkit")
 CORDONED_BY = "kube-gameday/cordoned-at"
 CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
-RUNNER_NODE_ENV = "GAMEDAY_RUNNER_NODE"  # in-cluster runs: the runner pod's node (downward API)
 
 
 def busiest_worker(core: client.CoreV1Api, pods_label_selector: str, ns: str) -> str:
     """The schedulable worker running the most pods the selector matches (ties: first by name):
     draining it disrupts the most, which is what the experiment means to test."""
+    if not pods_label_selector:
+        raise ValueError("name the node (node, nodes or zone) or the pods whose busiest worker to pick "
+                         "(pods_label_selector)")
     workers = [n.metadata.name for n in core.list_node().items
                if CONTROL_PLANE not in (n.metadata.labels or {}) and not n.spec.unschedulable]
     pods = core.list_namespaced_pod(ns, label_selector=pods_label_selector).items
@@ -58,22 +63,23 @@ def pods_on(core: client.CoreV1Api, node: str) -> list[client.V1Pod]:
     return [p for p in core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items if evictable(p)]
 
 
-def check_node_may_fail(core: client.CoreV1Api, node: str, fault: str) -> None:
-    """Refuses a fault on a control-plane node, or on a node running pods (other than its
-    DaemonSet and static ones, which belong to the node) of namespaces this run may not touch."""
+def check_node_may_fail(core: client.CoreV1Api, target: Target, node: str, fault: str) -> None:
+    """Refuses a fault on a control-plane node, on the runner's own node, or on a node running pods
+    (other than its DaemonSet and static ones, which belong to the node) of namespaces this run
+    may not touch."""
     if CONTROL_PLANE in (core.read_node(node).metadata.labels or {}):
         raise PermissionError(f"{node} is a control-plane node: off limits to {fault} (the cluster's API "
                               "and the suite's ports live there)")
-    if node == os.environ.get(RUNNER_NODE_ENV):
+    if node == target.runner_node:
         raise PermissionError(f"{node} runs this game day's own runner pod: a {fault} would stop the run "
                               "before its rollbacks (pin the runner to a node game days leave alone)")
-    stack_ns, allowed = runtime_allowance()
     foreign = [f"{p.metadata.namespace}/{p.metadata.name}" for p in pods_on(core, node)
-               if namespace_refusal(p.metadata.namespace, stack_ns, allowed)]
+               if target.refusal(p.metadata.namespace)]
     if foreign:
-        raise PermissionError(f"{node} runs pods outside the namespaces this game day may touch ({stack_ns}"
-                              f"{', ' + ', '.join(allowed) if allowed else ''}): {', '.join(foreign)}; a {fault} "
-                              "would touch them (allow their namespace in guard.yaml, or keep them off the workers)")
+        allowed = ", ".join((target.namespace, *target.allowed_namespaces))
+        raise PermissionError(f"{node} runs pods outside the namespaces this game day may touch ({allowed}): "
+                              f"{', '.join(foreign)}; a {fault} would touch them (allow their namespace in "
+                              "guard.yaml, or keep them off the workers)")
 
 
 def _cordon(core: client.CoreV1Api, node: str, cordoned: bool) -> None:
@@ -112,16 +118,36 @@ def _evict(core: client.CoreV1Api, pod: client.V1Pod) -> tuple[str, str]:
         raise
 
 
-def drain_node(pods_label_selector: str = "app=core-api", ns: str = "gameday", node: str = "",
-               timeout_s: float = 180, retry_s: float = 2) -> dict:
-    """Cordons `node` (default: the busiest worker for the selector) and evicts its pods through
-    the Eviction API, retrying refused evictions every retry_s, until none is left or timeout_s
-    passes, or only pods no eviction can move are left. Returns what happened: the node, pods
-    evicted, evictions refused (in all and by PDB), pods blocked, pods left, whether it completed."""
-    core = core_api()
-    check_namespace(ns)
+def select_drain(core: client.CoreV1Api, target: Target, pods_label_selector: str, ns: str, node: str) -> str:
+    """The node a drain hits: `node`, else the busiest worker for the selector; refused if it may not fail."""
+    target.check_namespace(ns)
     node = node or busiest_worker(core, pods_label_selector, ns)
-    check_node_may_fail(core, node, "drain")
+    check_node_may_fail(core, target, node, "drain")
+    return node
+
+
+def _plan_drain(a: dict, target: Target) -> list[str]:
+    core = core_api(target.context)
+    ns = a["ns"] or target.namespace
+    node = select_drain(core, target, a["pods_label_selector"], ns, a["node"])
+    pods = sorted(f"{p.metadata.namespace}/{p.metadata.name}" for p in pods_on(core, node))
+    pdbs = client.PolicyV1Api(core.api_client).list_namespaced_pod_disruption_budget(ns).items
+    budgets = ", ".join(f"{p.metadata.name} allows {p.status.disruptions_allowed}" for p in pdbs) or "none"
+    return [f"cordon {node} and evict its {len(pods)} pod(s) through the Eviction API, retrying refusals for "
+            f"up to {a['timeout_s']:.0f} s: {', '.join(pods)}", f"PodDisruptionBudgets in {ns} now: {budgets}"]
+
+
+@planned(_plan_drain)
+def drain_node(pods_label_selector: str = "", ns: str = "", node: str = "", timeout_s: float = 180, retry_s: float = 2,
+               configuration: dict | None = None) -> dict:
+    """Cordons `node` (default: the busiest worker for the selector, in `ns`, default the target's
+    namespace) and evicts its pods through the Eviction API, retrying refused evictions every
+    retry_s, until none is left or timeout_s passes, or only pods no eviction can move are left.
+    Returns what happened: the node, pods evicted, evictions refused (in all and by PDB), pods
+    blocked, pods left, whether it completed."""
+    target = Target.of(configuration)
+    core = core_api(target.context)
+    node = select_drain(core, target, pods_label_selector, ns or target.namespace, node)
     _cordon(core, node, True)
     started, evicted, refused, blocked, left = time.monotonic(), [], Counter(), [], []
     refused_pod: dict[str, tuple[str, int]] = {}  # pod -> (PDB that last refused it, refusals)
@@ -192,9 +218,9 @@ def budget_state(status: client.V1PodDisruptionBudgetStatus, ready: int) -> str:
     return state
 
 
-def uncordon_drained_nodes() -> list[str]:
+def uncordon_drained_nodes(configuration: dict | None = None) -> list[str]:
     """Rollback: uncordons every node this suite cordoned (annotation CORDONED_BY), and only those."""
-    core = core_api()
+    core = core_api(Target.of(configuration).context)
     nodes = cordoned_nodes(core)
     for node in nodes:
         _cordon(core, node, False)
@@ -207,11 +233,14 @@ def uncordon_drained_nodes() -> list[str]:
 KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"
 
 
-def kind_cluster(context: str | None = None) -> str:
-    """The kind cluster behind the stack's context (kind-NAME); anything else is refused: stopping
+def is_kind(context: str) -> bool:
+    return context.startswith("kind-")
+
+
+def kind_cluster(context: str) -> str:
+    """The kind cluster behind the target's context (kind-NAME); anything else is refused: stopping
     a node means stopping a container this machine runs, never a remote machine."""
-    context = context or load_stack().kube_context
-    if not context.startswith("kind-"):
+    if not is_kind(context):
         raise RuntimeError(f"kube context {context!r} is not a kind cluster: node stop/start only "
                            "applies to kind nodes (docker containers on this machine)")
     return context.removeprefix("kind-")
@@ -229,25 +258,41 @@ def _node_ready(core: client.CoreV1Api, node: str) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in conditions)
 
 
-def nodes_to_stop(core: client.CoreV1Api, pods_label_selector: str, ns: str, nodes: list[str] | None,
-                  zone: str) -> list[str]:
-    """`nodes`, or every worker of `zone`, or else the busiest worker for the selector."""
+def select_nodes_to_stop(core: client.CoreV1Api, target: Target, pods_label_selector: str, ns: str,
+                         nodes: list[str] | None, zone: str) -> list[str]:
+    """`nodes`, or every worker of `zone`, or else the busiest worker for the selector; refused if
+    one of them may not fail."""
+    target.check_namespace(ns)
     if zone:
         nodes = [n.metadata.name for n in core.list_node(label_selector=f"topology.kubernetes.io/zone={zone}").items
                  if CONTROL_PLANE not in (n.metadata.labels or {})]
         if not nodes:
             raise RuntimeError(f"no worker node in zone {zone!r}")
-    return nodes or [busiest_worker(core, pods_label_selector, ns)]
+    nodes = nodes or [busiest_worker(core, pods_label_selector, ns)]
+    for node in nodes:
+        check_node_may_fail(core, target, node, "node stop")
+    return nodes
 
 
-def stop_nodes(pods_label_selector: str = "app=core-api", ns: str = "gameday", nodes: list[str] | None = None,
-               zone: str = "") -> dict:
+def _plan_stop(a: dict, target: Target) -> list[str]:
+    core = core_api(target.context)
+    kind_cluster(target.context)
+    zone = f" (zone {a['zone']})" if a["zone"] else ""
+    return [f"stop the container of node {node}{zone}, taking down: "
+            + ", ".join(sorted(f"{p.metadata.namespace}/{p.metadata.name}" for p in pods_on(core, node)))
+            for node in select_nodes_to_stop(core, target, a["pods_label_selector"], a["ns"] or target.namespace,
+                                             a["nodes"], a["zone"])]
+
+
+@planned(_plan_stop)
+def stop_nodes(pods_label_selector: str = "", ns: str = "", nodes: list[str] | None = None, zone: str = "",
+               configuration: dict | None = None) -> dict:
     """Stops the containers of kind nodes, as if the machines died: `nodes`, or every worker of
     `zone`, or else the busiest worker for the selector. Returns the nodes stopped and when."""
-    cluster, core = kind_cluster(), core_api()
-    nodes = nodes_to_stop(core, pods_label_selector, ns, nodes, zone)
+    target = Target.of(configuration)
+    cluster, core = kind_cluster(target.context), core_api(target.context)
+    nodes = select_nodes_to_stop(core, target, pods_label_selector, ns or target.namespace, nodes, zone)
     for node in nodes:
-        check_node_may_fail(core, node, "node stop")
         owner = _docker("inspect", "-f", f'{{{{index .Config.Labels "{KIND_CLUSTER_LABEL}"}}}}', node)
         if owner != cluster:
             raise RuntimeError(f"container {node!r} is not a node of kind cluster {cluster!r} (label {owner!r})")
@@ -267,10 +312,13 @@ def cordoned_nodes(core: client.CoreV1Api) -> list[str]:
     return [n.metadata.name for n in core.list_node().items if CORDONED_BY in (n.metadata.annotations or {})]
 
 
-def start_stopped_nodes(ready_timeout_s: float = 180) -> dict:
+def start_stopped_nodes(ready_timeout_s: float = 180, configuration: dict | None = None) -> dict:
     """Rollback: starts every stopped node container of the kind cluster and waits until each
-    node reports Ready again."""
-    cluster, core = kind_cluster(), core_api()
+    node reports Ready again. On a cluster that is not kind nothing of the suite's can be stopped."""
+    target = Target.of(configuration)
+    if not is_kind(target.context):
+        return {"nodes": [], "ready_after_s": 0.0}
+    cluster, core = kind_cluster(target.context), core_api(target.context)
     stopped = stopped_node_containers(cluster)
     for node in stopped:
         _docker("start", node)

@@ -1,11 +1,9 @@
-"""The Kubernetes client every action and probe uses: the stack's kube context (stack.yaml: kube_context,
-or $GAMEDAY_STACK's, unless the caller holds its Stack and names the context), never whatever the
-kubeconfig's current context happens to be. The context `in-cluster` is the pod's own
-ServiceAccount: the suite running inside the cluster it tests (deploy/runner)."""
+"""The Kubernetes client every action and probe uses, for the context its caller names (the
+game day's target, core.target), never whatever the kubeconfig's current context happens to be.
+The context `in-cluster` is the pod's own ServiceAccount: the suite running inside the cluster
+it tests (deploy/runner)."""
 
 from kubernetes import client, config
-
-from edge.stack import load_stack
 
 IN_CLUSTER = "in-cluster"
 # (connect, read) seconds: the client's default is no timeout at all, and a frozen API server would
@@ -21,9 +19,9 @@ class TimedApiClient(client.ApiClient):
         return super().call_api(*args, _request_timeout=_request_timeout or REQUEST_TIMEOUT_S, **kwargs)
 
 
-def api_client(context: str | None = None) -> client.ApiClient:
+def api_client(context: str) -> client.ApiClient:
     """Raises config.ConfigException for a context the kubeconfig lacks (or `in-cluster` outside a pod)."""
-    context, configuration = context or load_stack().kube_context, client.Configuration()
+    configuration = client.Configuration()
     if context == IN_CLUSTER:
         config.load_incluster_config(client_configuration=configuration)
     else:
@@ -31,19 +29,19 @@ def api_client(context: str | None = None) -> client.ApiClient:
     return TimedApiClient(configuration)
 
 
-def core_api(context: str | None = None) -> client.CoreV1Api:
+def core_api(context: str) -> client.CoreV1Api:
     return client.CoreV1Api(api_client(context))
 
 
-def apps_api(context: str | None = None) -> client.AppsV1Api:
+def apps_api(context: str) -> client.AppsV1Api:
     return client.AppsV1Api(api_client(context))
 
 
-def autoscaling_api(context: str | None = None) -> client.AutoscalingV2Api:
+def autoscaling_api(context: str) -> client.AutoscalingV2Api:
     return client.AutoscalingV2Api(api_client(context))
 
 
-def worker_zones(context: str | None = None) -> dict[str, str]:
+def worker_zones(context: str) -> dict[str, str]:
     """{node: zone} of the schedulable (non-control-plane) nodes; a node without the zone label
     is its own zone."""
     nodes = core_api(context).list_node(label_selector="!node-role.kubernetes.io/control-plane").items

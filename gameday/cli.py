@@ -28,7 +28,7 @@ from edge.processes import interruptible
 from edge.rundir import new_run_dir
 from edge.stack import StackError, load_stack
 from gameday.experiment import EXTENSION, ExperimentError
-from gameday.guard import GuardError, load_allowlist
+from gameday.guard import GuardError, load_allowlist, target_of
 from gameday.progress import Progress
 from gameday.run import EXIT, REPO, dry_run, run_game_day
 from reports.build import build_report
@@ -130,16 +130,17 @@ def cleanup(args) -> int:
     """Lists what the suite left on the stack's cluster, undoes it, and checks again."""
     try:
         stack = load_stack(args.stack)
-    except StackError as err:
+        target = target_of(stack, load_allowlist())
+    except (StackError, GuardError) as err:
         print(f"gameday: {err}", file=sys.stderr)
         return EXIT["error"]
-    found = leftovers(stack)
+    found = leftovers(target)
     print("\n".join(f"found: {line}" for line in found) or f"nothing left on {stack.kube_context}")
     if not found:
         return 0
-    for line in undo_leftovers(stack):
+    for line in undo_leftovers(target):
         print(line, flush=True)
-    still = leftovers(stack)
+    still = leftovers(target)
     for line in still:
         print(f"still there: {line}", file=sys.stderr)
     return EXIT["error"] if still else 0

@@ -95,7 +95,8 @@ def before_experiment_control(context: dict, profile: str = "loadtests/profiles/
     if settle_s:
         settle(stack, settle_s)
     profile = os.environ.get("GAMEDAY_LOAD_PROFILE") or profile  # `gameday run --load` overrides
-    # chaostoolkit-kubernetes reads its context from here: the stack's, never kubeconfig's current
+    # an experiment activity of chaostoolkit-kubernetes reads its context from here: the stack's, never the
+    # kubeconfig's current one
     os.environ["KUBERNETES_CONTEXT"] = stack.kube_context
     out = run_dir()
     log.info("kube-gameday: artifacts in %s; load %s at %s", out, profile, stack.entry_url)

@@ -15,6 +15,8 @@ from core.specs import SpecError, key_of
 from edge.files import read_yaml
 
 EXTENSION = "kube-gameday"
+SUITE_PACKAGES = ("actions", "probes")
+TARGET_KEYS = ("kube_context", "namespace")  # core.target: what an action of the suite needs to act at all
 
 
 class ExperimentError(ValueError):
@@ -79,17 +81,20 @@ def validate(experiment, source: str) -> None:
                 "rollbacks": experiment.get("rollbacks") or []}
     if not isinstance(sections["method"], list) or not sections["method"]:
         raise ExperimentError(f"{source}: method: a list of at least one activity is required")
+    configuration = experiment.get("configuration") or {}
+    if not isinstance(configuration, dict):
+        raise ExperimentError(f"{source}: configuration: a mapping of names to values, not {configuration!r}")
     for part, activities in sections.items():
         if not isinstance(activities, list):
             raise ExperimentError(f"{source}: {part}: a list of activities, not {activities!r}")
         for i, activity in enumerate(activities):
-            check_activity(activity, f"{source}: {part}[{i}]")
+            check_activity(activity, f"{source}: {part}[{i}]", configuration)
     actions = {a.get("name") for a in sections["method"] if isinstance(a, dict) and a.get("type") == "action"}
     for i, check in enumerate(asked_checks(experiment, source)):
         check_actions_named(check, actions, f"{source}: extensions[{EXTENSION}].verdicts[{i}] ({check.check.name})")
 
 
-def check_activity(activity, where: str) -> None:
+def check_activity(activity, where: str, configuration: dict) -> None:
     if not isinstance(activity, dict):
         raise ExperimentError(f"{where}: an activity is a mapping (type, name, provider), not {activity!r}")
     if activity.get("type") not in ("action", "probe"):
@@ -101,10 +106,10 @@ def check_activity(activity, where: str) -> None:
     if not isinstance(provider, dict) or provider.get("type") not in ("python", "process", "http"):
         raise ExperimentError(f"{where}: provider: a mapping with type python, process or http")
     if provider["type"] == "python":
-        check_python_provider(provider, where)
+        check_python_provider(provider, where, configuration)
 
 
-def check_python_provider(provider: dict, where: str) -> None:
+def check_python_provider(provider: dict, where: str, configuration: dict) -> None:
     module_name, func_name = provider.get("module"), provider.get("func")
     if not isinstance(module_name, str) or not isinstance(func_name, str):
         raise ExperimentError(f"{where}: provider: module and func are required, as strings")
@@ -119,6 +124,12 @@ def check_python_provider(provider: dict, where: str) -> None:
     if not isinstance(arguments, dict):
         raise ExperimentError(f"{where}: provider.arguments: a mapping of argument names, not {arguments!r}")
     parameters = inspect.signature(func).parameters
+    if "configuration" in parameters and module_name.split(".")[0] in SUITE_PACKAGES:
+        missing = [k for k in TARGET_KEYS if k not in configuration]
+        if missing:
+            raise ExperimentError(f"{where}: {module_name}.{func_name} acts on the target the configuration names: "
+                                  f"configuration: {missing[0]} is required (declare {', '.join(TARGET_KEYS)}; "
+                                  "`gameday run` gives their values)")
     if not any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
         unknown = sorted(set(arguments) - set(parameters))
         if unknown:

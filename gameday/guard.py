@@ -8,8 +8,9 @@
 - Control-plane nodes are off limits to the suite's node actions (actions/nodes.py refuses them).
 - Then the target must be there: the context in the kubeconfig, its namespace, Prometheus ready.
 
-The actions check the namespaces again when they run ($GAMEDAY_ALLOWED_NAMESPACES, which the
-runner sets), so a plain `chaos run` of an edited experiment is held to the same rule.
+The actions check the namespaces again when they run, against the Target the runner hands them in
+their configuration (target_of); a plain `chaos run` of an edited experiment holds them to the
+experiment's own configuration: its namespace and no other.
 """
 
 import os
@@ -20,12 +21,12 @@ import requests
 import yaml
 from kubernetes import client, config
 
+from core.target import Target, namespace_refusal
 from edge.kube import IN_CLUSTER, api_client
-from edge.stack import Stack, load_stack
+from edge.stack import Stack
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_GUARD = REPO / "guard.yaml"
-KUBE_SYSTEM = "kube-system"
 NAMESPACE_ARGUMENTS = ("ns", "namespace")
 
 
@@ -68,17 +69,6 @@ def check_context(stack: Stack, allow: Allowlist) -> None:
             f"kube context {stack.kube_context!r} ({stack.source}: kube_context) is not allowed: game days run "
             f"only against the contexts listed in {allow.source} (contexts: {', '.join(allow.contexts) or 'none'}). "
             f"Add it there, or pass --allow-context {stack.kube_context} for this run.")
-
-
-def namespace_refusal(ns: str, stack_namespace: str, allowed: tuple[str, ...]) -> str:
-    """Why `ns` may not be touched ('' if it may)."""
-    if ns == stack_namespace and ns != KUBE_SYSTEM or ns in allowed:
-        return ""
-    if ns == KUBE_SYSTEM:
-        return (f"namespace {KUBE_SYSTEM!r} is off limits: the cluster's own components run there "
-                "(allow it by name, deliberately, to go on)")
-    return (f"namespace {ns!r} is not the stack's ({stack_namespace!r}) nor allowed "
-            "(guard.yaml: namespaces, or --allow-namespace)")
 
 
 def _activities(experiment: dict):
@@ -136,24 +126,13 @@ def guard(stack: Stack, experiment: dict | None = None, source: str = "", allow:
     check_reachable(stack)
 
 
-# ---- at run time, in the actions ----
+# ---- what the actions get ----
 
-ALLOWED_ENV = "GAMEDAY_ALLOWED_NAMESPACES"
-
-
-def allowed_namespaces_env(stack: Stack, allow: Allowlist) -> str:
-    return ",".join(dict.fromkeys([stack.namespace, *allow.namespaces]))
+RUNNER_NODE_ENV = "GAMEDAY_RUNNER_NODE"  # in-cluster runs: the runner pod's node (deploy/runner, downward API)
 
 
-def runtime_allowance() -> tuple[str, tuple[str, ...]]:
-    """(the stack's namespace, the other namespaces this run may touch): from the runner's
-    environment, else the stack file and the allowlist (a plain `chaos run`)."""
-    stack = load_stack()
-    allowed = os.environ.get(ALLOWED_ENV)
-    return stack.namespace, tuple(n for n in (allowed.split(",") if allowed else load_allowlist().namespaces) if n)
-
-
-def check_namespace(ns: str) -> None:
-    """For the actions: refuses (PermissionError) a namespace the run was not allowed to touch."""
-    if why := namespace_refusal(ns, *runtime_allowance()):
-        raise PermissionError(why)
+def target_of(stack: Stack, allow: Allowlist) -> Target:
+    """The target the actions act on: the stack's context and namespace, the namespaces the guard
+    allows besides, and the runner's own node when it runs in a pod (no fault may hit it)."""
+    return Target(stack.kube_context, stack.namespace, tuple(n for n in allow.namespaces if n != stack.namespace),
+                  os.environ.get(RUNNER_NODE_ENV, ""))

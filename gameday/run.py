@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from actions.leftovers import leftovers
+from core.target import Target
 from core.verdict import FAIL, INCONCLUSIVE, PASS, Verdict
 from edge.kube import worker_zones
 from edge.processes import python_module, spawn
@@ -23,7 +24,7 @@ from edge.rundir import REPO, RunDir, new_run_dir
 from edge.stack import Stack
 from gameday.dryrun import plan
 from gameday.experiment import ExperimentError, load_experiment
-from gameday.guard import ALLOWED_ENV, Allowlist, GuardError, allowed_namespaces_env, guard, load_allowlist
+from gameday.guard import Allowlist, GuardError, guard, load_allowlist, target_of
 from gameday.judge import judge_run
 from gameday.record import record_prometheus
 from reports.build import build_report
@@ -51,17 +52,23 @@ class Result:
         return FAIL if FAIL in statuses else INCONCLUSIVE if INCONCLUSIVE in statuses or not statuses else PASS
 
 
-def chaos_env(stack: Stack, run_dir: Path, load_profile: Path | None, allow: Allowlist) -> dict[str, str]:
-    """The environment `chaos run` gets: the experiments' configuration and the suite's actions
-    read the stack, the run directory, the allowed namespaces and the load profile from it."""
+def chaos_env(stack: Stack, run_dir: Path, load_profile: Path | None) -> dict[str, str]:
+    """The environment `chaos run` gets: the control reads the stack, the run directory and the
+    load profile from it, the experiments' configuration the URLs. What the actions may touch
+    comes as configuration (target.json), not from here."""
     env = {**os.environ, "GAMEDAY_RUN_DIR": str(run_dir), "GAMEDAY_STACK": str(stack.source),
-           "KUBERNETES_CONTEXT": stack.kube_context, "PROMETHEUS_URL": stack.prometheus_url,
-           "GAMEDAY_NAMESPACE": stack.namespace, "CORE_URL": stack.entry_url,
-           ALLOWED_ENV: allowed_namespaces_env(stack, allow),
+           "PROMETHEUS_URL": stack.prometheus_url, "CORE_URL": stack.entry_url,
            **({"ALERT_SINK_URL": stack.alert_sink_url} if stack.alert_sink_url else {})}
     if load_profile:
         env["GAMEDAY_LOAD_PROFILE"] = str(Path(load_profile).resolve())
     return env
+
+
+def write_target(target: Target, run_dir: Path) -> Path:
+    """target.json: the target as `chaos run --var-file` hands it to the experiment's configuration."""
+    path = run_dir / "target.json"
+    path.write_text(json.dumps({"configuration": target.configuration()}, indent=2))
+    return path
 
 
 def preflight(experiment_path: Path, stack: Stack, allow: Allowlist | None) -> tuple[dict, Allowlist]:
@@ -76,8 +83,9 @@ def dry_run(experiment_path: Path, stack: Stack, load_profile: Path | None = Non
             allow: Allowlist | None = None) -> list[str]:
     """What the game day would do, resolved with reads only (gameday.dryrun)."""
     experiment, allow = preflight(experiment_path, stack, allow)
-    env = chaos_env(stack, Path("(dry run)"), load_profile, allow)
-    return plan(experiment, str(experiment_path), stack, env, env.get("GAMEDAY_LOAD_PROFILE", "the experiment's own"))
+    env = chaos_env(stack, Path("(dry run)"), load_profile)
+    return plan(experiment, str(experiment_path), stack, target_of(stack, allow), env,
+                env.get("GAMEDAY_LOAD_PROFILE", "the experiment's own"))
 
 
 def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = None, load_profile: Path | None = None,
@@ -88,19 +96,19 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
     (default: guard.yaml)."""
     run_dir = run_dir or new_run_dir(experiment_path.stem)
     run_dir.mkdir(parents=True, exist_ok=True)
-    result = Result(run_dir, target=target_of(experiment_path, stack, load_profile))
+    result = Result(run_dir, target=run_header(experiment_path, stack, load_profile))
     try:
         experiment, allow = preflight(experiment_path, stack, allow)
     except (ExperimentError, GuardError) as err:
         result.error = str(err)
         return _record(result)
-    env = chaos_env(stack, run_dir, load_profile, allow)
+    env, target = chaos_env(stack, run_dir, load_profile), target_of(stack, allow)
     with open(run_dir / "chaos.out", "w") as out:
         # its own session: a terminal's Ctrl-C reaches this process only, which passes on exactly
         # one interrupt, so that a second Ctrl-C is a decision, not an accident of signal delivery
         chaos = spawn(python_module("chaostoolkit", "--log-file", str(run_dir / "chaos.log"),
                                     # rollbacks also after a failed hypothesis or an interrupt (default: not)
-                                    "run", "--rollback-strategy", "always",
+                                    "run", "--rollback-strategy", "always", "--var-file", str(write_target(target, run_dir)),
                                     "--journal-path", str(run_dir / "journal.json"), str(experiment_path)),
                       cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         interrupts = Interrupts(chaos, run_dir / "chaos.log")
@@ -119,7 +127,7 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
             "the rollbacks were abandoned by a second Ctrl-C" if interrupts.abandoned else "the rollbacks ran"))
     if not (run_dir / "journal.json").exists():
         result.error = f"chaos run exited {chaos.returncode} without a journal; see {run_dir / 'chaos.out'}"
-        return _checked(result, stack)
+        return _checked(result, target)
     try:
         for verdict in judge_run(run_dir, experiment, str(experiment_path), stack):
             result.verdicts.append(verdict)
@@ -129,7 +137,7 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
         result.interrupted = result.interrupted or "Ctrl-C"
         result.notes.append(f"judging interrupted after {len(result.verdicts)} verdict(s); "
                             "`gameday report` rebuilds the report from what is here")
-        return _checked(result, stack)
+        return _checked(result, target)
     window = RunDir(run_dir).window
     result.notes += ([f"not recorded: {p}" for p in record_prometheus(stack, window, run_dir)] if window else
                      ["not recorded: prometheus.jsonl (the journal has no start and end to bound it)"])
@@ -137,7 +145,7 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
         result.target["zones"] = worker_zones(stack.kube_context)
     except Exception as err:  # unreachable API: the verdicts stand, the header lacks the zones
         result.notes.append(f"not recorded: the nodes' zones ({type(err).__name__}: {err})")
-    _checked(result, stack)
+    _checked(result, target)
     try:
         build_report(run_dir)
     except Exception as err:  # the verdicts stand without their report; say why it is missing
@@ -231,11 +239,11 @@ def stop_strays(group: int) -> None:
             time.sleep(0.5)
 
 
-def _checked(result: Result, stack: Stack) -> Result:
+def _checked(result: Result, target: Target) -> Result:
     """Records the result after looking for what the run left on the cluster: anything there is
     the run's error, named, with the way to undo it."""
     try:
-        left = leftovers(stack)
+        left = leftovers(target)
     except Exception as err:  # cannot look: say so rather than claim a clean cluster
         result.notes.append(f"could not check for leftovers: {type(err).__name__}: {err}")
         left = []
@@ -245,7 +253,8 @@ def _checked(result: Result, stack: Stack) -> Result:
     return _record(result)
 
 
-def target_of(experiment_path: Path, stack: Stack, load_profile: Path | None) -> dict:
+def run_header(experiment_path: Path, stack: Stack, load_profile: Path | None) -> dict:
+    """What ran against what: the report's header (verdicts.json's `target`)."""
     return {"experiment": _shown(experiment_path), "stack": stack.name, "stack_file": _shown(stack.source),
             "kube_context": stack.kube_context, "namespace": stack.namespace,
             "load_profile": _shown(load_profile) if load_profile else "the experiment's own"}

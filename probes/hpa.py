@@ -8,6 +8,7 @@ import logging
 
 import pandas as pd
 
+from core.target import Target
 from core.verdict import Verdict, Window, inconclusive, judged
 from edge.kube import apps_api, autoscaling_api
 from edge.poll import poll
@@ -113,7 +114,7 @@ def target_crossed_at(prom: Prometheus, namespace: str, hpa: str, window: Window
     return None if over.empty else over.timestamp.min()
 
 
-def hpa_spec(namespace: str, hpa: str, context: str | None = None) -> dict:
+def hpa_spec(namespace: str, hpa: str, context: str) -> dict:
     """min/max replicas, the scale-down stabilization window (default 300 s) and the CPU target
     utilization (None if it scales on something else) of a live HPA."""
     spec = autoscaling_api(context).read_namespaced_horizontal_pod_autoscaler(hpa, namespace).spec
@@ -127,10 +128,11 @@ def hpa_spec(namespace: str, hpa: str, context: str | None = None) -> dict:
 
 # ---- Chaos Toolkit probe: wait for a replica count (long waits show progress) ----
 
-def wait_for_replicas(deployment: str, ns: str = "gameday", at_least: int | None = None,
-                      at_most: int | None = None, timeout_s: float = 600, poll_s: float = 2) -> dict:
+def wait_for_replicas(deployment: str, ns: str = "", at_least: int | None = None, at_most: int | None = None,
+                      timeout_s: float = 600, poll_s: float = 2, configuration: dict | None = None) -> dict:
     """Waits until the Deployment's desired replicas are ≥ at_least / ≤ at_most, or timeout_s."""
-    apps = apps_api()
+    target = Target.of(configuration)
+    apps, ns = apps_api(target.context), ns or target.namespace
     goal = " and ".join(g for g in (at_least is not None and f"≥ {at_least}", at_most is not None and f"≤ {at_most}") if g)
 
     def check():

@@ -10,8 +10,9 @@ import subprocess
 import pytest
 
 from actions.leftovers import leftovers
-from actions.nodes import RUNNER_NODE_ENV, check_node_may_fail
+from actions.nodes import drain_node
 from edge.kube import core_api
+from gameday.guard import RUNNER_NODE_ENV, load_allowlist, target_of
 from gameday.run import REPO
 from tests.kube import CREDENTIALS, kubectl
 from tests.waiting import wait_until
@@ -54,14 +55,16 @@ def test_a_job_from_the_nightly_cronjob_runs_a_game_day_to_its_verdicts(runner, 
                   "jsonpath={.items[0].spec.serviceAccountName} {.items[0].spec.nodeName}")
     assert pod == "kube-gameday gameday-control-plane", pod
     assert not CREDENTIALS.search(logs)
-    assert leftovers(seed_stack) == []
+    assert leftovers(target_of(seed_stack, load_allowlist())) == []
 
 
 @pytest.mark.cluster
-def test_a_drain_refuses_the_node_its_own_runner_is_on(monkeypatch):
-    core = core_api()
+def test_a_drain_refuses_the_node_its_own_runner_is_on(monkeypatch, seed_stack):
+    core = core_api(seed_stack.kube_context)
     worker = next(n.metadata.name for n in core.list_node(label_selector="!node-role.kubernetes.io/control-plane").items)
-    monkeypatch.setitem(os.environ, RUNNER_NODE_ENV, worker)
+    monkeypatch.setitem(os.environ, RUNNER_NODE_ENV, worker)  # as deploy/runner's downward API sets it
+    target = target_of(seed_stack, load_allowlist())
+    assert target.runner_node == worker
     with pytest.raises(PermissionError, match=f"{worker} runs this game day's own runner pod"):
-        check_node_may_fail(core, worker, "drain")
+        drain_node(node=worker, configuration=target.configuration())
     assert not core.read_node(worker).spec.unschedulable  # refused before any write

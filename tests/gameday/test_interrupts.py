@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from actions.leftovers import leftovers
+from gameday.guard import load_allowlist, target_of
 from gameday.run import EXIT, REPO, run_game_day
 from tests.kube import docker, kubectl
 from tests.signals import as_background_job, processes_naming, sigint_ignored_here
@@ -65,7 +66,7 @@ def interrupted(experiment: str, run_dir: Path, when, signals=(signal.SIGINT,), 
 
 
 def assert_clean(stack, run_dir: Path):
-    assert leftovers(stack) == []
+    assert leftovers(target_of(stack, load_allowlist())) == []
     assert not a_node_cordoned() and not a_node_stopped()
     assert not processes_naming(str(run_dir)), "load or sampler processes outlived the run"
 
@@ -120,7 +121,8 @@ def test_a_second_ctrl_c_abandons_the_rollbacks_says_so_and_cleanup_undoes_them(
     finally:
         cleanup = subprocess.run([sys.executable, "-m", "gameday.cli", "cleanup"], cwd=REPO, capture_output=True,
                                  text=True, timeout=600)
-    assert cleanup.returncode == 0 and "uncordoned" in cleanup.stdout, cleanup.stdout + cleanup.stderr
+    assert cleanup.returncode == 0 and 'uncordon_drained_nodes: ["gameday-worker' in cleanup.stdout, \
+        cleanup.stdout + cleanup.stderr
     assert_clean(seed_stack, out_dir)
 
 

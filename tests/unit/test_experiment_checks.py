@@ -59,3 +59,10 @@ def test_every_experiment_of_the_suite_passes():
     for path in sorted((Path(__file__).resolve().parents[2] / "experiments").glob("*.yaml")):
         if "kube-gameday" in path.read_text():
             load_experiment(path)
+
+
+def test_a_suite_action_with_no_target_in_the_configuration(tmp_path):
+    def untargeted(e):
+        del e["configuration"]["kube_context"]
+    assert "(core-api-available): probes.deployments.deployment_available acts on the target the configuration " \
+        "names: configuration: kube_context is required" in broken(tmp_path, untargeted)

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from edge.stack import load_stack
-from gameday.guard import Allowlist, GuardError, check_context, check_experiment_namespaces, load_allowlist, namespace_refusal
+from core.target import namespace_refusal
+from gameday.guard import Allowlist, GuardError, check_context, check_experiment_namespaces, load_allowlist
 
 STACK = load_stack()
 

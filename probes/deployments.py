@@ -1,0 +1,14 @@
+"""Chaos Toolkit probe: is a Deployment fully available? Through the suite's client (every call
+times out) and the target's context, where chaostoolkit-kubernetes' probe builds a client of its
+own without timeouts."""
+
+from core.target import Target
+from edge.kube import apps_api
+
+
+def deployment_available(name: str, ns: str = "", configuration: dict | None = None) -> bool:
+    """True when every desired replica of the Deployment is ready and available (`tolerance: true`)."""
+    target = Target.of(configuration)
+    d = apps_api(target.context).read_namespaced_deployment(name, ns or target.namespace)
+    want = d.spec.replicas or 0
+    return (d.status.ready_replicas or 0) == want and (d.status.available_replicas or 0) == want
