@@ -14,6 +14,7 @@ that line, not the file).
 
 import json
 import os
+import time
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +25,7 @@ from core.verdict import Window, upgraded, utc
 from edge.files import columns_of, read_json_lines
 
 REPO = Path(__file__).resolve().parents[1]
+EVENTS = "events.jsonl"
 PROMETHEUS_STEP_S = 5  # prometheus.jsonl's step: the kind Prometheus scrapes and evaluates every 5 s
 TIMELINE_COLUMNS = ["t", "method", "name", "requests", "failures", "rt_ms"]
 READINESS_COLUMNS = ["t", "kind", "name", "ready", "desired", "min_available"]
@@ -42,6 +44,19 @@ def new_run_dir(name: str) -> Path:
     else runs/ in the repository (the in-cluster runner's tree is read-only: its RUNS is a volume)."""
     runs = Path(os.environ.get("GAMEDAY_RUNS") or REPO / "runs")
     return runs / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{name}"
+
+
+def append_event(run_dir: Path, event: str, **fields) -> None:
+    """One line of events.jsonl, flushed: the run's own account of what it is doing, read live
+    by the progress line and the interrupt handling while chaos runs."""
+    with open(Path(run_dir) / EVENTS, "a") as f:
+        f.write(json.dumps({"t": round(time.time(), 3), "event": event, **fields}, default=str) + "\n")
+
+
+def read_events(run_dir: Path) -> list[dict]:
+    """events.jsonl as it stands now (a line being written is left for the next read)."""
+    path = Path(run_dir) / EVENTS
+    return read_json_lines(path) if path.exists() else []
 
 
 def load_timeline(path: str | Path) -> pd.DataFrame:
@@ -142,4 +157,4 @@ class RunDir:
     @cached_property
     def events(self) -> list[dict]:
         """events.jsonl: what the control saw happen, in order (gameday.controls)."""
-        return read_json_lines(self.path / "events.jsonl") if self.has("events.jsonl") else []
+        return read_events(self.path)

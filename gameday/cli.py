@@ -19,13 +19,14 @@ left). A second Ctrl-C abandons the rollbacks; `gameday cleanup` undoes what the
 
 import argparse
 import sys
+import traceback
 from pathlib import Path
 
 from actions.leftovers import cleanup as undo_leftovers, leftovers
 from core.verdict import Verdict
 from edge.files import read_yaml
 from edge.processes import interruptible
-from edge.rundir import new_run_dir
+from edge.rundir import RunDirError, new_run_dir
 from edge.stack import StackError, load_stack
 from gameday.experiment import EXTENSION, ExperimentError
 from gameday.guard import GuardError, load_allowlist, target_of
@@ -108,7 +109,11 @@ def report(args) -> int:
     if not (args.run_dir / "journal.json").exists() and not (args.run_dir / "verdicts.json").exists():
         print(f"gameday: {args.run_dir}: not a run directory (no journal.json nor verdicts.json)", file=sys.stderr)
         return EXIT["error"]
-    print(build_report(args.run_dir))
+    try:
+        print(build_report(args.run_dir))
+    except RunDirError as err:
+        print(f"gameday: {args.run_dir}: {err}", file=sys.stderr)
+        return EXIT["error"]
     return 0
 
 
@@ -172,7 +177,14 @@ def main(argv=None) -> int:
     if args.command == "report" and (args.run_dir is None) == (args.history is None):
         report_p.error("give either RUN_DIR or --history DIR")
     handlers = {"list": list_all, "run": run, "report": report, "cleanup": cleanup}
-    return handlers[args.command](*([] if args.command == "list" else [args]))
+    try:
+        return handlers[args.command](*([] if args.command == "list" else [args]))
+    except KeyboardInterrupt:
+        print("\ngameday: interrupted", file=sys.stderr)
+        return EXIT["interrupted"]
+    except Exception:  # a bug of the suite, not a verdict: never exit 1, which means "a verdict failed"
+        print(f"gameday {args.command}: internal error\n{traceback.format_exc()}", file=sys.stderr)
+        return EXIT["error"]
 
 
 if __name__ == "__main__":

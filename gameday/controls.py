@@ -15,6 +15,11 @@ $GAMEDAY_LOAD_PROFILE, which `gameday run --load` sets), then lets the load warm
 the steady-state probes have traffic to judge. After it (and on a crash, at cleanup): stops both
 gracefully, so Locust still writes its numbers. Artifacts go to $GAMEDAY_RUN_DIR (default
 runs/<UTC>-chaos/).
+
+Throughout, it writes events.jsonl (edge.rundir.append_event): the warm-up, the steady-state
+hypotheses, the method, each activity started and ended (with its part, function, status and
+times), the rollbacks started and ended. The live progress line and the runner's interrupt
+handling read those, not Chaos Toolkit's log.
 """
 
 import logging
@@ -29,9 +34,8 @@ from chaoslib.exceptions import InterruptExecution
 from edge.kube import IN_CLUSTER, autoscaling_api
 from edge.poll import poll
 from edge.processes import python_module, spawn
-from edge.rundir import new_run_dir
+from edge.rundir import REPO, append_event, new_run_dir
 from edge.stack import load_stack
-from gameday.run import REPO
 
 log = logging.getLogger("chaostoolkit")
 LOAD_CEILING_S = 3600  # the load runs until the experiment ends; this only bounds a lost process
@@ -106,6 +110,7 @@ def before_experiment_control(context: dict, profile: str = "loadtests/profiles/
     _start("load", ["loadtests.runner", "--host", stack.entry_url, "--profile", str(REPO / profile),
                     "--duration", str(LOAD_CEILING_S), "--out", str(out / "load"), *in_cluster], out)
     log.info("warming up the load for %.0f s", warmup_s)
+    append_event(out, "warm-up", seconds=warmup_s)
     deadline = time.monotonic() + warmup_s
     while time.monotonic() < deadline:
         for name, proc in _children.items():
@@ -114,8 +119,58 @@ def before_experiment_control(context: dict, profile: str = "loadtests/profiles/
         time.sleep(1)
 
 
-def after_experiment_control(context: dict, **_) -> None:
+def after_experiment_control(context: dict, state: dict | None = None, **_) -> None:
+    append_event(run_dir(), "experiment-ended", status=(state or {}).get("status"))
     cleanup_control()
+
+
+# ---- events: what the experiment is doing, as it does it ----
+
+_part = ["steady-state"]  # the part of the experiment the next activity belongs to
+
+
+def _enter(part: str) -> None:
+    _part[0] = part
+    append_event(run_dir(), f"{part}-started")
+
+
+def before_hypothesis_control(context: dict, **_) -> None:
+    _enter("steady-state")
+
+
+def after_hypothesis_control(context: dict, state: dict | None = None, **_) -> None:
+    append_event(run_dir(), "steady-state-ended", met=(state or {}).get("steady_state_met"))
+
+
+def before_method_control(context: dict, **_) -> None:
+    _enter("method")
+
+
+def after_method_control(context: dict, **_) -> None:
+    append_event(run_dir(), "method-ended")
+
+
+def before_rollback_control(context: dict, **_) -> None:
+    _enter("rollbacks")
+
+
+def after_rollback_control(context: dict, **_) -> None:
+    append_event(run_dir(), "rollbacks-ended")
+
+
+def _activity(context: dict) -> dict:
+    return {"part": _part[0], "name": context.get("name"), "type": context.get("type"),
+            "func": (context.get("provider") or {}).get("func")}
+
+
+def before_activity_control(context: dict, **_) -> None:
+    append_event(run_dir(), "activity-started", **_activity(context))
+
+
+def after_activity_control(context: dict, state: dict | None = None, **_) -> None:
+    state = state or {}
+    append_event(run_dir(), "activity-ended", **_activity(context), status=state.get("status"),
+                 start=state.get("start"), end=state.get("end"))
 
 
 def cleanup_control() -> None:

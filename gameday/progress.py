@@ -1,14 +1,26 @@
 """Live view of a running game day, read from what it writes into its run directory: the phase
-(Chaos Toolkit's log), the load (Locust's 1 s timeline) and the ready pods (the sampler)."""
+(the control's events.jsonl), the load (Locust's 1 s timeline) and the ready pods (the sampler)."""
 
 import json
-import re
+import time
 from pathlib import Path
 from typing import TextIO
 
-# the Chaos Toolkit log lines that start a phase, and the suite's own drain/stop/wait lines
-_PHASE = re.compile(r"\] (?:\[[\w:]+\] )?((?:Steady state hypothesis:|Action:|Probe:|Rollback:|Pausing|warming up|"
-                    r"drain |stopped|started|waiting for|Experiment ended|Let's rollback|Playing).*)$")
+from edge.rundir import EVENTS
+
+
+def phase_of(event: dict) -> str:
+    """What the run is doing, from the last event it wrote."""
+    kind = event.get("event", "")
+    if kind == "activity-started":  # an action's pauses run inside it: "action X" until it ended
+        return f"{event['part']}: {event['type']} {event['name']}"
+    if kind == "activity-ended":
+        return f"{event['part']}: {event['type']} {event['name']} {event.get('status')}"
+    if kind == "warm-up":
+        return f"warming up the load for {event['seconds']:.0f} s"
+    if kind == "experiment-ended":
+        return f"experiment {event.get('status')}; judging"
+    return kind.replace("-", " ")
 
 
 def tail_lines(path: Path, max_bytes: int = 65536) -> list[str]:
@@ -44,12 +56,10 @@ class Progress:
         self.tty = bool(out and out.isatty())
         self.last_phase, self.last_print = None, -every_s
 
-    def phase(self) -> str:
-        for line in reversed(tail_lines(self.dir / "chaos.log")):
-            found = _PHASE.search(line)
-            if found:
-                return found.group(1)[:90]
-        return "starting"
+    def phase(self) -> tuple[str, float | None]:
+        """(what the run is doing, since when: unix time)."""
+        events = _records(self.dir / EVENTS)
+        return (phase_of(events[-1])[:90], events[-1].get("t")) if events else ("starting", None)
 
     def load(self) -> str:
         """Requests and failures of the last complete second Locust recorded."""
@@ -68,10 +78,12 @@ class Progress:
 
     def line(self, elapsed_s: float) -> str:
         minutes, seconds = divmod(int(elapsed_s), 60)
-        return f"[{minutes:02d}:{seconds:02d}] {self.phase()} | {self.load()} | {self.ready()}"
+        phase, since = self.phase()
+        phase += f" ({time.time() - since:.0f} s)" if since else ""
+        return f"[{minutes:02d}:{seconds:02d}] {phase} | {self.load()} | {self.ready()}"
 
     def show(self, elapsed_s: float) -> None:
-        phase = self.phase()
+        phase = self.phase()[0]
         if self.tty:
             end = "\n" if phase != self.last_phase and self.last_phase is not None else ""
             self.out.write(f"{end}\r\x1b[K{self.line(elapsed_s)}")

@@ -20,7 +20,7 @@ from core.target import Target
 from core.verdict import FAIL, INCONCLUSIVE, PASS, Verdict
 from edge.kube import worker_zones
 from edge.processes import python_module, spawn
-from edge.rundir import REPO, RunDir, new_run_dir
+from edge.rundir import REPO, RunDir, new_run_dir, read_events
 from edge.stack import Stack
 from gameday.dryrun import plan
 from gameday.experiment import ExperimentError, load_experiment
@@ -93,58 +93,37 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
                  tick_s: float = 5, allow: Allowlist | None = None) -> Result:
     """on_tick(elapsed_s) every tick_s while chaos runs, on_verdict(v) as each verdict is judged;
     load_profile replaces the one the experiment's control names; allow: the guard's allowlist
-    (default: guard.yaml)."""
+    (default: guard.yaml). The one boundary of a run: whatever breaks in here ends the run as
+    status `error` (exit 3) with the traceback in runner-error.txt, what was recorded kept, the
+    experiment stopped and rolled back if it was running."""
     run_dir = run_dir or new_run_dir(experiment_path.stem)
     run_dir.mkdir(parents=True, exist_ok=True)
-    result = Result(run_dir, target=run_header(experiment_path, stack, load_profile))
+    result, target = Result(run_dir, target=run_header(experiment_path, stack, load_profile)), None
     try:
         experiment, allow = preflight(experiment_path, stack, allow)
+        target = target_of(stack, allow)
+        chaos = _run_chaos(experiment_path, stack, target, run_dir, load_profile, result, on_tick, tick_s)
+        if not (run_dir / "journal.json").exists():
+            result.error = f"chaos run exited {chaos.returncode} without a journal; see {run_dir / 'chaos.out'}"
+            return _checked(result, target)
+        if not _judge(experiment, experiment_path, stack, result, on_verdict):
+            return _checked(result, target)
+        window = RunDir(run_dir).window
+        result.notes += ([f"not recorded: {p}" for p in record_prometheus(stack, window, run_dir)] if window else
+                         ["not recorded: prometheus.jsonl (the journal has no start and end to bound it)"])
+        try:
+            result.target["zones"] = worker_zones(stack.kube_context)
+        except Exception as err:  # unreachable API: the verdicts stand, the header lacks the zones
+            result.notes.append(f"not recorded: the nodes' zones ({type(err).__name__}: {err})")
     except (ExperimentError, GuardError) as err:
         result.error = str(err)
         return _record(result)
-    env, target = chaos_env(stack, run_dir, load_profile), target_of(stack, allow)
-    with open(run_dir / "chaos.out", "w") as out:
-        # its own session: a terminal's Ctrl-C reaches this process only, which passes on exactly
-        # one interrupt, so that a second Ctrl-C is a decision, not an accident of signal delivery
-        chaos = spawn(python_module("chaostoolkit", "--log-file", str(run_dir / "chaos.log"),
-                                    # rollbacks also after a failed hypothesis or an interrupt (default: not)
-                                    "run", "--rollback-strategy", "always", "--var-file", str(write_target(target, run_dir)),
-                                    "--journal-path", str(run_dir / "journal.json"), str(experiment_path)),
-                      cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        interrupts = Interrupts(chaos, run_dir / "chaos.log")
-        with interrupts.handled():
-            try:
-                _wait(chaos, on_tick, tick_s)
-            except Exception as err:  # this process failing must not strand what the experiment changed
-                _say(f"\nerror in the runner: {type(err).__name__}: {err}")
-                (run_dir / "runner-error.txt").write_text(traceback.format_exc())
-                interrupts.runner_failed(err)
-                chaos.wait()
-        stop_strays(chaos.pid)
-    if interrupts.by:
-        result.interrupted = interrupts.by
-        result.notes.append(f"interrupted by {interrupts.by}: " + (
-            "the rollbacks were abandoned by a second Ctrl-C" if interrupts.abandoned else "the rollbacks ran"))
-    if not (run_dir / "journal.json").exists():
-        result.error = f"chaos run exited {chaos.returncode} without a journal; see {run_dir / 'chaos.out'}"
-        return _checked(result, target)
-    try:
-        for verdict in judge_run(run_dir, experiment, str(experiment_path), stack):
-            result.verdicts.append(verdict)
-            if on_verdict:
-                on_verdict(verdict)
-    except KeyboardInterrupt:  # the experiment is over: keep what was judged, say what was not
-        result.interrupted = result.interrupted or "Ctrl-C"
-        result.notes.append(f"judging interrupted after {len(result.verdicts)} verdict(s); "
-                            "`gameday report` rebuilds the report from what is here")
-        return _checked(result, target)
-    window = RunDir(run_dir).window
-    result.notes += ([f"not recorded: {p}" for p in record_prometheus(stack, window, run_dir)] if window else
-                     ["not recorded: prometheus.jsonl (the journal has no start and end to bound it)"])
-    try:
-        result.target["zones"] = worker_zones(stack.kube_context)
-    except Exception as err:  # unreachable API: the verdicts stand, the header lacks the zones
-        result.notes.append(f"not recorded: the nodes' zones ({type(err).__name__}: {err})")
+    except Exception as err:
+        _say(f"\nerror in the runner: {type(err).__name__}: {err}")
+        (run_dir / "runner-error.txt").write_text(traceback.format_exc())
+        result.error = f"the runner failed: {type(err).__name__}: {err} (traceback in runner-error.txt)"
+    if target is None:
+        return _record(result)
     _checked(result, target)
     try:
         build_report(run_dir)
@@ -152,6 +131,54 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
         result.notes.append(f"report.html not built: {type(err).__name__}: {err}")
         _record(result)
     return result
+
+
+def _run_chaos(experiment_path: Path, stack: Stack, target: Target, run_dir: Path, load_profile: Path | None,
+               result: Result, on_tick: Callable[[float], None] | None, tick_s: float) -> subprocess.Popen:
+    """`chaos run` of the experiment, to its end; an interrupt or a failure of this process while
+    it runs stops it the way a Ctrl-C does (rollbacks run) and is noted in the result."""
+    with open(run_dir / "chaos.out", "w") as out:
+        # its own session: a terminal's Ctrl-C reaches this process only, which passes on exactly
+        # one interrupt, so that a second Ctrl-C is a decision, not an accident of signal delivery
+        chaos = spawn(python_module("chaostoolkit", "--log-file", str(run_dir / "chaos.log"),
+                                    # rollbacks also after a failed hypothesis or an interrupt (default: not)
+                                    "run", "--rollback-strategy", "always",
+                                    "--var-file", str(write_target(target, run_dir)),
+                                    "--journal-path", str(run_dir / "journal.json"), str(experiment_path)),
+                      cwd=REPO, env=chaos_env(stack, run_dir, load_profile), stdout=out, stderr=subprocess.STDOUT,
+                      start_new_session=True)
+        interrupts = Interrupts(chaos, run_dir)
+        with interrupts.handled():
+            try:
+                _wait(chaos, on_tick, tick_s)
+            except Exception as err:  # this process failing must not strand what the experiment changed
+                _say(f"\nerror in the runner: {type(err).__name__}: {err}")
+                (run_dir / "runner-error.txt").write_text(traceback.format_exc())
+                result.error = f"the runner failed: {type(err).__name__}: {err} (traceback in runner-error.txt)"
+                interrupts.runner_failed(err)
+                chaos.wait()
+        stop_strays(chaos.pid)
+    if interrupts.by:
+        result.interrupted = interrupts.by
+        result.notes.append(f"interrupted by {interrupts.by}: " + (
+            "the rollbacks were abandoned by a second Ctrl-C" if interrupts.abandoned else "the rollbacks ran"))
+    return chaos
+
+
+def _judge(experiment: dict, experiment_path: Path, stack: Stack, result: Result,
+           on_verdict: Callable[[Verdict], None] | None) -> bool:
+    """Judges into the result; False when a Ctrl-C stopped it."""
+    try:
+        for verdict in judge_run(result.run_dir, experiment, str(experiment_path), stack):
+            result.verdicts.append(verdict)
+            if on_verdict:
+                on_verdict(verdict)
+    except KeyboardInterrupt:  # the experiment is over: keep what was judged, say what was not
+        result.interrupted = result.interrupted or "Ctrl-C"
+        result.notes.append(f"judging interrupted after {len(result.verdicts)} verdict(s); "
+                            "`gameday report` rebuilds the report from what is here")
+        return False
+    return True
 
 
 def _wait(chaos: subprocess.Popen, on_tick: Callable[[float], None] | None, tick_s: float) -> None:
@@ -170,12 +197,12 @@ class Interrupts:
     abandons the rollbacks (SIGUSR2, chaoslib's exit without rollbacks) and says so. Further
     SIGTERMs are absorbed: a supervisor repeating its TERM must not cut the rollbacks short."""
 
-    def __init__(self, chaos: subprocess.Popen, log: Path):
-        self.chaos, self.log, self.by, self.abandoned = chaos, log, "", False
+    def __init__(self, chaos: subprocess.Popen, run_dir: Path):
+        self.chaos, self.run_dir, self.by, self.abandoned = chaos, run_dir, "", False
 
     def rolling_back(self) -> bool:
         # an interrupt during the rollbacks would cut them: they are what the interrupt wants
-        return self.log.exists() and "Let's rollback" in self.log.read_text(errors="replace")
+        return any(e.get("event") == "rollbacks-started" for e in read_events(self.run_dir))
 
     def __call__(self, signum, _frame) -> None:
         name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name

@@ -127,9 +127,10 @@ def test_a_second_ctrl_c_abandons_the_rollbacks_says_so_and_cleanup_undoes_them(
 
 
 @pytest.mark.cluster
-def test_an_error_in_the_runner_rolls_back_like_an_interrupt(seed_stack, run_dir):
+def test_an_error_in_the_runner_rolls_back_and_ends_the_run_as_an_error(seed_stack, run_dir):
     """The runner's own failure while chaos runs (here its progress callback, once the drain has
-    cordoned the node) stops the experiment and waits for its rollbacks, as a Ctrl-C would."""
+    cordoned the node) stops the experiment as a Ctrl-C would and waits for its rollbacks; the
+    run ends as `error` (exit 3: the suite broke, which no verdict says), traceback kept."""
     out_dir = run_dir / "runner-error"
 
     def progress(_elapsed_s: float) -> None:
@@ -138,7 +139,12 @@ def test_an_error_in_the_runner_rolls_back_like_an_interrupt(seed_stack, run_dir
     with sigint_ignored_here():  # chaos must stop on the runner's SIGINT whatever it inherits
         result = run_game_day(EXPERIMENTS / "node-drain-respects-pdb.yaml", seed_stack, out_dir, on_tick=progress,
                               tick_s=1)
+    record = json.loads((out_dir / "verdicts.json").read_text())
+    assert EXIT[result.status] == EXIT["error"] and record["status"] == "error", record
+    assert "the runner failed: RuntimeError: the progress display broke" in record["error"]
     by = "an error in the runner (RuntimeError: the progress display broke; traceback in runner-error.txt)"
-    assert_rolled_back(EXIT[result.status], result.error, json.loads((out_dir / "verdicts.json").read_text()), out_dir, by)
+    assert f"interrupted by {by}: the rollbacks ran" in record["notes"], record
+    journal = json.loads((out_dir / "journal.json").read_text())
+    assert journal["status"] == "interrupted" and journal["rollbacks"], "the journal shows the rollbacks"
     assert "the progress display broke" in (out_dir / "runner-error.txt").read_text()
     assert_clean(seed_stack, out_dir)

@@ -34,3 +34,18 @@ def test_a_broken_stack_file_is_named_and_exits_3(tmp_path):
     out = gameday("run", "pod-kill-under-load", "--stack", str(stack))
     assert out.returncode == 3
     assert str(stack) in out.stderr and "urls.entry" in out.stderr
+
+
+def test_an_unreadable_artifact_is_named_and_exits_3(tmp_path):
+    (tmp_path / "journal.json").write_text("{not json")
+    out = gameday("report", str(tmp_path))
+    assert out.returncode == 3 and f"{tmp_path}: journal.json: not valid JSON" in out.stderr, out.stderr
+
+
+def test_a_failure_of_the_suite_itself_exits_3_never_1(tmp_path):
+    """1 means a verdict failed; a bug the suite did not foresee (here a journal time it cannot
+    parse) is exit 3 with its traceback."""
+    (tmp_path / "journal.json").write_text('{"start": "yesterday", "end": "today"}')
+    out = gameday("report", str(tmp_path))
+    assert out.returncode == 3 and "gameday report: internal error" in out.stderr and "Traceback" in out.stderr, \
+        out.stderr

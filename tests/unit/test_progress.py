@@ -1,0 +1,21 @@
+"""The live line says what the run is doing from the control's events, not from its log."""
+
+from gameday.progress import Progress, phase_of
+
+
+def test_each_event_reads_as_a_phase():
+    assert phase_of({"event": "warm-up", "seconds": 20}) == "warming up the load for 20 s"
+    started = {"event": "activity-started", "part": "method", "type": "action", "name": "drain-a-worker"}
+    assert phase_of(started) == "method: action drain-a-worker"
+    assert phase_of({**started, "event": "activity-ended", "status": "succeeded"}) == \
+        "method: action drain-a-worker succeeded"
+    assert phase_of({"event": "rollbacks-started"}) == "rollbacks started"
+
+
+def test_the_line_shows_the_last_event_and_for_how_long(tmp_path):
+    (tmp_path / "events.jsonl").write_text(
+        '{"t": 1.0, "event": "warm-up", "seconds": 20}\n'
+        '{"t": 2.0, "event": "activity-started", "part": "rollbacks", "type": "action", "name": "uncordon"}\n'
+        '{"t": 3.0, "event": "activity-en')  # being written: left for the next read
+    assert Progress(tmp_path, ("api",)).phase() == ("rollbacks: action uncordon", 2.0)
+    assert Progress(tmp_path / "none", ("api",)).phase() == ("starting", None)
