@@ -43,40 +43,44 @@ def wait_rolled_out(apps: client.AppsV1Api, name: str, ns: str, timeout_s: float
     return {"deployment": name, "rolled_out": done, "waited_s": waited}
 
 
-def select_deployment(target: Target, deployment: str, ns: str) -> tuple[client.AppsV1Api, client.V1Deployment]:
-    """The Deployment a change touches, read; refused outside the target's namespaces."""
+def select_deployment(target: Target, deployment: str, ns: str = "") -> tuple[client.AppsV1Api, client.V1Deployment]:
+    """The Deployment a change touches, read, in `ns` (default: the target's); refused outside
+    the target's namespaces."""
+    ns = ns or target.namespace
     target.check_namespace(ns)
     apps = apps_api(target.context)
     return apps, apps.read_namespaced_deployment(deployment, ns)
 
 
+def _where(d: client.V1Deployment) -> str:
+    return f"{d.metadata.namespace}/{d.metadata.name}"
+
+
 def _plan_restart(a: dict, target: Target) -> list[str]:
-    ns = a["ns"] or target.namespace
-    _, d = select_deployment(target, a["deployment"], ns)
-    return [f"restart the rollout of {ns}/{a['deployment']}: its {d.status.replicas or 0} pod(s) replaced by its "
-            "strategy"]
+    _, d = select_deployment(target, a["deployment"], a["ns"])
+    return [f"restart the rollout of {_where(d)}: its {d.status.replicas or 0} pod(s) replaced by its strategy"]
 
 
 @planned(_plan_restart)
 def rollout_restart(deployment: str, ns: str = "", timeout_s: float = 300, configuration: dict | None = None) -> dict:
     """`kubectl rollout restart`: a new ReplicaSet with the same spec, rolled by the Deployment's
     own strategy; waits until the rollout completes."""
-    target = Target.of(configuration)
-    ns = ns or target.namespace
-    apps, _ = select_deployment(target, deployment, ns)
+    apps, d = select_deployment(Target.of(configuration), deployment, ns)
     stamp = datetime.now(timezone.utc).isoformat()
-    apps.patch_namespaced_deployment(deployment, ns, {"spec": {"template": {"metadata": {"annotations": {
-        "kubectl.kubernetes.io/restartedAt": stamp}}}}})
+    apps.patch_namespaced_deployment(deployment, d.metadata.namespace, {"spec": {"template": {"metadata": {
+        "annotations": {"kubectl.kubernetes.io/restartedAt": stamp}}}}})
     log.info("rollout restart of %s", deployment)
-    return wait_rolled_out(apps, deployment, ns, timeout_s)
+    return wait_rolled_out(apps, deployment, d.metadata.namespace, timeout_s)
+
+
+def _container(d: client.V1Deployment, container: str) -> str:
+    return container or d.spec.template.spec.containers[0].name
 
 
 def _plan_env(a: dict, target: Target) -> list[str]:
-    ns = a["ns"] or target.namespace
-    _, d = select_deployment(target, a["deployment"], ns)
-    name = a["container"] or d.spec.template.spec.containers[0].name
-    return [f"set {', '.join(f'{k}={v}' for k, v in a['env'].items())} on container {name} of {ns}/{a['deployment']}, "
-            f"replacing its {d.status.replicas or 0} pod(s) (saving the template for the rollback)"]
+    _, d = select_deployment(target, a["deployment"], a["ns"])
+    return [f"set {', '.join(f'{k}={v}' for k, v in a['env'].items())} on container {_container(d, a['container'])} "
+            f"of {_where(d)}, replacing its {d.status.replicas or 0} pod(s) (saving the template for the rollback)"]
 
 
 @planned(_plan_env)
@@ -84,34 +88,28 @@ def set_container_env(deployment: str, env: dict[str, str], ns: str = "", contai
                       configuration: dict | None = None) -> dict:
     """Changes environment variables of one container (default: the first): a config change,
     such as one that makes the process crash at start. The previous template is saved first."""
-    target = Target.of(configuration)
-    ns = ns or target.namespace
-    apps, d = select_deployment(target, deployment, ns)
+    apps, d = select_deployment(Target.of(configuration), deployment, ns)
     _save(apps, d)
-    name = container or d.spec.template.spec.containers[0].name
+    name = _container(d, container)
     patch = {"spec": {"template": {"spec": {"containers": [
         {"name": name, "env": [{"name": k, "value": str(v)} for k, v in env.items()]}]}}}}
-    apps.patch_namespaced_deployment(deployment, ns, patch)  # strategic merge: env merged by name
+    apps.patch_namespaced_deployment(deployment, d.metadata.namespace, patch)  # strategic merge: env merged by name
     log.info("set %s on %s/%s", ", ".join(f"{k}={v}" for k, v in env.items()), deployment, name)
     return {"deployment": deployment, "container": name, "env": env}
 
 
 def _plan_scale(a: dict, target: Target) -> list[str]:
-    ns = a["ns"] or target.namespace
-    _, d = select_deployment(target, a["deployment"], ns)
-    return [f"scale {ns}/{a['deployment']} from {d.spec.replicas} to {a['replicas']} (saving the count for the "
-            "rollback)"]
+    _, d = select_deployment(target, a["deployment"], a["ns"])
+    return [f"scale {_where(d)} from {d.spec.replicas} to {a['replicas']} (saving the count for the rollback)"]
 
 
 @planned(_plan_scale)
 def scale_to(deployment: str, replicas: int, ns: str = "", configuration: dict | None = None) -> dict:
     """Sets the replica count (0 takes every pod away; an HPA leaves a Deployment at 0 alone).
     The previous count is saved first."""
-    target = Target.of(configuration)
-    ns = ns or target.namespace
-    apps, d = select_deployment(target, deployment, ns)
+    apps, d = select_deployment(Target.of(configuration), deployment, ns)
     _save(apps, d)
-    apps.patch_namespaced_deployment_scale(deployment, ns, {"spec": {"replicas": replicas}})
+    apps.patch_namespaced_deployment_scale(deployment, d.metadata.namespace, {"spec": {"replicas": replicas}})
     log.info("scaled %s from %s to %d", deployment, d.spec.replicas, replicas)
     return {"deployment": deployment, "from": d.spec.replicas, "to": replicas}
 

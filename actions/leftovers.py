@@ -17,7 +17,8 @@ def leftovers(target: Target) -> list[str]:
     """One line per thing the suite changed and did not undo."""
     found = [f"node {n} cordoned by the suite" for n in cordoned_nodes(core_api(target.context))]
     if is_kind(target.context):
-        found += [f"node {n} stopped (its kind container)" for n in stopped_node_containers(kind_cluster(target.context))]
+        stopped = stopped_node_containers(kind_cluster(target.context))
+        found += [f"node {n} stopped (its kind container)" for n in stopped]
     found += [f"deployment {target.namespace}/{d.metadata.name} changed by the suite (saved state not restored)"
               for d in changed_deployments(apps_api(target.context), target.namespace)]
     return found
