@@ -48,6 +48,28 @@ def worker_zones(context: str) -> dict[str, str]:
     return {n.metadata.name: n.metadata.labels.get("topology.kubernetes.io/zone", n.metadata.name) for n in nodes}
 
 
+# the kinds a stack file names, and how to read one of them
+READERS = {
+    "deployment": lambda api, name, ns: client.AppsV1Api(api).read_namespaced_deployment(name, ns),
+    "hpa": lambda api, name, ns: client.AutoscalingV2Api(api).read_namespaced_horizontal_pod_autoscaler(name, ns),
+    "pdb": lambda api, name, ns: client.PolicyV1Api(api).read_namespaced_pod_disruption_budget(name, ns),
+    "service": lambda api, name, ns: client.CoreV1Api(api).read_namespaced_service(name, ns)}
+
+
+def missing(context: str, namespace: str, wanted: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (kind, name) of `wanted` the API says are not there (404); any other error is raised:
+    "cannot tell" is not "absent"."""
+    api, gone = api_client(context), []
+    for kind, name in wanted:
+        try:
+            READERS[kind](api, name, namespace)
+        except client.ApiException as err:
+            if err.status != 404:
+                raise
+            gone.append((kind, name))
+    return gone
+
+
 # ---- pods and selectors as the API gives them ----
 
 def pod_ready(pod) -> bool:

@@ -13,8 +13,8 @@ from kubernetes.client import ApiException
 from core import checks as declared
 from core.checks import Asked, Check
 from core.load_stats import judge_thresholds, window_stats
-from core.verdict import INCONCLUSIVE, Verdict, Window, inconclusive, judged, utc
-from edge.kube import worker_zones
+from core.verdict import FAIL, INCONCLUSIVE, Verdict, Window, inconclusive, judged, utc
+from edge.kube import missing, worker_zones
 from edge.prometheus import Prometheus, PrometheusError
 from edge.rundir import RunDir
 from edge.stack import Stack
@@ -42,6 +42,7 @@ class Run:
         self.faults = [(r["activity"]["name"], pd.Timestamp(utc(r["start"]))) for r in self.actions]
         self.readiness, self.timeline, self.users = run_dir.readiness, run_dir.timeline, run_dir.users
         self._holes: dict[str, list[Hole]] = {}
+        self._absent: dict[tuple[str, str], bool] = {}
 
     def holes(self, source: str) -> list[Hole]:
         """Where `source` recorded nothing, from the method's first activity to the end (before
@@ -69,6 +70,12 @@ class Run:
         """The specs of the entries asking for `check`."""
         return [a.spec for a in self.asked if a.check is check]
 
+    def absent(self, kind: str, name: str) -> bool:
+        """Whether the API says the stack's `kind` named `name` is not there (read once a run)."""
+        if (kind, name) not in self._absent:
+            self._absent[(kind, name)] = bool(missing(self.stack.kube_context, self.stack.namespace, [(kind, name)]))
+        return self._absent[(kind, name)]
+
 
 JUDGES: dict[str, Callable[[Run, object], list[Verdict]]] = {}
 
@@ -83,6 +90,35 @@ def judges(check: Check):
     return bind
 
 
+KINDS = {"deployment": "Deployment", "hpa": "HPA", "pdb": "PDB", "service": "Service"}
+
+
+def absent_is_a_finding(run: Run, verdict: Verdict, kind: str, name: str) -> Verdict:
+    """No data about an object the API says does not exist is no missing data: the stack (or the
+    experiment) names something that is not there. No data about one that exists stays inconclusive."""
+    if verdict.status != INCONCLUSIVE or not run.absent(kind, name):
+        return verdict
+    return replace(verdict, status=FAIL, observed=f"no {KINDS[kind]} {name} in {run.stack.namespace}",
+                   reason=f"the game day names {KINDS[kind]} {name}; there is none")
+
+
+@judges(declared.STACK_PRESENT)
+def judge_stack_present(run: Run, spec: declared.NoFields) -> list[Verdict]:
+    stack = run.stack
+    named = [(kind, name) for kind, names in (("deployment", stack.deployments), ("hpa", stack.hpas),
+                                              ("pdb", stack.pdbs), ("service", stack.services)) for name in names]
+    expected = f"the {len(named)} objects {stack.source.name} names exist in {stack.namespace}"
+    try:
+        gone = missing(stack.kube_context, stack.namespace, named)
+    except (ApiException, OSError) as err:
+        return [inconclusive("stack_present", expected, f"the API could not say: {type(err).__name__}: {err}",
+                             run.window)]
+    listed = ", ".join(f"{KINDS[k]} {n}" for k, n in gone)
+    return [judged("stack_present", not gone, expected, f"absent: {listed}" if gone else f"all {len(named)} there",
+                   run.window, evidence={"named": [f"{KINDS[k]} {n}" for k, n in named]},
+                   reason=f"the stack names {listed}; there is none" if gone else "")]
+
+
 @judges(declared.FAILOVER_RECOVERED)
 def judge_failover(run: Run, spec: declared.FailoverRecovered) -> list[Verdict]:
     """One verdict per fault (each judged until the next action), or only after the action named
@@ -94,23 +130,23 @@ def judge_failover(run: Run, spec: declared.FailoverRecovered) -> list[Verdict]:
     else:
         faults = [(spec.after, run.fault(spec.after), end)] if run.fault(spec.after) is not None else []
     if run.readiness is None or not faults:
-        return [inconclusive("failover_recovered", f"recovered within {spec.within_s:.0f} s",
-                             "no readiness samples" if run.readiness is None else
-                             f"no fault {spec.after!r} was injected" if spec.after else "no fault was injected",
-                             run.window, subject=spec.deployment)]
-    return [replace(failover_recovered(run.readiness, spec.deployment, start, Window(start.to_pydatetime(),
-                                                                                       end.to_pydatetime()),
-                                       spec.within_s), after=fault)
-            for fault, start, end in faults]
+        return [absent_is_a_finding(run, inconclusive(
+            "failover_recovered", f"recovered within {spec.within_s:.0f} s",
+            "no readiness samples" if run.readiness is None else
+            f"no fault {spec.after!r} was injected" if spec.after else "no fault was injected",
+            run.window, subject=spec.deployment), "deployment", spec.deployment)]
+    return [absent_is_a_finding(run, replace(failover_recovered(
+        run.readiness, spec.deployment, start, Window(start.to_pydatetime(), end.to_pydatetime()), spec.within_s),
+        after=fault), "deployment", spec.deployment) for fault, start, end in faults]
 
 
 @judges(declared.PDB_RESPECTED)
 def judge_pdb(run: Run, spec: declared.PdbRespected) -> list[Verdict]:
     window = run.chaos_window() or run.window
     if run.readiness is None:
-        return [inconclusive("pdb_respected", "ready ≥ minAvailable", "no readiness samples", window,
-                             subject=spec.pdb)]
-    verdict = pdb_respected(run.readiness, spec.pdb, window)
+        return [absent_is_a_finding(run, inconclusive("pdb_respected", "ready ≥ minAvailable", "no readiness samples",
+                                                      window, subject=spec.pdb), "pdb", spec.pdb)]
+    verdict = absent_is_a_finding(run, pdb_respected(run.readiness, spec.pdb, window), "pdb", spec.pdb)
     drains = [r["output"] for r in run.outputs_of("drain_node") if isinstance(r.get("output"), dict)]
     if not drains or verdict.status == INCONCLUSIVE:
         return [verdict]
@@ -232,14 +268,17 @@ def judge_unexpected_alerts(run: Run, spec: declared.NoFields) -> list[Verdict]:
     return [unexpected_critical_alerts(timeline, expected, run.window)]
 
 
-def _hpa(run: Run, check: str, deployment: str, expected: str, judge) -> list[Verdict]:
-    """Fetches the HPA's live spec, then judges; an unreachable API or Prometheus is inconclusive."""
+def _hpa(run: Run, check: str, hpa: str, expected: str, judge) -> list[Verdict]:
+    """Fetches the HPA's live spec, then judges; an unreachable API or Prometheus is inconclusive,
+    an HPA that is not there a finding."""
     if run.readiness is None:
-        return [inconclusive(check, expected, "no readiness samples", run.window, subject=deployment)]
-    try:
-        return [judge()]
-    except (PrometheusError, ApiException) as err:
-        return [inconclusive(check, expected, f"{type(err).__name__}: {err}", run.window, subject=deployment)]
+        verdict = inconclusive(check, expected, "no readiness samples", run.window, subject=hpa)
+    else:
+        try:
+            return [judge()]
+        except (PrometheusError, ApiException) as err:
+            verdict = inconclusive(check, expected, f"{type(err).__name__}: {err}", run.window, subject=hpa)
+    return [absent_is_a_finding(run, verdict, "hpa", hpa)]
 
 
 @judges(declared.HPA_SCALED_OUT)

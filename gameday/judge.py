@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from core.checks import CHECKS, STEADY_STATE
+from core.checks import CHECKS, STACK_PRESENT, STEADY_STATE, Asked, NoFields
 from core.specs import encode
 from core.verdict import FAIL, INCONCLUSIVE, PASS, Verdict, inconclusive, judged
 from edge.rundir import RunDir
@@ -60,7 +60,8 @@ def judge_run(run_dir: Path, experiment: dict, source: str, stack: Stack) -> Ite
     """The verdicts one by one, as each is judged (some query Prometheus)."""
     run = Run(RunDir(run_dir), stack, asked_checks(experiment, source, stack.namespace))
     yield from steady_state(run)
-    for entry in run.asked:
+    every_run = [Asked(STACK_PRESENT, NoFields())]
+    for entry in every_run + run.asked:
         try:
             yield from (with_coverage(run, v) for v in JUDGES[entry.check.name](run, entry.spec))
         except Exception as err:  # a check that breaks costs its verdict, not the others

@@ -13,16 +13,19 @@ import yaml
 from gameday.run import REPO
 from tests.kube import CONTEXT, CREDENTIALS, kubectl
 
+pytestmark = pytest.mark.cluster  # every test here needs the kind cluster
+
 SA = "system:serviceaccount:gameday:kube-gameday"
 AS_SA = f"{CONTEXT}-as-kube-gameday"
 ALLOWED = [("get", "pods", "gameday"), ("delete", "pods", "gameday"), ("create", "pods/eviction", "gameday"),
            ("patch", "deployments", "gameday"), ("update", "deployments", "gameday"),
            ("patch", "deployments/scale", "gameday"), ("watch", "poddisruptionbudgets", "gameday"),
            ("get", "horizontalpodautoscalers", "gameday"), ("patch", "nodes", None), ("list", "pods", None),
-           ("get", "namespaces", None)]
+           ("get", "namespaces", None), ("get", "services", "gameday")]
 DENIED = [("get", "secrets", "gameday"), ("list", "secrets", None), ("delete", "deployments", "gameday"),
           ("delete", "nodes", None), ("create", "pods/eviction", "kube-system"), ("delete", "pods", "kube-system"),
-          ("patch", "deployments", "monitoring"), ("create", "pods", "gameday"), ("get", "configmaps", "gameday")]
+          ("patch", "deployments", "monitoring"), ("create", "pods", "gameday"), ("get", "configmaps", "gameday"),
+          ("delete", "services", "gameday")]
 
 
 @pytest.fixture(scope="module")
