@@ -14,6 +14,7 @@ experiment's own configuration: its namespace and no other.
 """
 
 import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,15 +82,35 @@ def _activities(experiment: dict):
 
 
 def check_experiment_namespaces(experiment: dict, source: str, stack: Stack, allow: Allowlist) -> None:
-    """Every namespace argument of every activity, with ${namespace} as the stack's."""
+    """Every namespace an activity names (a python provider's ns/namespace argument, a process
+    provider's -n/--namespace option, with ${namespace} as the stack's), and every kube context a
+    process provider names (--context): the stack's own or allowed."""
     for where, activity in _activities(experiment):
         arguments = (activity.get("provider") or {}).get("arguments") or {}
-        for key in NAMESPACE_ARGUMENTS:
-            value = arguments.get(key)
+        named = [(f"argument {k}", v) for k, v in arguments.items() if k in NAMESPACE_ARGUMENTS] \
+            if isinstance(arguments, dict) else _command_options(arguments, ("-n", "--namespace"))
+        for field, value in named:
             if isinstance(value, str):
                 ns = value.replace("${namespace}", stack.namespace)
                 if why := namespace_refusal(ns, stack.namespace, allow.namespaces):
-                    raise GuardError(f"{source}: {where}: argument {key}: {why}")
+                    raise GuardError(f"{source}: {where}: {field}: {why}")
+        if not isinstance(arguments, dict):
+            for field, context in _command_options(arguments, ("--context",)):
+                if context != stack.kube_context and context not in allow.contexts:
+                    raise GuardError(f"{source}: {where}: {field}: kube context {context!r} is not the stack's "
+                                     f"({stack.kube_context!r}) nor allowed ({allow.source}: contexts)")
+
+
+def _command_options(arguments, options: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The values a process provider's command line gives `options` (`-n X`, `--namespace=X`)."""
+    words = shlex.split(arguments) if isinstance(arguments, str) else [str(a) for a in arguments or []]
+    found = []
+    for i, word in enumerate(words):
+        option, eq, value = word.partition("=")
+        if option in options:
+            value = value if eq else (words[i + 1] if i + 1 < len(words) else "")
+            found.append((f"option {option}", value))
+    return found
 
 
 def check_reachable(stack: Stack) -> None:

@@ -52,6 +52,22 @@ def test_an_experiment_naming_another_namespace_is_refused_naming_the_activity(t
     check_experiment_namespaces(ours, "x.yaml", STACK, load_allowlist())
 
 
+@pytest.mark.parametrize("arguments,refusal", [
+    ("-n kube-system delete pod coredns", "option -n: namespace 'kube-system' is off limits"),
+    (["scale", "--namespace=payments", "deploy/api", "--replicas=0"], "option --namespace: namespace 'payments'"),
+    ("--context prod-eu-1 -n ${namespace} scale deploy/api --replicas=0", "option --context: kube context 'prod-eu-1'"),
+])
+def test_a_command_naming_another_namespace_or_context_is_refused(arguments, refusal):
+    """A process activity (kubectl, say) names what it touches on its command line, string or list."""
+    experiment = {"method": [{"type": "action", "name": "kubectl", "provider": {
+        "type": "process", "path": "kubectl", "arguments": arguments}}]}
+    with pytest.raises(GuardError, match=refusal.replace("$", r"\$")):
+        check_experiment_namespaces(experiment, "x.yaml", STACK, load_allowlist())
+    ours = {"method": [{**experiment["method"][0], "provider": {"type": "process", "path": "kubectl", "arguments":
+                                                                "--context kind-gameday -n ${namespace} get pods"}}]}
+    check_experiment_namespaces(ours, "x.yaml", STACK, load_allowlist())
+
+
 @pytest.mark.parametrize("document,field", [({"contexts": "kind-gameday"}, "contexts"),
                                             ({"contexts": [], "clusters": []}, "contexts:"),
                                             ({"namespaces": [1]}, "namespaces")])
