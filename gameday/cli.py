@@ -18,11 +18,14 @@ left). A second Ctrl-C abandons the rollbacks; `gameday cleanup` undoes what the
 """
 
 import argparse
+import dataclasses
 import sys
 import traceback
 from pathlib import Path
 
 from actions.leftovers import cleanup as undo_leftovers, leftovers
+from core.checks import CHECKS
+from core.specs import key_of
 from core.verdict import Verdict
 from edge.files import read_yaml
 from edge.processes import interruptible
@@ -62,6 +65,10 @@ def list_all() -> int:
     print("load profiles (--load NAME):")
     for path in sorted(PROFILES.glob("*.yaml")):
         print(f"    {path.stem}")
+    print("checks (an experiment's verdicts: {check: NAME, ...}):")
+    for check in CHECKS.values():
+        fields = ", ".join(key_of(f) for f in dataclasses.fields(check.spec))
+        print(f"    {check.name:28} {check.about}" + (f" [{fields}]" if fields else ""))
     return 0
 
 
