@@ -72,10 +72,14 @@ def instrumented(route: str, handler, inject_faults: bool = True):
     async def endpoint(request: Request) -> Response:
         state: State = request.app.state.gameday
         start = time.perf_counter()
+        in_flight = state.metrics.in_flight.labels(route)
+        in_flight.inc()
         try:
             response = (inject_faults and await injected_fault(state, route)) or await handler(request)
         except Exception:  # an unexpected error is a 500 the metrics must see
             response = JSONResponse({"error": "internal error"}, status_code=500)
+        finally:
+            in_flight.dec()
         state.metrics.requests.labels(route, request.method, str(response.status_code)).inc()
         state.metrics.latency.labels(route, request.method).observe(time.perf_counter() - start)
         return response

@@ -19,6 +19,9 @@ class Metrics:
         self.latency = Histogram("http_request_duration_seconds", "Time to serve an HTTP request",
                                  ["route", "method"], buckets=LATENCY_BUCKETS, registry=r)
         self.ready = Gauge("service_ready", "1 while the readiness probe answers OK", registry=r)
+        # what a graceful drain waits for: requests accepted and not yet answered
+        self.in_flight = Gauge("http_requests_in_flight", "HTTP requests being served, by route template", ["route"],
+                               registry=r)
         # an agent's own view of its work (the seeds' agent metrics)
         self.agent_requests = Counter("agent_requests", "Requests an agent handled",
                                       ["agent_type"], registry=r)

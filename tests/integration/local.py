@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -63,3 +64,19 @@ def run_load(host: str, out: Path, *args: str) -> subprocess.CompletedProcess:
     """loadtests.runner in its own process (Locust under it in another)."""
     return subprocess.run([sys.executable, "-m", "loadtests.runner", "--host", host, "--out", str(out), *args],
                           capture_output=True, text=True, timeout=600)
+
+
+def seconds_of_load(out: Path) -> int:
+    """How many seconds of requests the load runner writing into `out` has recorded so far."""
+    timeline = out / "timeline.jsonl"
+    if not timeline.exists():
+        return 0
+    return len({line.split(",", 1)[0] for line in timeline.read_text().splitlines() if line.endswith("}")})
+
+
+def scraped_after(prometheus: str, t: float) -> bool:
+    """Whether Prometheus has scraped every target twice since `t`: it holds everything up to t."""
+    targets = requests.get(f"{prometheus}/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
+    last = [datetime.fromisoformat(target["lastScrape"]).timestamp() for target in targets]
+    intervals = [float(target["scrapeInterval"].rstrip("s")) for target in targets]
+    return bool(last) and all(at >= t + interval for at, interval in zip(last, intervals))

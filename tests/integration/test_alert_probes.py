@@ -8,15 +8,22 @@ from core.verdict import Window
 from edge.prometheus import Prometheus
 from probes.alerts import active_alerts, alert_timeline
 from probes.slo import request_rate
+from tests.waiting import wait_until
+
+
+def fired(prometheus: str, alertname: str):
+    """The alert's timeline row once ALERTS shows it firing, else None."""
+    now = time.time()
+    timeline = alert_timeline(Prometheus(prometheus), Window.from_epoch(now - 600, now))
+    rows = timeline[(timeline.alertname == alertname) & timeline.firing_at.notna()]
+    return None if rows.empty else rows.iloc[0].to_dict()
 
 
 def test_pending_then_firing_is_timed_from_alerts_series(prometheus):
-    time.sleep(6)  # `for: 3s` at a 1 s evaluation interval: firing by now
-    now = time.time()
-    timeline = alert_timeline(Prometheus(prometheus), Window.from_epoch(now - 600, now))
-    row = timeline[timeline.alertname == "GamedayTestAlwaysFiring"].iloc[0]
-    assert pd.notna(row.pending_at) and pd.notna(row.firing_at)
-    held = (row.firing_at - row.pending_at).total_seconds()
+    row = wait_until(lambda: fired(prometheus, "GamedayTestAlwaysFiring"), timeout=30, interval=0.5,
+                     what="the always-true rule to fire (`for: 3s`)")
+    assert pd.notna(row["pending_at"]) and pd.notna(row["firing_at"])
+    held = (row["firing_at"] - row["pending_at"]).total_seconds()
     assert 3 <= held <= 3 + 2 * 1.0, held  # `for`, plus at most two evaluation/query steps
 
 

@@ -6,10 +6,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from tests.integration.local import REPO
+from tests.integration.local import REPO, seconds_of_load
+from tests.waiting import wait_until
 
 CHAOS = Path(sys.executable).with_name("chaos")
 
@@ -22,7 +22,9 @@ def test_error_burst_experiment_deviates_and_rolls_back(stack, prometheus, workd
                              "--spawn-rate", "10", "--duration", "45"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        time.sleep(12)  # 10 s of clean load first: the steady state holds before the method
+        # 10 s of clean load first: the steady state holds before the method
+        wait_until(lambda: seconds_of_load(out / "load") >= 10 or load.poll() is not None, timeout=60, interval=0.2,
+                   what="10 s of clean load")
         env = {**os.environ, "CORE_URL": stack["core"], "PROMETHEUS_URL": prometheus}
         run = subprocess.run([str(CHAOS), "--log-file", str(out / "chaostoolkit.log"), "run",
                               "--journal-path", str(out / "journal.json"),

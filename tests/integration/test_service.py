@@ -9,6 +9,7 @@ import time
 import requests
 
 from tests.integration.local import Process, free_port, wait_http
+from tests.waiting import wait_until
 
 
 def start(workdir, name, **env):
@@ -20,15 +21,21 @@ def start(workdir, name, **env):
     return proc, url
 
 
+def in_flight(url: str) -> float:
+    """Requests the service is serving now (its http_requests_in_flight gauge)."""
+    lines = requests.get(f"{url}/metrics", timeout=5).text.splitlines()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith("http_requests_in_flight{"))
+
+
 def test_sigterm_turns_not_ready_first_and_finishes_in_flight_requests(workdir):
     proc, url = start(workdir, "drain", role="core", drain_s=2, graceful_timeout_s=10)
     slow = {}
     t = threading.Thread(target=lambda: slow.update(r=requests.get(f"{url}/api/work?ms=2500", timeout=30)))
     t.start()
-    time.sleep(0.3)  # the slow request is in flight
+    wait_until(lambda: in_flight(url) >= 1, timeout=10, interval=0.05, what="the slow request in flight")
     proc.proc.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
-    assert requests.get(f"{url}/health/ready", timeout=5).status_code == 503
+    wait_until(lambda: requests.get(f"{url}/health/ready", timeout=5).status_code == 503, timeout=10, interval=0.05,
+               what="not ready once SIGTERM arrived")
     assert requests.get(f"{url}/health", timeout=5).status_code == 200      # alive while draining
     assert requests.get(f"{url}/api/items", timeout=5).status_code == 200   # still serving
     with requests.Session() as keep_alive:  # ... but tells keep-alive clients to go elsewhere

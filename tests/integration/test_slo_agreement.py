@@ -21,14 +21,13 @@ from probes.alerts import alert_can_fire
 from probes.slo import server_counts, slo_error_ratio, slo_latency
 from service.metrics import LATENCY_BUCKETS
 
-from tests.integration.local import run_load
+from tests.integration.local import run_load, scraped_after, seconds_of_load
+from tests.waiting import wait_until
 
-SCRAPE_S = 1.0
-
-
-def settle():
+def settle(prometheus: str) -> None:
     """Two scrapes after the last request, so Prometheus holds every increment of the window."""
-    time.sleep(3 * SCRAPE_S)
+    since = time.time()
+    wait_until(lambda: scraped_after(prometheus, since), timeout=30, interval=0.2, what="two scrapes since the load")
 
 
 def bucket_neighbourhood(seconds: float) -> tuple[float, float]:
@@ -46,7 +45,7 @@ def steady_run(stack, prometheus, workdir):
     result = run_load(stack["core"], out, "--shape", "steady", "--users", "10", "--spawn-rate", "10",
                       "--duration", "20")
     assert result.returncode == 0, result.stdout + result.stderr
-    settle()
+    settle(prometheus)
     frame = load_timeline(out / "timeline.jsonl")
     window = Window.from_epoch(float(frame.t.min()), float(frame.t.max()) + 1)
     return frame, window
@@ -83,13 +82,14 @@ def test_injected_error_burst_is_seen_by_client_and_server(stack, prometheus, wo
                              "--shape", "steady", "--users", "10", "--spawn-rate", "10", "--duration", "24",
                              "--threshold", "error_ratio < 1%"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(8)
+    wait_until(lambda: seconds_of_load(out) >= 8 or load.poll() is not None, timeout=60, interval=0.2,
+               what="8 s of clean load first")
     burst_start = time.time()
     requests.post(f"{stack['core']}/admin/faults", timeout=5,
                   json={"error_ratio": 0.5, "duration_s": 8, "routes": ["/api/items", "/api/items/{id}"]}
                   ).raise_for_status()
     output, _ = load.communicate(timeout=120)
-    settle()
+    settle(prometheus)
     # a third of the run at ~50 % errors on the catalogue routes: the whole run's error ratio
     # is several %, so its threshold (< 1 %) fails and the runner says so with exit code 1
     assert load.returncode == 1, output
