@@ -14,6 +14,8 @@ from kubernetes.client.rest import ApiException
 from tests.kube import docker, kubectl
 from tests.waiting import wait_until
 
+pytestmark = pytest.mark.cluster  # every test here needs the kind cluster
+
 REPO = Path(__file__).resolve().parents[2]
 TOOLBOX = f"kube-gameday/toolbox:{os.environ.get('DEBIAN_SUITE', 'bookworm')}"
 SERVICE_NODEPORT = 30081  # kind-config.yaml maps it to 127.0.0.1 for tests (30080 is the stack's)

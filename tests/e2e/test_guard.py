@@ -12,6 +12,8 @@ import yaml
 from gameday.run import EXIT, REPO
 from tests.kube import CONTEXT, kubectl
 
+pytestmark = pytest.mark.cluster  # every test here needs the kind cluster
+
 ALIAS = f"{CONTEXT}-alias"
 
 

@@ -6,6 +6,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 import requests
 import yaml
 
@@ -14,8 +15,10 @@ from edge.prometheus import Prometheus
 from edge.stack import load_stack
 from probes.alerts import alert_can_fire
 from probes.delivery import await_delivery
-from tests.alerting import SWITCH_ALERT, SWITCH_RULE_FILE, switch_rule
+from tests.alerting import SWITCH_ALERT, SWITCH_RULE_FILE, set_extra_rule, switch_rule
 from tests.kube import kubectl
+
+pytestmark = pytest.mark.cluster  # every test here needs the kind cluster
 
 SEED = load_stack()  # stack.yaml: the seed stack and its monitoring on 127.0.0.1
 PROMETHEUS, ALERT_SINK = SEED.prometheus_url, SEED.alert_sink_url
@@ -62,25 +65,16 @@ def test_which_seed_rules_can_fire_here():
     assert verdicts["HPAScalingEvent"].status == "fail"
 
 
-def set_extra_rule(text: str | None) -> None:
-    """Writes the test-only rule file into Prometheus's run-time rule directory (None: removes
-    it), then reloads Prometheus."""
-    path = f"/etc/prometheus/extra-rules/{SWITCH_RULE_FILE}"
-    kubectl("-n", "monitoring", "exec", "-i", "deploy/prometheus", "--", "sh", "-c",
-            f"cat > {path}" if text is not None else f"rm -f {path}", input=text)
-    requests.post(f"{PROMETHEUS}/-/reload", timeout=10).raise_for_status()
-
-
 def test_an_alert_reaches_the_webhook_receiver_firing_then_resolved():
     start = datetime.now(timezone.utc)
     try:
-        set_extra_rule(switch_rule(on=True))
+        set_extra_rule(SWITCH_RULE_FILE, switch_rule(on=True))
         # 5 s evaluation, 1 s group_wait, 5 s resend when a send was lost to the reload
         fired = await_delivery(ALERT_SINK, SWITCH_ALERT, start, timeout_s=90)
         assert fired.status == "pass", fired
         off = datetime.now(timezone.utc)
-        set_extra_rule(switch_rule(on=False))
+        set_extra_rule(SWITCH_RULE_FILE, switch_rule(on=False))
         resolved = await_delivery(ALERT_SINK, SWITCH_ALERT, off, timeout_s=90, status="resolved")
         assert resolved.status == "pass", resolved
     finally:
-        set_extra_rule(None)
+        set_extra_rule(SWITCH_RULE_FILE, None)

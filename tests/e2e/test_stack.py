@@ -15,6 +15,8 @@ from edge.stack import load_stack
 from tests.kube import CONTEXT
 from tests.waiting import wait_until
 
+pytestmark = pytest.mark.cluster  # every test here needs the kind cluster
+
 SEED = load_stack()  # stack.yaml: the seed stack make deploy installs
 NAMESPACE = SEED.namespace
 ENTRY = SEED.entry_url

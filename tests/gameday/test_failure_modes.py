@@ -9,11 +9,14 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
 
 from gameday.run import EXIT, REPO
 from tests.kube import docker, kubectl
 from tests.waiting import wait_until
+
+pytestmark = pytest.mark.cluster  # every test here needs the kind cluster
 
 SERVER_SIDE = ("slo_server", "slo_agreement")
 CLIENT_SIDE = ("slo_client", "longest_outage", "failed_requests")
