@@ -1,11 +1,20 @@
-"""A verdict that cannot fail proves nothing. Here the stack is changed on purpose and a game day
-must notice: broken (the core API cut to one replica) the matching verdicts fail; fixed (the
-overlapping PDB removed) the seed stack's known drain finding goes away. deploy/stack is applied
-again afterwards, whatever happened."""
+"""A verdict that cannot fail proves nothing. Here the stack is given a defect on purpose, named
+in each test, and a game day must notice: the matching verdicts fail, for that reason. Fixed (the
+overlapping PDB removed), the seed stack's known drain finding goes away. deploy/stack is applied
+again afterwards, whatever happened; a fault or rule a test added is taken away.
+
+The HPA's defects need minutes of load and scaling each: they are `long` (`make gameday`)."""
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+import requests
+import yaml
 
 from gameday.run import REPO
+from tests.alerting import set_extra_rule
 from tests.kube import kubectl
 from tests.waiting import wait_until
 
@@ -30,22 +39,106 @@ def by_name(verdicts, prefix: str) -> list:
     return [v for v in verdicts if v.name.startswith(prefix)]
 
 
+def check(verdicts, name: str):
+    """The one verdict named `name`."""
+    found, = by_name(verdicts, name)
+    return found
+
+
 @pytest.mark.gameday
 @pytest.mark.cluster
-def test_one_core_api_replica_fails_pod_kill(game_day, stack_restored_after):
+def test_one_slow_starting_core_api_replica_fails_pod_kill(game_day, stack_restored_after):
+    """Defect: one core API replica (HPA min = max = 1) whose cache takes 50 s to warm (STARTUP_S,
+    within its startup probe's 60 s): each kill leaves no ready pod for longer than the 45 s
+    until the next kill and the experiment's 60 s recovery bound."""
     ns = stack_restored_after
     # above maxReplicas the HPA scales down at once, without its stabilization window
     kubectl("patch", "hpa", "core-api", "-n", ns, "--type=merge", "-p", '{"spec":{"minReplicas":1,"maxReplicas":1}}')
-    wait_until(lambda: ready_replicas(ns, "core-api") == "1/1", timeout=120, what="core-api at 1/1")
-    result = game_day(EXPERIMENTS / "pod-kill-under-load.yaml")
+    kubectl("set", "env", "deployment/core-api", "-n", ns, "STARTUP_S=50")
+    try:
+        kubectl("rollout", "status", "deployment/core-api", "-n", ns, "--timeout=300s")
+        wait_until(lambda: ready_replicas(ns, "core-api") == "1/1", timeout=120, what="core-api at 1/1")
+        result = game_day(EXPERIMENTS / "pod-kill-under-load.yaml")
+    finally:  # `kubectl apply` keeps a variable the manifest never named: take it away by name
+        kubectl("set", "env", "deployment/core-api", "-n", ns, "STARTUP_S-")
     assert not result.error, result.error
-    pdb, = by_name(result.verdicts, "pdb_respected[core-api]")
-    assert pdb.status == "fail", pdb
-    assert all(v.details["lowest_ready"] == 0 for v in by_name(result.verdicts, "failover_recovered")), \
-        "each kill took the only pod"
-    failed, = by_name(result.verdicts, "failed_requests")
-    assert failed.status == "fail", failed
-    # (longest_outage may still pass: the killed pod drains for 5 s while its replacement starts)
+    assert check(result.verdicts, "pdb_respected[core-api]").status == "fail"
+    failovers = by_name(result.verdicts, "failover_recovered")
+    assert len(failovers) == 2 and all(v.status == "fail" and v.details["lowest_ready"] == 0 for v in failovers), \
+        [(v.name, v.status, v.observed) for v in failovers]
+    assert check(result.verdicts, "failed_requests").status == "fail"
+    outage = check(result.verdicts, "longest_outage")
+    assert outage.status == "fail" and outage.details["longest_outage_s"] >= 30, outage
+    errors = check(result.verdicts, "slo_client[error_ratio]")
+    assert errors.status == "fail" and errors.evidence["failures"] > 0, errors
+
+
+@contextmanager
+def core_api_latency(ns: str, latency_ms: int, seconds: int):
+    """Every core API pod answers latency_ms late (its /admin/faults, set from inside the pod)."""
+    def set_faults(method: str, body: dict | None):
+        code = ("import json, urllib.request; urllib.request.urlopen(urllib.request.Request("
+                f"'http://127.0.0.1:8080/admin/faults', data={json.dumps(json.dumps(body)) if body else None}"
+                f"{'.encode()' if body else ''}, headers={{'Content-Type': 'application/json'}}, method='{method}'))")
+        for pod in kubectl("get", "pods", "-n", ns, "-l", "app=core-api", "-o", "name").split():
+            kubectl("exec", "-n", ns, pod, "--", "python3", "-c", code)
+    set_faults("POST", {"latency_ms": latency_ms, "duration_s": seconds})
+    try:
+        yield
+    finally:
+        set_faults("DELETE", None)
+
+
+INVERTED_RULE = "CoreAPIDown"
+
+
+@contextmanager
+def inverted_critical_rule(prometheus_url: str):
+    """A critical alert written the wrong way round: `== 1` where `== 0` was meant, so it pages
+    while the core API is up."""
+    set_extra_rule("inverted.yaml", f"""groups:
+  - name: written-the-wrong-way-round
+    rules:
+      - alert: {INVERTED_RULE}
+        expr: up{{namespace="gameday", app="core-api"}} == 1
+        labels: {{severity: critical}}
+""")
+    try:
+        wait_until(lambda: any(a["labels"]["alertname"] == INVERTED_RULE and a["state"] == "firing" for a in
+                               requests.get(f"{prometheus_url}/api/v1/alerts", timeout=10).json()["data"]["alerts"]),
+                   timeout=60, interval=1, what=f"{INVERTED_RULE} firing")
+        yield
+    finally:
+        set_extra_rule("inverted.yaml", None)
+
+
+def steady_load_experiment(tmp_path, verdicts: list[dict]) -> Path:
+    """The pod-kill game day's load, hypothesis and target with no fault: a 40 s wait, judged by `verdicts`."""
+    experiment = yaml.safe_load((EXPERIMENTS / "pod-kill-under-load.yaml").read_text())
+    experiment["method"] = [{**experiment["steady-state-hypothesis"]["probes"][1], "name": "keep-the-load-on",
+                             "pauses": {"after": 40}}]
+    experiment["extensions"] = [{"name": "kube-gameday", "verdicts": verdicts}]
+    path = tmp_path / "steady-load.yaml"
+    path.write_text(yaml.safe_dump(experiment, sort_keys=False))
+    return path
+
+
+@pytest.mark.gameday
+@pytest.mark.cluster
+def test_a_slow_core_api_and_an_inverted_critical_rule_fail_slos_and_the_alert_check(game_day, seed_stack, tmp_path):
+    """Defects: every core API response 1.5 s late (a dependency gone slow), and a critical rule
+    that fires while all is well. Clients and the server both see p95 over the SLO's 1 s; the
+    experiment expects no alert, so the page is unexpected."""
+    experiment = steady_load_experiment(tmp_path, [{"check": "slo_client"}, {"check": "slo_server"},
+                                                   {"check": "no_unexpected_critical_alert"}])
+    with core_api_latency(seed_stack.namespace, 1500, 300), inverted_critical_rule(seed_stack.prometheus_url):
+        result = game_day(experiment)
+    assert not result.error, result.error
+    for side in ("slo_client[p95]", "slo_server[p95]"):
+        verdict = check(result.verdicts, side)
+        assert verdict.status == "fail" and verdict.evidence["value"] >= 1.0, verdict
+    alerts = check(result.verdicts, "no_unexpected_critical_alert")
+    assert alerts.status == "fail" and INVERTED_RULE in alerts.reason, alerts
 
 
 @pytest.mark.gameday
@@ -67,5 +160,68 @@ def test_drain_completes_once_pdbs_do_not_overlap(game_day, stack_restored_after
     for name in ("pdb_respected[core-api]", "pdb_respected[mca]", "failover_recovered", "longest_outage"):
         verdict, = by_name(result.verdicts, name)
         assert verdict.status == "pass", f"{verdict.name} {verdict.status}: {verdict.observed}; {verdict.reason}"
-    agents, = by_name(result.verdicts, "pdb_respected[agents]")
-    assert agents.status == "inconclusive" and "missing PDB" in agents.reason, agents
+    # the stack still names the PDB it no longer has: a finding about the stack, not missing data
+    agents = check(result.verdicts, "pdb_respected[agents]")
+    assert agents.status == "fail" and "names PDB agents; there is none" in agents.reason, agents
+    present = check(result.verdicts, "stack_present")
+    assert present.status == "fail" and present.observed == "absent: PDB agents", present
+
+
+def hpa_experiment(tmp_path, method: list[dict], verdicts: list[dict], profile: dict | None = None) -> Path:
+    """The HPA game day's load and hypothesis with this method, judged by `verdicts` (and
+    `profile` as its load, when given)."""
+    experiment = yaml.safe_load((EXPERIMENTS / "hpa-scale-out.yaml").read_text())
+    experiment["method"] = method
+    experiment["extensions"] = [{"name": "kube-gameday", "verdicts": verdicts}]
+    if profile:
+        (tmp_path / "profile.yaml").write_text(yaml.safe_dump(profile))
+        experiment["controls"][0]["provider"]["arguments"]["profile"] = str(tmp_path / "profile.yaml")
+    path = tmp_path / "hpa.yaml"
+    path.write_text(yaml.safe_dump(experiment, sort_keys=False))
+    return path
+
+
+def wait_for_replicas(at_least: int, timeout_s: float, pause_s: float = 0) -> dict:
+    return {"type": "probe", "name": f"wait-for-{at_least}-replicas", "pauses": {"after": pause_s},
+            "provider": {"type": "python", "module": "probes.hpa", "func": "wait_for_replicas",
+                         "arguments": {"deployment": "core-api", "ns": "${namespace}", "at_least": at_least,
+                                       "timeout_s": timeout_s}}}
+
+
+@pytest.mark.long
+@pytest.mark.gameday
+@pytest.mark.cluster
+def test_an_hpa_whose_max_is_its_min_fails_to_scale_out(game_day, stack_restored_after, tmp_path):
+    """Defect: maxReplicas copied from minReplicas (3): the load crosses the CPU target and the
+    core API cannot follow."""
+    kubectl("patch", "hpa", "core-api", "-n", stack_restored_after, "--type=merge", "-p", '{"spec":{"maxReplicas":3}}')
+    experiment = hpa_experiment(tmp_path, [wait_for_replicas(5, timeout_s=150)],
+                                [{"check": "hpa_scaled_out", "hpa": "core-api", "at_least": 5, "within_s": 90}])
+    result = game_day(experiment)
+    assert not result.error, result.error
+    out = check(result.verdicts, "hpa_scaled_out[core-api]")
+    assert out.status == "fail" and out.observed == "stayed at 3 replicas", out
+
+
+@pytest.mark.long
+@pytest.mark.gameday
+@pytest.mark.cluster
+def test_replicas_reset_behind_the_hpas_back_fail_its_scale_in(game_day, stack_restored_after, tmp_path, seed_stack):
+    """Defect: something besides the HPA owns the replica count (a GitOps sync of a manifest that
+    sets `replicas: 3`): right after the HPA scaled out for a load spike, the count is put back
+    to 3, inside the HPA's 300 s scale-down stabilization window."""
+    reset = {"type": "action", "name": "gitops-sync-resets-the-replicas", "pauses": {"after": 30},
+             "provider": {"type": "process", "path": "kubectl", "arguments": (
+                 f"--context {seed_stack.kube_context} -n {seed_stack.namespace} scale deployment/core-api "
+                 "--replicas=3")}}
+    spike = {"shape": "spike", "users": 10, "spike_users": 40, "before_s": 20, "spike_s": 100, "after_s": 1800,
+             "spawn_rate": 10, "thresholds": ["p95 < 1s", "error_ratio < 5%"]}
+    # the reset well after the spike (the HPA scales out again while its last minute of CPU
+    # recommendations stays high: seen when the reset came 10 s before the spike's end), and well
+    # inside the 300 s scale-down stabilization window after the scale-out
+    experiment = hpa_experiment(tmp_path, [wait_for_replicas(4, timeout_s=240, pause_s=150), reset],
+                                [{"check": "hpa_scaled_in", "hpa": "core-api"}], spike)
+    result = game_day(experiment)
+    assert not result.error, result.error
+    scaled_in = check(result.verdicts, "hpa_scaled_in[core-api]")
+    assert scaled_in.status == "fail" and "inside the stabilization window" in scaled_in.reason, scaled_in
