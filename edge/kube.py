@@ -3,6 +3,7 @@ game day's target, core.target), never whatever the kubeconfig's current context
 The context `in-cluster` is the pod's own ServiceAccount: the suite running inside the cluster
 it tests (deploy/runner)."""
 
+import urllib3
 from kubernetes import client, config
 
 IN_CLUSTER = "in-cluster"
@@ -10,6 +11,8 @@ IN_CLUSTER = "in-cluster"
 # hold a game day, its rollbacks included, forever. Calls are short; a watch passes a timeout of its
 # own (the sampler's). poll() retries a timed-out call as a transient error.
 REQUEST_TIMEOUT_S = (5.0, 30.0)
+# what a call may raise when the API cannot answer: refused, timed out, or an error status
+API_ERRORS = (client.ApiException, urllib3.exceptions.HTTPError, OSError)
 
 
 class TimedApiClient(client.ApiClient):

@@ -14,7 +14,7 @@ from core import checks as declared
 from core.checks import Asked, Check
 from core.load_stats import judge_thresholds, window_stats
 from core.verdict import FAIL, INCONCLUSIVE, Verdict, Window, inconclusive, judged, utc
-from edge.kube import missing, worker_zones
+from edge.kube import API_ERRORS, missing, worker_zones
 from edge.prometheus import Prometheus, PrometheusError
 from edge.rundir import RunDir
 from edge.stack import Stack
@@ -96,7 +96,10 @@ KINDS = {"deployment": "Deployment", "hpa": "HPA", "pdb": "PDB", "service": "Ser
 def absent_is_a_finding(run: Run, verdict: Verdict, kind: str, name: str) -> Verdict:
     """No data about an object the API says does not exist is no missing data: the stack (or the
     experiment) names something that is not there. No data about one that exists stays inconclusive."""
-    if verdict.status != INCONCLUSIVE or not run.absent(kind, name):
+    try:
+        if verdict.status != INCONCLUSIVE or not run.absent(kind, name):
+            return verdict
+    except API_ERRORS:  # the API cannot say: the verdict stays what the data made it
         return verdict
     return replace(verdict, status=FAIL, observed=f"no {KINDS[kind]} {name} in {run.stack.namespace}",
                    reason=f"the game day names {KINDS[kind]} {name}; there is none")
@@ -110,7 +113,7 @@ def judge_stack_present(run: Run, spec: declared.NoFields) -> list[Verdict]:
     expected = f"the {len(named)} objects {stack.source.name} names exist in {stack.namespace}"
     try:
         gone = missing(stack.kube_context, stack.namespace, named)
-    except (ApiException, OSError) as err:
+    except API_ERRORS as err:
         return [inconclusive("stack_present", expected, f"the API could not say: {type(err).__name__}: {err}",
                              run.window)]
     listed = ", ".join(f"{KINDS[k]} {n}" for k, n in gone)
