@@ -13,6 +13,7 @@ import time
 import pytest
 import requests
 
+from tests.integration.local import seconds_of_load
 from tests.signals import as_background_job, ignores, processes_naming
 from tests.waiting import wait_until
 
@@ -31,9 +32,8 @@ def load_in_background(core_url: str, out) -> subprocess.Popen:
                                                "--out", str(out), "--shape", "steady", "--users", "5",
                                                "--duration", "300"]),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    timeline = out / "timeline.jsonl"
-    wait_until(lambda: timeline.exists() and timeline.stat().st_size > 0 or proc.poll() is not None,
-               timeout=60, interval=0.2, what="the first requests")
+    wait_until(lambda: seconds_of_load(out) >= 1 or proc.poll() is not None, timeout=60, interval=0.2,
+               what="the first requests")
     assert proc.poll() is None, proc.stdout.read()
     return proc
 
