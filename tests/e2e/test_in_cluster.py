@@ -27,6 +27,7 @@ def runner():
                            timeout=1200)
     assert build.returncode == 0, build.stderr[-3000:]
     kubectl("apply", "-k", str(REPO / "deploy" / "runner"))
+    kubectl("delete", "job", JOB, "-n", "gameday", "--ignore-not-found", "--wait=true")  # an aborted run's
     yield build.stdout.strip()
     kubectl("delete", "job", JOB, "-n", "gameday", "--ignore-not-found", "--wait=true")
     kubectl("delete", "-k", str(REPO / "deploy" / "runner"), "--ignore-not-found")
