@@ -16,7 +16,6 @@ from edge.stack import load_stack
 from probes.alerts import alert_can_fire
 from probes.delivery import await_delivery
 from tests.alerting import SWITCH_ALERT, SWITCH_RULE_FILE, set_extra_rule, switch_rule
-from tests.kube import kubectl
 
 pytestmark = pytest.mark.cluster  # every test here needs the kind cluster
 
