@@ -111,6 +111,9 @@ def judge_stack_present(run: Run, spec: declared.NoFields) -> list[Verdict]:
     named = [(kind, name) for kind, names in (("deployment", stack.deployments), ("hpa", stack.hpas),
                                               ("pdb", stack.pdbs), ("service", stack.services)) for name in names]
     expected = f"the {len(named)} objects {stack.source.name} names exist in {stack.namespace}"
+    if not named:  # nothing named is nothing to find: no pass on it
+        return [inconclusive("stack_present", expected, f"{stack.source} names no Deployment, HPA, PDB or Service",
+                             run.window)]
     try:
         gone = missing(stack.kube_context, stack.namespace, named)
     except API_ERRORS as err:
