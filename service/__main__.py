@@ -12,7 +12,7 @@ import signal
 import uvicorn
 
 from .alertsink import create_sink_app
-from .app import create_app
+from .app import SERVER_KEEP_ALIVE_S, create_app
 from .settings import Settings
 
 log = logging.getLogger("service")
@@ -45,6 +45,7 @@ def main() -> None:
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
         timeout_graceful_shutdown=int(settings.graceful_timeout_s), lifespan="on",
+        timeout_keep_alive=SERVER_KEEP_ALIVE_S,
     )
     log.info("%s (%s) listening on %s:%d", settings.role, settings.agent_type, settings.host, settings.port)
     # the sink is no service under test: nothing to drain

@@ -17,6 +17,8 @@ from starlette.routing import Route
 from .metrics import Metrics
 from .settings import Settings
 
+SERVER_KEEP_ALIVE_S = 5  # how long the service keeps an idle client connection (uvicorn's default)
+
 
 def burn_cpu(ms: float) -> float:
     """Spins for `ms` of this thread's CPU time: the per-request cost the HPA reacts to."""
@@ -263,7 +265,11 @@ def create_app(settings: Settings) -> Starlette:
             m.upstream_requests.labels(settings.agent_type, outcome)
 
     async def lifespan(app):
-        state.http = httpx.AsyncClient(timeout=settings.agent_timeout_s)
+        # an agent (uvicorn) closes a connection idle for SERVER_KEEP_ALIVE_S; a client keeping it as
+        # long (httpx's default, 5 s too) races that close and a call sent on the closing connection
+        # fails: a 502 nobody caused (seen once in the integration tests). Drop idle ones sooner.
+        state.http = httpx.AsyncClient(timeout=settings.agent_timeout_s,
+                                       limits=httpx.Limits(keepalive_expiry=SERVER_KEEP_ALIVE_S / 2))
         try:
             yield
         finally:
