@@ -119,9 +119,13 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
         result.error = str(err)
         return _record(result)
     except Exception as err:
-        _say(f"\nerror in the runner: {type(err).__name__}: {err}")
-        (run_dir / "runner-error.txt").write_text(traceback.format_exc())
-        result.error = f"the runner failed: {type(err).__name__}: {err} (traceback in runner-error.txt)"
+        _runner_failed(result, err)
+    except BaseException:  # not the runner's to absorb (a test's timeout, SystemExit): record, then pass it on
+        if target is None:
+            _record(result)
+        else:
+            _checked(result, target)
+        raise
     if target is None:
         return _record(result)
     _checked(result, target)
@@ -148,21 +152,36 @@ def _run_chaos(experiment_path: Path, stack: Stack, target: Target, run_dir: Pat
                       cwd=REPO, env=chaos_env(stack, run_dir, load_profile), stdout=out, stderr=subprocess.STDOUT,
                       start_new_session=True)
         interrupts = Interrupts(chaos, run_dir)
-        with interrupts.handled():
-            try:
-                _wait(chaos, on_tick, tick_s)
-            except Exception as err:  # this process failing must not strand what the experiment changed
-                _say(f"\nerror in the runner: {type(err).__name__}: {err}")
-                (run_dir / "runner-error.txt").write_text(traceback.format_exc())
-                result.error = f"the runner failed: {type(err).__name__}: {err} (traceback in runner-error.txt)"
-                interrupts.runner_failed(err)
-                chaos.wait()
-        stop_strays(chaos.pid)
+        try:
+            with interrupts.handled():
+                try:
+                    _wait(chaos, on_tick, tick_s)
+                # this process failing must not strand what the experiment changed, nor leave its
+                # load running: also when what stops it is no Exception (a test's timeout, SystemExit)
+                except BaseException as err:
+                    _runner_failed(result, err)
+                    interrupts.runner_failed(err)
+                    chaos.wait()
+                    if not isinstance(err, Exception):
+                        raise  # the caller's to handle, now that the experiment is over
+        finally:
+            stop_strays(chaos.pid)
+            _note_interrupt(result, interrupts)
+    return chaos
+
+
+def _runner_failed(result: Result, err: BaseException) -> None:
+    """The run's error is the runner's own failure, its traceback kept in runner-error.txt."""
+    _say(f"\nerror in the runner: {type(err).__name__}: {err}")
+    (result.run_dir / "runner-error.txt").write_text(traceback.format_exc())
+    result.error = f"the runner failed: {type(err).__name__}: {err} (traceback in runner-error.txt)"
+
+
+def _note_interrupt(result: Result, interrupts: "Interrupts") -> None:
     if interrupts.by:
         result.interrupted = interrupts.by
         result.notes.append(f"interrupted by {interrupts.by}: " + (
             "the rollbacks were abandoned by a second Ctrl-C" if interrupts.abandoned else "the rollbacks ran"))
-    return chaos
 
 
 def _judge(experiment: dict, experiment_path: Path, stack: Stack, result: Result,

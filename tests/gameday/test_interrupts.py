@@ -126,23 +126,36 @@ def test_a_second_ctrl_c_abandons_the_rollbacks_says_so_and_cleanup_undoes_them(
     assert_clean(seed_stack, out_dir)
 
 
+class TimedOut(BaseException):
+    """What pytest-timeout raises in a test past its time (pytest's Failed): no Exception."""
+
+
 @pytest.mark.cluster
-def test_an_error_in_the_runner_rolls_back_and_ends_the_run_as_an_error(seed_stack, run_dir):
+@pytest.mark.parametrize("error", [RuntimeError, TimedOut], ids=["exception", "not-an-exception"])
+def test_an_error_in_the_runner_rolls_back_and_ends_the_run_as_an_error(seed_stack, run_dir, error):
     """The runner's own failure while chaos runs (here its progress callback, once the drain has
     cordoned the node) stops the experiment as a Ctrl-C would and waits for its rollbacks; the
-    run ends as `error` (exit 3: the suite broke, which no verdict says), traceback kept."""
-    out_dir = run_dir / "runner-error"
+    run ends as `error` (exit 3: the suite broke, which no verdict says), traceback kept. What is
+    no Exception (a test's timeout, SystemExit) goes on to the caller, but only once the
+    experiment has rolled back and its load has stopped: a make gameday whose test timed out ran
+    the next game day beside the last one's chaos and Locust."""
+    out_dir = run_dir / f"runner-error-{error.__name__}"
 
     def progress(_elapsed_s: float) -> None:
         if a_node_cordoned():
-            raise RuntimeError("the progress display broke")
+            raise error("the progress display broke")
     with sigint_ignored_here():  # chaos must stop on the runner's SIGINT whatever it inherits
-        result = run_game_day(EXPERIMENTS / "node-drain-respects-pdb.yaml", seed_stack, out_dir, on_tick=progress,
-                              tick_s=1)
+        try:
+            result = run_game_day(EXPERIMENTS / "node-drain-respects-pdb.yaml", seed_stack, out_dir,
+                                  on_tick=progress, tick_s=1)
+        except TimedOut:
+            assert error is TimedOut
+        else:
+            assert error is RuntimeError and EXIT[result.status] == EXIT["error"], result
     record = json.loads((out_dir / "verdicts.json").read_text())
-    assert EXIT[result.status] == EXIT["error"] and record["status"] == "error", record
-    assert "the runner failed: RuntimeError: the progress display broke" in record["error"]
-    by = "an error in the runner (RuntimeError: the progress display broke; traceback in runner-error.txt)"
+    assert record["status"] == "error", record
+    assert f"the runner failed: {error.__name__}: the progress display broke" in record["error"]
+    by = f"an error in the runner ({error.__name__}: the progress display broke; traceback in runner-error.txt)"
     assert f"interrupted by {by}: the rollbacks ran" in record["notes"], record
     journal = json.loads((out_dir / "journal.json").read_text())
     assert journal["status"] == "interrupted" and journal["rollbacks"], "the journal shows the rollbacks"
