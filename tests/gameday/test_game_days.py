@@ -17,12 +17,34 @@ HERE = Path(__file__).resolve().parent
 SEED_FINDINGS = yaml.safe_load((HERE / "seed-findings.yaml").read_text())
 
 
+JUDGING_S = 600  # chaos starting, the settle before the load, judging, the report: beyond what an experiment states
+WAITS = ("timeout_s", "warmup_s", "settle_s")  # the arguments that bound how long an activity or control waits
+
+
+def time_bound_s(experiment: dict) -> float:
+    """How long the game day may take by its own bounds: every wait's timeout, every pause, the
+    control's warm-up and settle (the hypothesis twice), and JUDGING_S. pytest's timeout must not
+    be shorter: a test it cuts judges nothing (crashloop-alert's rule lets go ~13 min after the
+    rollback, well past the 900 s default)."""
+    hypothesis = (experiment.get("steady-state-hypothesis") or {}).get("probes") or []
+    parts = [*(experiment.get("controls") or []), *hypothesis, *hypothesis,
+             *(experiment.get("method") or []), *(experiment.get("rollbacks") or [])]
+    seconds = JUDGING_S
+    for part in parts:
+        arguments = (part.get("provider") or {}).get("arguments") or {}
+        seconds += sum(v for k, v in arguments.items() if k in WAITS and isinstance(v, (int, float)))
+        seconds += sum(v for v in (part.get("pauses") or {}).values() if isinstance(v, (int, float)))
+    return seconds
+
+
 def game_days() -> list:
     params = []
     for path in sorted((HERE.parents[1] / "experiments").glob("*.yaml")):
         experiment = yaml.safe_load(path.read_text())
         if any(e.get("name") == EXTENSION for e in experiment.get("extensions") or []):
-            marks = [] if "ci" in experiment.get("tags", []) else [pytest.mark.long]
+            marks = [pytest.mark.timeout(max(900, time_bound_s(experiment)))]
+            if "ci" not in experiment.get("tags", []):
+                marks.append(pytest.mark.long)
             params.append(pytest.param(path, id=path.stem, marks=marks))
     return params
 
