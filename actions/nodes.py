@@ -26,7 +26,7 @@ from kubernetes import client
 
 from actions import planned
 from core.target import Target
-from edge.kube import core_api, pod_ready, ready_selected
+from edge.kube import API_ERRORS, core_api, pod_ready, pods_under_several_pdbs, ready_selected
 from edge.poll import poll
 
 log = logging.getLogger("chaostoolkit")
@@ -133,8 +133,24 @@ def _plan_drain(a: dict, target: Target) -> list[str]:
     pods = sorted(f"{p.metadata.namespace}/{p.metadata.name}" for p in pods_on(core, node))
     pdbs = client.PolicyV1Api(core.api_client).list_namespaced_pod_disruption_budget(ns).items
     budgets = ", ".join(f"{p.metadata.name} allows {p.status.disruptions_allowed}" for p in pdbs) or "none"
+    stuck = pods_under_several_pdbs(core, ns)
     return [f"cordon {node} and evict its {len(pods)} pod(s) through the Eviction API, retrying refusals for "
-            f"up to {a['timeout_s']:.0f} s: {', '.join(pods)}", f"PodDisruptionBudgets in {ns} now: {budgets}"]
+            f"up to {a['timeout_s']:.0f} s: {', '.join(pods)}", f"PodDisruptionBudgets in {ns} now: {budgets}",
+            *([f"no drain can move (more than one PDB selects them): {_named(stuck)}"] if stuck else [])]
+
+
+def _named(several: dict[str, list[str]]) -> str:
+    return "; ".join(f"{pod} ({', '.join(pdbs)})" for pod, pdbs in several.items())
+
+
+def _several_pdbs(core: client.CoreV1Api, ns: str) -> dict[str, list[str]] | None:
+    """The namespace's pods under more than one PDB as the drain starts (the evidence of
+    pdbs_disjoint, whichever node the drain hits); None if the API could not say."""
+    try:
+        return pods_under_several_pdbs(core, ns)
+    except API_ERRORS as err:
+        log.warning("drain: could not read which pods more than one PDB selects: %s", err)
+        return None
 
 
 @planned(_plan_drain)
@@ -144,10 +160,13 @@ def drain_node(pods_label_selector: str = "", ns: str = "", node: str = "", time
     namespace) and evicts its pods through the Eviction API, retrying refused evictions every
     retry_s, until none is left or timeout_s passes, or only pods no eviction can move are left.
     Returns what happened: the node, pods evicted, evictions refused (in all and by PDB), pods
-    blocked, pods left, whether it completed."""
+    blocked, pods left, whether it completed; and the pods of `ns` that more than one PDB selects,
+    on any node (what blocks the next drain, if not this one)."""
     target = Target.of(configuration)
     core = core_api(target.context)
-    node = select_drain(core, target, pods_label_selector, ns or target.namespace, node)
+    ns = ns or target.namespace
+    node = select_drain(core, target, pods_label_selector, ns, node)
+    several = _several_pdbs(core, ns)
     _cordon(core, node, True)
     started, evicted, refused, blocked, left = time.monotonic(), [], Counter(), [], []
     refused_pod: dict[str, tuple[str, int]] = {}  # pod -> (PDB that last refused it, refusals)
@@ -180,7 +199,8 @@ def drain_node(pods_label_selector: str = "", ns: str = "", node: str = "", time
                   "; ".join(f"{key} ({reason})" for key, reason in why.items()))
     return {"node": node, "completed": not left, "duration_s": took, "evicted": evicted,
             "refused_evictions": sum(refused.values()), "refused_by_pdb": dict(refused),
-            "blocked_by_several_pdbs": blocked, "left": left, "why_left": why}
+            "blocked_by_several_pdbs": blocked, "left": left, "why_left": why,
+            "namespace": ns, "pods_under_several_pdbs": several}
 
 
 def _why_left(core: client.CoreV1Api, pod: client.V1Pod, refusals: tuple[str, int] | None, blocked: bool) -> str:

@@ -115,6 +115,9 @@ PDB_RESPECTED = Check(
 DRAIN_COMPLETED = Check(
     "drain_completed", NoFields, "every drain emptied its node, refused evictions retried",
     trend=("drain_s",), subject_varies=True)
+PDBS_DISJOINT = Check(
+    "pdbs_disjoint", NoFields, "(with a drain) no pod of the namespace under more than one PDB, on any node: "
+    "the Eviction API refuses such a pod, so no drain of its node completes")
 LONGEST_OUTAGE = Check(
     "longest_outage", LongestOutage, "no stretch without a successful response longer than max_s",
     sources=(LOAD,), trend=("longest_outage_s",), hole_voids_fail=True)
@@ -163,7 +166,7 @@ STACK_PRESENT = Check(
     "finding about the stack, not missing data")
 
 CHECKS: dict[str, Check] = {c.name: c for c in (
-    FAILOVER_RECOVERED, PDB_RESPECTED, DRAIN_COMPLETED, LONGEST_OUTAGE, FAILED_REQUESTS, SLO_CLIENT, SLO_SERVER,
+    FAILOVER_RECOVERED, PDB_RESPECTED, DRAIN_COMPLETED, PDBS_DISJOINT, LONGEST_OUTAGE, FAILED_REQUESTS, SLO_CLIENT, SLO_SERVER,
     SLO_AGREEMENT, HPA_SCALED_OUT, HPA_SCALED_IN, ALERT_FIRED, ALERT_RESOLVED, ALERT_DELIVERED, ALERT_CAN_FIRE,
     NO_UNEXPECTED_CRITICAL_ALERT, CAPACITY_FOR_TARGET, STEADY_STATE, STACK_PRESENT)}
 # what an experiment may list: the rest come with another check or with every run

@@ -99,3 +99,26 @@ def min_available(pdb, expected_pods: int) -> int | None:
     if spec.max_unavailable is not None and pdb.status is not None:
         return pdb.status.desired_healthy
     return None
+
+
+def selector_string(selector) -> str:
+    """A LabelSelector (matchLabels and matchExpressions) as the API's label_selector query, so the
+    API server does the matching. An empty selector selects every pod of the namespace."""
+    terms = [f"{k}={v}" for k, v in sorted((selector.match_labels or {}).items())]
+    for expr in selector.match_expressions or []:
+        values = ",".join(expr.values or [])
+        terms.append({"In": f"{expr.key} in ({values})", "NotIn": f"{expr.key} notin ({values})",
+                      "Exists": expr.key, "DoesNotExist": f"!{expr.key}"}[expr.operator])
+    return ",".join(terms)
+
+
+def pods_under_several_pdbs(core: client.CoreV1Api, ns: str) -> dict[str, list[str]]:
+    """{ns/pod: [PDB, ...]} for each pod of `ns` that more than one PodDisruptionBudget selects: the
+    Eviction API refuses to evict such a pod at all (HTTP 500), so no drain of its node completes."""
+    budgets: dict[str, list[str]] = {}
+    for pdb in client.PolicyV1Api(core.api_client).list_namespaced_pod_disruption_budget(ns).items:
+        if pdb.spec.selector is None:
+            continue  # policy/v1: a null selector selects nothing
+        for pod in core.list_namespaced_pod(ns, label_selector=selector_string(pdb.spec.selector)).items:
+            budgets.setdefault(f"{ns}/{pod.metadata.name}", []).append(pdb.metadata.name)
+    return {pod: sorted(names) for pod, names in sorted(budgets.items()) if len(names) > 1}

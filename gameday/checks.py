@@ -23,7 +23,7 @@ from gameday.record import deployment_samples
 from probes.alerts import alert_can_fire, alert_fired, alert_resolved, alert_timeline, rule_timing, unexpected_critical_alerts
 from probes.capacity import capacity_for_target, load_steps
 from probes.delivery import delivery_verdict
-from probes.drain import drain_completed
+from probes.drain import drain_completed, pdbs_disjoint
 from probes.failover import failed_requests, failover_recovered, longest_outage_s, pdb_respected
 from probes.hpa import hpa_scaled_in, hpa_scaled_out, hpa_spec, target_crossed_at
 from probes.slo import server_counts, slo_agreement, slo_error_ratio, slo_latency
@@ -169,6 +169,20 @@ def judge_drain(run: Run, spec: declared.NoFields) -> list[Verdict]:
     if not records:
         return [inconclusive("drain_completed", "the drained node emptied", "the method ran no drain_node", run.window)]
     return [drain_completed(r) for r in records]
+
+
+@judges(declared.PDBS_DISJOINT)
+def judge_pdbs_disjoint(run: Run, spec: declared.NoFields) -> list[Verdict]:
+    """From the first drain in each namespace: the PDBs as the method found them."""
+    records = run.outputs_of("drain_node")
+    if not records:
+        return [inconclusive("pdbs_disjoint", "no pod under more than one PDB", "the method ran no drain_node",
+                             run.window)]
+    first = {}
+    for record in records:
+        out = record.get("output")
+        first.setdefault(out.get("namespace") if isinstance(out, dict) else None, record)
+    return [pdbs_disjoint(r) for r in first.values()]
 
 
 @judges(declared.LONGEST_OUTAGE)

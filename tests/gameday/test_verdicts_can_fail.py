@@ -157,7 +157,8 @@ def test_drain_completes_once_pdbs_do_not_overlap(game_day, stack_restored_after
     assert not result.error, result.error
     drain, = by_name(result.verdicts, "drain_completed")
     assert drain.status == "pass" and not drain.evidence["left"], f"{drain.status}: {drain.reason}"  # reason: why each pod stayed
-    for name in ("pdb_respected[core-api]", "pdb_respected[mca]", "failover_recovered", "longest_outage"):
+    for name in ("pdbs_disjoint", "pdb_respected[core-api]", "pdb_respected[mca]", "failover_recovered",
+                 "longest_outage"):
         verdict, = by_name(result.verdicts, name)
         assert verdict.status == "pass", f"{verdict.name} {verdict.status}: {verdict.observed}; {verdict.reason}"
     # the stack still names the PDB it no longer has: a finding about the stack, not missing data

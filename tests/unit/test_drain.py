@@ -1,9 +1,11 @@
-"""drain_completed over the journal record a drain leaves (actions.nodes.drain_node's output)."""
+"""drain_completed and pdbs_disjoint over the journal record a drain leaves (actions.nodes.drain_node's
+output); the PDB selector as the API's label query."""
 
-from kubernetes.client import V1PodDisruptionBudgetStatus
+from kubernetes.client import V1LabelSelector, V1LabelSelectorRequirement, V1PodDisruptionBudgetStatus
 
 from actions.nodes import budget_state
-from probes.drain import drain_completed
+from edge.kube import selector_string
+from probes.drain import drain_completed, pdbs_disjoint
 
 
 def record(output, status="succeeded"):
@@ -13,7 +15,8 @@ def record(output, status="succeeded"):
 
 def drained(**overrides):
     out = {"node": "w1", "completed": True, "duration_s": 12.5, "evicted": ["ns/a", "ns/b"],
-           "refused_evictions": 3, "refused_by_pdb": {"api": 3}, "blocked_by_several_pdbs": [], "left": []}
+           "refused_evictions": 3, "refused_by_pdb": {"api": 3}, "blocked_by_several_pdbs": [], "left": [],
+           "namespace": "ns", "pods_under_several_pdbs": {}}
     return {**out, **overrides}
 
 
@@ -40,6 +43,31 @@ def test_a_timeout_names_what_was_left_and_why():
 def test_a_drain_that_crashed_is_inconclusive_not_a_pass():
     verdict = drain_completed(record(None, status="failed") | {"exception": ["RuntimeError: no worker"]})
     assert verdict.status == "inconclusive" and "no worker" in verdict.reason
+
+
+def test_pods_under_two_budgets_fail_pdbs_disjoint_even_when_the_drain_completed():
+    # the drained worker ran no MCA pod, another worker does: its drain would stop there
+    verdict = pdbs_disjoint(record(drained(pods_under_several_pdbs={"ns/mca-1": ["agents", "mca"]})))
+    assert verdict.status == "fail" and verdict.name == "pdbs_disjoint[ns]"
+    assert verdict.reason.startswith("more than one PodDisruptionBudget selects ns/mca-1 (agents, mca)")
+
+
+def test_disjoint_budgets_pass_and_an_unread_overlap_is_inconclusive():
+    assert pdbs_disjoint(record(drained())).status == "pass"
+    unread = pdbs_disjoint(record(drained(pods_under_several_pdbs=None)))
+    assert unread.status == "inconclusive" and "could not read" in unread.reason
+    crashed = pdbs_disjoint(record(None, status="failed"))
+    assert crashed.status == "inconclusive" and "the drain action failed" in crashed.reason
+
+
+def test_a_pdb_selector_becomes_the_label_query_the_api_matches():
+    expressions = [V1LabelSelectorRequirement(key="tier", operator="In", values=["agents", "core"]),
+                   V1LabelSelectorRequirement(key="canary", operator="DoesNotExist"),
+                   V1LabelSelectorRequirement(key="zone", operator="NotIn", values=["c"]),
+                   V1LabelSelectorRequirement(key="team", operator="Exists")]
+    selector = V1LabelSelector(match_labels={"app": "mca"}, match_expressions=expressions)
+    assert selector_string(selector) == "app=mca,tier in (agents,core),!canary,zone notin (c),team"
+    assert selector_string(V1LabelSelector()) == ""  # empty: every pod of the namespace
 
 
 def status(healthy, needed, allowed):
