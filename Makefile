@@ -65,7 +65,7 @@ node-image: cluster-deps
 ## test: every test, the cluster ones against the cluster and stack `make deploy` brings up;
 ## of the game days, the CI subset (experiments tagged `ci`; `make gameday` runs them all)
 test: setup deploy
-	$(VENV)/bin/pytest -m "not long"
+	$(VENV)/bin/pytest -m "not long" --durations=30
 
 ## test-unit / test-integration / test-e2e: pure functions / real Prometheus, service, Locust
 ## on loopback / the kind cluster
