@@ -1,11 +1,12 @@
 """What the suite's faults left on a cluster, found by the markers each action leaves: nodes it
-cordoned, kind node containers it stopped, Deployments it changed. After every game day, rolled
+cordoned, kind node containers it stopped, Deployments it changed, node agents still there. After every game day, rolled
 back or interrupted, this must be empty; `gameday cleanup` undoes whatever is there with every
 undo core.faults declares, the same rollbacks the experiments use (no journal needed)."""
 
 import importlib
 import json
 
+from actions.agents import agents_in_place
 from actions.deployments import changed_deployments
 from actions.nodes import cordoned_nodes, is_kind, kind_cluster, stopped_node_containers
 from core.faults import UNDOS
@@ -21,6 +22,7 @@ def leftovers(target: Target) -> list[str]:
         found += [f"node {n} stopped (its kind container)" for n in stopped]
     found += [f"deployment {target.namespace}/{d.metadata.name} changed by the suite (saved state not restored)"
               for d in changed_deployments(apps_api(target.context), target.namespace)]
+    found += agents_in_place(core_api(target.context))
     return found
 
 

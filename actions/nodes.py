@@ -273,13 +273,13 @@ def _docker(*args: str) -> str:
     return proc.stdout.strip()
 
 
-def _node_ready(core: client.CoreV1Api, node: str) -> bool:
+def node_ready(core: client.CoreV1Api, node: str) -> bool:
     conditions = core.read_node(node).status.conditions or []
     return any(c.type == "Ready" and c.status == "True" for c in conditions)
 
 
 def select_nodes_to_stop(core: client.CoreV1Api, target: Target, pods_label_selector: str, ns: str,
-                         nodes: list[str] | None, zone: str) -> list[str]:
+                         nodes: list[str] | None, zone: str, fault: str = "node stop") -> list[str]:
     """`nodes`, or every worker of `zone`, or else the busiest worker for the selector; refused if
     one of them may not fail."""
     target.check_namespace(ns)
@@ -290,7 +290,7 @@ def select_nodes_to_stop(core: client.CoreV1Api, target: Target, pods_label_sele
             raise RuntimeError(f"no worker node in zone {zone!r}")
     nodes = nodes or [busiest_worker(core, pods_label_selector, ns)]
     for node in nodes:
-        check_node_may_fail(core, target, node, "node stop")
+        check_node_may_fail(core, target, node, fault)
     return nodes
 
 
@@ -344,7 +344,7 @@ def start_stopped_nodes(ready_timeout_s: float = 180, configuration: dict | None
         _docker("start", node)
         log.info("started node %s; waiting for Ready", node)
     def check():
-        waiting = sorted(n for n in stopped if not _node_ready(core, n))
+        waiting = sorted(n for n in stopped if not node_ready(core, n))
         return not waiting, waiting
     ready, waiting, waited = poll(check, ready_timeout_s, f"{', '.join(stopped)} Ready again")
     if not ready:

@@ -22,6 +22,8 @@ FAULTS: dict[str, Fault] = {f.action: f for f in (
     Fault("drain_node", "actions.nodes", "uncordon_drained_nodes", "uncordon the nodes the suite cordoned"),
     Fault("stop_nodes", "actions.nodes", "start_stopped_nodes",
           "start the node containers stopped by then, and wait until each is Ready"),
+    Fault("stop_kubelet", "actions.agents", "revert_agent_faults",
+          "ask every node agent to revert its fault, wait until its node is Ready, remove the agents"),
     Fault("set_container_env", "actions.deployments", "restore_deployments",
           "put back the saved template and replicas of every Deployment the suite changed"),
     Fault("scale_to", "actions.deployments", "restore_deployments",

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make deploy: the stack under test and its monitoring on the kind cluster (idempotent). Builds
-# and loads the service image (the others are in the node image), applies deploy/stack and
-# deploy/monitoring, restarts Deployments still running an older build of the service image,
-# and waits until every Deployment is available, every Prometheus target is up and Prometheus
+# and loads the service and node agent images (the others are in the node image), applies
+# deploy/stack, deploy/monitoring and deploy/agents, restarts Deployments still running an older
+# build of the service image, and waits until every Deployment is available, every Prometheus target is up and Prometheus
 # has found its Alertmanager, printing progress while it waits.
 set -euo pipefail
 source "$(dirname "$0")/../../cluster/scripts/lib.sh"
@@ -67,9 +67,11 @@ wait_alertmanager_found() {
 }
 
 service_image=$("$REPO_DIR/deploy/scripts/service-image.sh")
-log "applying deploy/stack and deploy/monitoring to $context"
+"$REPO_DIR/deploy/scripts/agent-image.sh" >/dev/null
+log "applying deploy/stack, deploy/monitoring and deploy/agents to $context"
 k apply -k "$REPO_DIR/deploy/stack" >/dev/null
 k apply -k "$REPO_DIR/deploy/monitoring" >/dev/null
+k apply -k "$REPO_DIR/deploy/agents" >/dev/null
 roll_stale "$service_image"
 wait_available "$stack_ns"
 wait_available monitoring

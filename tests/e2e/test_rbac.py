@@ -21,11 +21,14 @@ ALLOWED = [("get", "pods", "gameday"), ("delete", "pods", "gameday"), ("create",
            ("patch", "deployments", "gameday"), ("update", "deployments", "gameday"),
            ("patch", "deployments/scale", "gameday"), ("watch", "poddisruptionbudgets", "gameday"),
            ("get", "horizontalpodautoscalers", "gameday"), ("patch", "nodes", None), ("list", "pods", None),
-           ("get", "namespaces", None), ("get", "services", "gameday")]
+           ("get", "namespaces", None), ("get", "services", "gameday"),
+           ("create", "pods", "kube-gameday-agents"), ("delete", "pods", "kube-gameday-agents"),
+           ("create", "leases", "kube-gameday-agents"), ("patch", "leases", "kube-gameday-agents")]
 DENIED = [("get", "secrets", "gameday"), ("list", "secrets", None), ("delete", "deployments", "gameday"),
           ("delete", "nodes", None), ("create", "pods/eviction", "kube-system"), ("delete", "pods", "kube-system"),
           ("patch", "deployments", "monitoring"), ("create", "pods", "gameday"), ("get", "configmaps", "gameday"),
-          ("delete", "services", "gameday")]
+          ("delete", "services", "gameday"), ("create", "leases", "gameday"),
+          ("create", "pods/exec", "kube-gameday-agents")]
 
 
 @pytest.fixture(scope="module")

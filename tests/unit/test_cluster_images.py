@@ -1,7 +1,7 @@
 """Every image a manifest of ours names is one the offline build produces (same names online
 and offline), with the versions of cluster/versions.env, or one of the images built from
-this repository (deploy/scripts/service-image.sh, runner-image.sh: tagged with pyproject.toml's
-version)."""
+this repository (deploy/scripts/service-image.sh, runner-image.sh, agent-image.sh: tagged with
+pyproject.toml's version), as the code that starts it names it."""
 
 import re
 import subprocess
@@ -23,7 +23,7 @@ def built_images():
 
 def project_images():
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
-    return {f"kube-gameday/service:{version}", f"kube-gameday/runner:{version}"}
+    return {f"kube-gameday/{image}:{version}" for image in ("service", "runner", "agent")}
 
 
 def manifest_images():
@@ -51,3 +51,8 @@ def test_containerd_sandbox_image_is_kubeadms_pause():
     config = (CLUSTER / "node/files/etc/containerd/config.toml").read_text()
     assert 'sandbox_image = "registry.k8s.io/pause:PAUSE_VERSION"' in config
     assert any(i.startswith("registry.k8s.io/pause:") for i in built_images())
+
+
+def test_the_agent_image_the_actions_start_is_the_one_built():
+    from core.agents import IMAGE
+    assert IMAGE in project_images()

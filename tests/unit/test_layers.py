@@ -1,5 +1,5 @@
 """The packages import downwards only (docs/architecture.md, "Layers"): core → edge → probes,
-loadtests, actions, reports → gameday. A package imports its own modules and those of the layers
+loadtests, actions, agent, reports → gameday. A package imports its own modules and those of the layers
 below it, never a sibling of its own layer nor one above: nothing imports gameday. The service
 under test stands apart: it imports none of the suite, and the suite none of it."""
 
@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-LAYERS = {"core": 0, "edge": 1, "probes": 2, "loadtests": 2, "actions": 2, "reports": 2, "gameday": 3}
+LAYERS = {"core": 0, "edge": 1, "probes": 2, "loadtests": 2, "actions": 2, "agent": 2, "reports": 2, "gameday": 3}
 APART = "service"
 
 

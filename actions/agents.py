@@ -1,0 +1,244 @@
+"""Host faults through a node agent (core.agents, agent/): they need no docker, no cloud
+credentials and no SSH, only the Kubernetes API, so they work from the in-cluster runner and on
+any cluster whose nodes run systemd. Each fault is one privileged pod pinned to its node and one
+Lease the runner renews from a thread of the process that applied it (chaos's): if that process
+dies, renewals stop and the agent reverts within one lease period; at its deadline it reverts
+anyway. The rollback `revert_agent_faults` asks every agent to revert, waits until each says it
+did (and its node is Ready again), and deletes the pods and Leases.
+"""
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+
+from kubernetes import client
+
+from actions import planned
+from actions.nodes import node_ready, pods_on, select_nodes_to_stop
+from core import agents as protocol
+from core.target import Target
+from edge.kube import API_ERRORS, core_api
+from edge.poll import poll
+
+log = logging.getLogger("chaostoolkit")
+START_TIMEOUT_S = 120
+REVERT_TIMEOUT_S = 180
+
+def _leases(core: client.CoreV1Api) -> client.CoordinationV1Api:
+    return client.CoordinationV1Api(core.api_client)
+
+
+def _micro_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Renewals:
+    """The renewals of every Lease this process holds, one daemon thread: it dies with the process,
+    which is the point (a SIGKILLed runner renews nothing)."""
+
+    def __init__(self):
+        self.held: dict[str, client.CoordinationV1Api] = {}
+        self.lock, self.thread = threading.Lock(), None
+
+    def hold(self, name: str, leases: client.CoordinationV1Api, period_s: float) -> None:
+        with self.lock:
+            self.held[name] = leases
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._renew, args=(period_s / 3,), daemon=True, name="leases")
+                self.thread.start()
+
+    def release(self, name: str) -> None:
+        with self.lock:
+            self.held.pop(name, None)
+
+    def _renew(self, every_s: float) -> None:
+        while True:
+            time.sleep(every_s)
+            with self.lock:
+                held = dict(self.held)
+            for name, leases in held.items():
+                try:
+                    leases.patch_namespaced_lease(name, protocol.NAMESPACE, {"spec": {"renewTime": _micro_now()}})
+                except API_ERRORS as err:  # the agent counts the missed renewal; the next may pass
+                    log.warning("lease %s not renewed: %s", name, err)
+
+
+RENEWALS = Renewals()
+
+
+def _agent_pod(name: str, node: str, fault: str, deadline_s: float, lease_s: float) -> client.V1Pod:
+    return client.V1Pod(
+        metadata=client.V1ObjectMeta(name=name, namespace=protocol.NAMESPACE, labels=protocol.LABELS,
+                                     annotations={protocol.NODE: node, protocol.FAULT: fault}),
+        spec=client.V1PodSpec(
+            node_name=node,  # no scheduler: a cordoned or tainted node is still the one meant
+            host_pid=True, host_network=True, restart_policy="Never", dns_policy="ClusterFirstWithHostNet",
+            service_account_name=protocol.SERVICE_ACCOUNT, automount_service_account_token=True,
+            tolerations=[client.V1Toleration(operator="Exists")],  # no taint, not even NotReady's, evicts it
+            termination_grace_period_seconds=60,
+            containers=[client.V1Container(
+                name="agent", image=protocol.IMAGE, image_pull_policy="IfNotPresent",
+                command=["python3", "-m", "agent"],
+                args=["--fault", fault, "--lease", name, "--deadline-s", str(deadline_s), "--lease-s", str(lease_s)],
+                security_context=client.V1SecurityContext(privileged=True, run_as_user=0, run_as_group=0),
+                termination_message_policy="File")]))
+
+
+def start_agent(core: client.CoreV1Api, node: str, fault: str, deadline_s: float, lease_s: float) -> dict:
+    """Creates the Lease and the agent pod, keeps the Lease renewed, and waits until the agent
+    says the fault is applied; RuntimeError (the agent reverted or ended) if the node refused it."""
+    name = f"gameday-{fault}-{uuid.uuid4().hex[:6]}"
+    leases = _leases(core)
+    lease = client.V1Lease(
+        metadata=client.V1ObjectMeta(name=name, namespace=protocol.NAMESPACE, labels=protocol.LABELS,
+                                     annotations={protocol.NODE: node, protocol.FAULT: fault,
+                                                  protocol.STATE: protocol.STARTING}),
+        spec=client.V1LeaseSpec(holder_identity=f"{socket.gethostname()}/{os.getpid()}",
+                                lease_duration_seconds=int(lease_s), acquire_time=_micro_now(),
+                                renew_time=_micro_now()))
+    leases.create_namespaced_lease(protocol.NAMESPACE, lease)
+    RENEWALS.hold(name, leases, lease_s)
+    core.create_namespaced_pod(protocol.NAMESPACE, _agent_pod(name, node, fault, deadline_s, lease_s))
+    reached, seen, waited = poll(lambda: _started(core, name), START_TIMEOUT_S, f"agent {name} on {node} to apply {fault}")
+    state, reason = seen if isinstance(seen, tuple) else ("unknown", str(seen))
+    if state != protocol.APPLIED:
+        _remove(core, name)
+        raise RuntimeError(f"{fault} on {node}: the node agent {state}" + (f": {reason}" if reason else
+                           f" after {waited:.0f} s") + " (nothing is left applied)")
+    log.info("%s applied on %s by agent %s (reverts by itself in %.0f s, or %.0f s after losing its lease)",
+             fault, node, name, deadline_s, lease_s)
+    return {"node": node, "fault": fault, "agent": name, "applied_at": _annotations(core, name).get(protocol.APPLIED_AT)}
+
+
+def _annotations(core: client.CoreV1Api, name: str) -> dict:
+    return _leases(core).read_namespaced_lease(name, protocol.NAMESPACE).metadata.annotations or {}
+
+
+def _started(core: client.CoreV1Api, name: str) -> tuple[bool, tuple[str, str]]:
+    notes = _annotations(core, name)
+    state = notes.get(protocol.STATE, protocol.STARTING)
+    if state == protocol.STARTING:
+        pod = core.read_namespaced_pod(name, protocol.NAMESPACE)
+        if pod.status.phase in ("Failed", "Succeeded"):
+            return True, ("ended", _pod_message(pod))
+        waiting = [s.state.waiting.reason for s in pod.status.container_statuses or [] if s.state.waiting]
+        return False, (pod.status.phase, ", ".join(waiting))
+    return True, (state, notes.get(protocol.REASON, ""))
+
+
+def _pod_message(pod: client.V1Pod) -> str:
+    for status in pod.status.container_statuses or []:
+        if status.state.terminated:
+            return status.state.terminated.message or status.state.terminated.reason or ""
+    return pod.status.reason or ""
+
+
+def _remove(core: client.CoreV1Api, name: str) -> None:
+    """Deletes the Lease, then the pod: either makes an agent still running revert (lease gone, SIGTERM)."""
+    RENEWALS.release(name)
+    for delete in (_leases(core).delete_namespaced_lease, core.delete_namespaced_pod):
+        try:
+            delete(name, protocol.NAMESPACE)
+        except client.ApiException as err:
+            if err.status != 404:
+                raise
+
+
+# ---- the kubelet stopped: the node NotReady while its containers run on ----
+
+def _plan_kubelet_stop(a: dict, target: Target) -> list[str]:
+    core = core_api(target.context)
+    return [f"stop the kubelet of node {node} through a node agent (reverts by itself after {a['deadline_s']:.0f} s, "
+            f"or {a['lease_s']:.0f} s after the runner stops renewing its lease); its pods go on running unwatched: "
+            + ", ".join(sorted(f"{p.metadata.namespace}/{p.metadata.name}" for p in pods_on(core, node)))
+            for node in select_nodes_to_stop(core, target, a["pods_label_selector"], a["ns"] or target.namespace,
+                                             a["nodes"], a["zone"], fault="kubelet stop")]
+
+
+@planned(_plan_kubelet_stop)
+def stop_kubelet(pods_label_selector: str = "", ns: str = "", nodes: list[str] | None = None, zone: str = "",
+                 deadline_s: float = 600, lease_s: float = 15, configuration: dict | None = None) -> dict:
+    """Stops the kubelet of `nodes`, or every worker of `zone`, or else the busiest worker for the
+    selector, each through a node agent: the node turns NotReady and its pods are evicted as their
+    tolerations say, while its containers keep running. Any cluster whose nodes run systemd; no
+    docker, no cloud credentials. Returns the nodes, their agents and when each applied."""
+    target = Target.of(configuration)
+    core = core_api(target.context)
+    nodes = select_nodes_to_stop(core, target, pods_label_selector, ns or target.namespace, nodes, zone,
+                                 fault="kubelet stop")
+    agents = []
+    try:
+        for node in nodes:
+            agents.append(start_agent(core, node, "kubelet-stop", deadline_s, lease_s))
+    except Exception:
+        for started in agents:  # all or nothing: a zone half-failed is not the experiment asked for
+            _request_revert(core, started["agent"])
+        raise
+    return {"nodes": nodes, "zone": zone, "stopped_at": datetime.now(timezone.utc).isoformat(), "agents": agents,
+            "deadline_s": deadline_s, "lease_s": lease_s}
+
+
+# ---- the undo ----
+
+def agent_faults(core: client.CoreV1Api) -> list[client.V1Lease]:
+    """The Leases of agents still there: each a fault that may be in place."""
+    return _leases(core).list_namespaced_lease(protocol.NAMESPACE, label_selector=protocol.LABEL).items
+
+
+def agents_in_place(core: client.CoreV1Api) -> list[str]:
+    """One line per node agent still there (for the leftovers): its fault, node and state."""
+    lines = []
+    for lease in agent_faults(core):
+        notes = lease.metadata.annotations or {}
+        lines.append(f"{notes.get(protocol.FAULT, '?')} on node {notes.get(protocol.NODE, '?')} by node agent "
+                     f"{lease.metadata.name} ({notes.get(protocol.STATE, '?')})")
+    return lines
+
+
+def _request_revert(core: client.CoreV1Api, name: str) -> None:
+    _leases(core).patch_namespaced_lease(name, protocol.NAMESPACE,
+                                         {"metadata": {"annotations": {protocol.REVERT: _micro_now().isoformat()}}})
+
+
+def _reverted(core: client.CoreV1Api, name: str) -> tuple[bool, str]:
+    notes = _annotations(core, name)
+    state = notes.get(protocol.STATE, protocol.STARTING)
+    if state in protocol.ENDED:
+        return True, state
+    try:
+        pod = core.read_namespaced_pod(name, protocol.NAMESPACE)
+    except client.ApiException as err:
+        if err.status == 404:  # no agent left to revert it, nor to have applied it past STARTING
+            return state == protocol.STARTING, f"{state}, agent pod gone"
+        raise
+    return False, f"{state} ({pod.status.phase})"
+
+
+def revert_agent_faults(configuration: dict | None = None) -> list[dict]:
+    """Rollback: asks every node agent to revert its fault, waits until each says it did and its
+    node is Ready again, then removes the agents. Raises if one did not revert."""
+    core = core_api(Target.of(configuration).context)
+    done, failed = [], []
+    for lease in agent_faults(core):
+        name, notes = lease.metadata.name, lease.metadata.annotations or {}
+        node, fault = notes.get(protocol.NODE, "?"), notes.get(protocol.FAULT, "?")
+        if notes.get(protocol.STATE) not in protocol.ENDED:
+            _request_revert(core, name)
+        reverted, state, _ = poll(lambda: _reverted(core, name), REVERT_TIMEOUT_S, f"agent {name} to revert {fault} on {node}")
+        if not reverted:
+            failed.append(f"{fault} on {node}: agent {name} {state}")
+            continue
+        ready, _, waited = poll(lambda: (node_ready(core, node), None), REVERT_TIMEOUT_S, f"node {node} Ready")
+        if not ready:
+            failed.append(f"{fault} on {node}: reverted, yet the node not Ready after {REVERT_TIMEOUT_S} s")
+            continue
+        _remove(core, name)
+        log.info("reverted %s on %s (agent %s); node Ready after %.0f s", fault, node, name, waited)
+        done.append({"node": node, "fault": fault, "agent": name, "state": state})
+    if failed:
+        raise RuntimeError("not reverted, left in place for `gameday cleanup`: " + "; ".join(failed))
+    return done
