@@ -28,6 +28,7 @@ log = logging.getLogger("chaostoolkit")
 START_TIMEOUT_S = 120
 REVERT_TIMEOUT_S = 180
 
+
 def _leases(core: client.CoreV1Api) -> client.CoordinationV1Api:
     return client.CoordinationV1Api(core.api_client)
 
@@ -37,32 +38,37 @@ def _micro_now() -> datetime:
 
 
 class Renewals:
-    """The renewals of every Lease this process holds, one daemon thread: it dies with the process,
-    which is the point (a SIGKILLed runner renews nothing)."""
+    """The renewals of every Lease this process holds, each every third of its period, from one
+    daemon thread: it dies with the process, which is the point (a SIGKILLed runner renews nothing)."""
+
+    TICK_S = 0.5
 
     def __init__(self):
-        self.held: dict[str, client.CoordinationV1Api] = {}
+        self.held: dict[str, tuple[client.CoordinationV1Api, float]] = {}  # name -> (API, renew every s)
         self.lock, self.thread = threading.Lock(), None
 
     def hold(self, name: str, leases: client.CoordinationV1Api, period_s: float) -> None:
         with self.lock:
-            self.held[name] = leases
+            self.held[name] = (leases, period_s / 3)
             if self.thread is None:
-                self.thread = threading.Thread(target=self._renew, args=(period_s / 3,), daemon=True, name="leases")
+                self.thread = threading.Thread(target=self._renew, daemon=True, name="leases")
                 self.thread.start()
 
     def release(self, name: str) -> None:
         with self.lock:
             self.held.pop(name, None)
 
-    def _renew(self, every_s: float) -> None:
+    def _renew(self) -> None:
+        renewed: dict[str, float] = {}
         while True:
-            time.sleep(every_s)
+            time.sleep(self.TICK_S)
             with self.lock:
-                held = dict(self.held)
-            for name, leases in held.items():
+                due = [(name, leases) for name, (leases, every_s) in self.held.items()
+                       if time.monotonic() - renewed.get(name, 0) >= every_s]
+            for name, leases in due:
                 try:
                     leases.patch_namespaced_lease(name, protocol.NAMESPACE, {"spec": {"renewTime": _micro_now()}})
+                    renewed[name] = time.monotonic()
                 except API_ERRORS as err:  # the agent counts the missed renewal; the next may pass
                     log.warning("lease %s not renewed: %s", name, err)
 
@@ -88,9 +94,19 @@ def _agent_pod(name: str, node: str, fault: str, deadline_s: float, lease_s: flo
                 termination_message_policy="File")]))
 
 
+def check_bounds(deadline_s: float, lease_s: float) -> None:
+    """Every host fault ends by itself: a deadline and a lease period that can bound it (ValueError)."""
+    if not (isinstance(deadline_s, (int, float)) and deadline_s > 0):
+        raise ValueError(f"deadline_s must be a number of seconds > 0 (got {deadline_s!r}): the agent "
+                         "reverts at its deadline, so every host fault needs one")
+    if not (isinstance(lease_s, (int, float)) and lease_s >= 3):
+        raise ValueError(f"lease_s must be a number of seconds ≥ 3 (renewed every third of it; got {lease_s!r})")
+
+
 def start_agent(core: client.CoreV1Api, node: str, fault: str, deadline_s: float, lease_s: float) -> dict:
     """Creates the Lease and the agent pod, keeps the Lease renewed, and waits until the agent
     says the fault is applied; RuntimeError (the agent reverted or ended) if the node refused it."""
+    check_bounds(deadline_s, lease_s)
     name = f"gameday-{fault}-{uuid.uuid4().hex[:6]}"
     leases = _leases(core)
     lease = client.V1Lease(
@@ -151,6 +167,7 @@ def _remove(core: client.CoreV1Api, name: str) -> None:
 # ---- the kubelet stopped: the node NotReady while its containers run on ----
 
 def _plan_kubelet_stop(a: dict, target: Target) -> list[str]:
+    check_bounds(a["deadline_s"], a["lease_s"])
     core = core_api(target.context)
     return [f"stop the kubelet of node {node} through a node agent (reverts by itself after {a['deadline_s']:.0f} s, "
             f"or {a['lease_s']:.0f} s after the runner stops renewing its lease); its pods go on running unwatched: "
@@ -166,6 +183,7 @@ def stop_kubelet(pods_label_selector: str = "", ns: str = "", nodes: list[str] |
     selector, each through a node agent: the node turns NotReady and its pods are evicted as their
     tolerations say, while its containers keep running. Any cluster whose nodes run systemd; no
     docker, no cloud credentials. Returns the nodes, their agents and when each applied."""
+    check_bounds(deadline_s, lease_s)
     target = Target.of(configuration)
     core = core_api(target.context)
     nodes = select_nodes_to_stop(core, target, pods_label_selector, ns or target.namespace, nodes, zone,

@@ -66,8 +66,14 @@ def pods_on(core: client.CoreV1Api, node: str) -> list[client.V1Pod]:
 def check_node_may_fail(core: client.CoreV1Api, target: Target, node: str, fault: str) -> None:
     """Refuses a fault on a control-plane node, on the runner's own node, or on a node running pods
     (other than its DaemonSet and static ones, which belong to the node) of namespaces this run
-    may not touch."""
-    if CONTROL_PLANE in (core.read_node(node).metadata.labels or {}):
+    may not touch; a node the cluster does not have is named as such (LookupError)."""
+    try:
+        labels = core.read_node(node).metadata.labels or {}
+    except client.ApiException as err:
+        if err.status == 404:
+            raise LookupError(f"node {node!r} does not exist in this cluster: no {fault} applied") from None
+        raise
+    if CONTROL_PLANE in labels:
         raise PermissionError(f"{node} is a control-plane node: off limits to {fault} (the cluster's API "
                               "and the suite's ports live there)")
     if node == target.runner_node:
