@@ -22,7 +22,3 @@ NODE, FAULT, REVERT = "kube-gameday/node", "kube-gameday/fault", "kube-gameday/r
 STARTING, REFUSED, APPLIED, REVERT_FAILED, REVERTED = "starting", "refused", "applied", "revert-failed", "reverted"
 ENDED = (REFUSED, REVERTED)
 
-# what a node agent can do, with what it needs from the node
-HOST_FAULTS = {
-    "kubelet-stop": "systemctl stop kubelet (PID 1 systemd, the kubelet unit active); undo: systemctl start kubelet",
-}
