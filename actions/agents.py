@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from kubernetes import client
 
 from actions import planned
-from actions.nodes import node_ready, pods_on, select_nodes_to_stop
+from actions.nodes import node_ready, pod_names_on, select_nodes_to_stop
 from core import agents as protocol
 from core.target import Target
 from edge.kube import API_ERRORS, core_api
@@ -171,7 +171,7 @@ def _plan_kubelet_stop(a: dict, target: Target) -> list[str]:
     core = core_api(target.context)
     return [f"stop the kubelet of node {node} through a node agent (reverts by itself after {a['deadline_s']:.0f} s, "
             f"or {a['lease_s']:.0f} s after the runner stops renewing its lease); its pods go on running unwatched: "
-            + ", ".join(sorted(f"{p.metadata.namespace}/{p.metadata.name}" for p in pods_on(core, node)))
+            + ", ".join(pod_names_on(core, node))
             for node in select_nodes_to_stop(core, target, a["pods_label_selector"], a["ns"] or target.namespace,
                                              a["nodes"], a["zone"], fault="kubelet stop")]
 

@@ -1,6 +1,6 @@
 """What the suite's faults left on a cluster, found by the markers each action leaves: nodes it
-cordoned, kind node containers it stopped, Deployments it changed, node agents still there. After every game day, rolled
-back or interrupted, this must be empty; `gameday cleanup` undoes whatever is there with every
+cordoned, kind node containers it stopped, Deployments it changed, node agents still there.
+After every game day, rolled back or interrupted, this must be empty; `gameday cleanup` undoes whatever is there with every
 undo core.faults declares, the same rollbacks the experiments use (no journal needed)."""
 
 import importlib

@@ -26,7 +26,7 @@ from kubernetes import client
 
 from actions import planned
 from core.target import Target
-from edge.kube import API_ERRORS, core_api, pod_ready, pods_under_several_pdbs, ready_selected
+from edge.kube import API_ERRORS, core_api, named_with_pdbs, pod_ready, pods_under_several_pdbs, ready_selected
 from edge.poll import poll
 
 log = logging.getLogger("chaostoolkit")
@@ -61,6 +61,11 @@ def evictable(pod: client.V1Pod) -> bool:
 def pods_on(core: client.CoreV1Api, node: str) -> list[client.V1Pod]:
     """The pods a drain would evict from `node` (and a node stop would take down with it)."""
     return [p for p in core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items if evictable(p)]
+
+
+def pod_names_on(core: client.CoreV1Api, node: str) -> list[str]:
+    """ns/name of pods_on(node), sorted: what a dry run says a fault would touch."""
+    return sorted(f"{p.metadata.namespace}/{p.metadata.name}" for p in pods_on(core, node))
 
 
 def check_node_may_fail(core: client.CoreV1Api, target: Target, node: str, fault: str) -> None:
@@ -136,17 +141,13 @@ def _plan_drain(a: dict, target: Target) -> list[str]:
     core = core_api(target.context)
     ns = a["ns"] or target.namespace
     node = select_drain(core, target, a["pods_label_selector"], ns, a["node"])
-    pods = sorted(f"{p.metadata.namespace}/{p.metadata.name}" for p in pods_on(core, node))
+    pods = pod_names_on(core, node)
     pdbs = client.PolicyV1Api(core.api_client).list_namespaced_pod_disruption_budget(ns).items
     budgets = ", ".join(f"{p.metadata.name} allows {p.status.disruptions_allowed}" for p in pdbs) or "none"
     stuck = pods_under_several_pdbs(core, ns)
     return [f"cordon {node} and evict its {len(pods)} pod(s) through the Eviction API, retrying refusals for "
             f"up to {a['timeout_s']:.0f} s: {', '.join(pods)}", f"PodDisruptionBudgets in {ns} now: {budgets}",
-            *([f"no drain can move (more than one PDB selects them): {_named(stuck)}"] if stuck else [])]
-
-
-def _named(several: dict[str, list[str]]) -> str:
-    return "; ".join(f"{pod} ({', '.join(pdbs)})" for pod, pdbs in several.items())
+            *([f"no drain can move (more than one PDB selects them): {named_with_pdbs(stuck)}"] if stuck else [])]
 
 
 def _several_pdbs(core: client.CoreV1Api, ns: str) -> dict[str, list[str]] | None:
@@ -305,7 +306,7 @@ def _plan_stop(a: dict, target: Target) -> list[str]:
     kind_cluster(target.context)
     zone = f" (zone {a['zone']})" if a["zone"] else ""
     return [f"stop the container of node {node}{zone}, taking down: "
-            + ", ".join(sorted(f"{p.metadata.namespace}/{p.metadata.name}" for p in pods_on(core, node)))
+            + ", ".join(pod_names_on(core, node))
             for node in select_nodes_to_stop(core, target, a["pods_label_selector"], a["ns"] or target.namespace,
                                              a["nodes"], a["zone"])]
 

@@ -122,3 +122,8 @@ def pods_under_several_pdbs(core: client.CoreV1Api, ns: str) -> dict[str, list[s
         for pod in core.list_namespaced_pod(ns, label_selector=selector_string(pdb.spec.selector)).items:
             budgets.setdefault(f"{ns}/{pod.metadata.name}", []).append(pdb.metadata.name)
     return {pod: sorted(names) for pod, names in sorted(budgets.items()) if len(names) > 1}
+
+
+def named_with_pdbs(several: dict[str, list[str]]) -> str:
+    """pods_under_several_pdbs' result as one line: "ns/pod (pdb-a, pdb-b); ..."."""
+    return "; ".join(f"{pod} ({', '.join(pdbs)})" for pod, pdbs in several.items())

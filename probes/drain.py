@@ -2,6 +2,7 @@
 the journal."""
 
 from core.verdict import Verdict, Window, inconclusive, judged, utc
+from edge.kube import named_with_pdbs
 
 
 def _failed_drain(check: str, record: dict, expected: str) -> Verdict | None:
@@ -47,8 +48,7 @@ def pdbs_disjoint(record: dict) -> Verdict:
     if several is None:
         return inconclusive("pdbs_disjoint", expected, "the drain could not read the PDBs' pods", _window(record),
                             subject=ns)
-    reason = ("more than one PodDisruptionBudget selects " +
-              "; ".join(f"{pod} ({', '.join(pdbs)})" for pod, pdbs in several.items()) +
-              ": the Eviction API refuses them, so a drain of any node running one cannot complete") if several else ""
+    reason = (f"more than one PodDisruptionBudget selects {named_with_pdbs(several)}: the Eviction API refuses "
+              "them, so a drain of any node running one cannot complete") if several else ""
     return judged("pdbs_disjoint", not several, expected, f"{len(several)} pod(s) under more than one PDB",
                   _window(record), several, reason=reason, subject=ns)
