@@ -159,7 +159,10 @@ CAPACITY_FOR_TARGET = Check(
     "a step-load capacity model: replicas for target_rps with a zone lost fit under maxReplicas",
     sources=(LOAD, READINESS, PROMETHEUS),
     metrics=("http_requests_total", "container_cpu_usage_seconds_total", "kube_pod_container_resource_requests"))
-# not asked for by name: judged for every run
+# not asked for by name: judged for every run (guardrail_held: for each guardrail the experiment declares)
+GUARDRAIL_HELD = Check(
+    "guardrail_held", NoFields, "the guardrail was never crossed while the faults were in effect (crossing one halts "
+    "the game day); blind long enough to hide a crossing is inconclusive")
 STEADY_STATE = Check("steady_state", NoFields, "the experiment's steady-state hypothesis, before and after")
 STACK_PRESENT = Check(
     "stack_present", NoFields, "every Deployment, HPA, PDB and Service the stack names exists: an absent one is a "
@@ -168,9 +171,10 @@ STACK_PRESENT = Check(
 CHECKS: dict[str, Check] = {c.name: c for c in (
     FAILOVER_RECOVERED, PDB_RESPECTED, DRAIN_COMPLETED, PDBS_DISJOINT, LONGEST_OUTAGE, FAILED_REQUESTS, SLO_CLIENT,
     SLO_SERVER, SLO_AGREEMENT, HPA_SCALED_OUT, HPA_SCALED_IN, ALERT_FIRED, ALERT_RESOLVED, ALERT_DELIVERED, ALERT_CAN_FIRE,
-    NO_UNEXPECTED_CRITICAL_ALERT, CAPACITY_FOR_TARGET, STEADY_STATE, STACK_PRESENT)}
+    NO_UNEXPECTED_CRITICAL_ALERT, CAPACITY_FOR_TARGET, GUARDRAIL_HELD, STEADY_STATE, STACK_PRESENT)}
 # what an experiment may list: the rest come with another check or with every run
-LISTABLE = tuple(n for n in CHECKS if n not in ("alert_resolved", "alert_delivered", "steady_state", "stack_present"))
+LISTABLE = tuple(n for n in CHECKS if n not in ("alert_resolved", "alert_delivered", "guardrail_held", "steady_state",
+                                                "stack_present"))
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,27 @@ def read_json_lines(path: Path) -> list[dict]:
     return rows
 
 
+def tail_json_lines(path: Path, max_bytes: int = 65536) -> list[dict]:
+    """The complete lines at the end of a file still being written (at most max_bytes of it), for
+    readers that follow a run live: a cut first line and the unfinished last are left out."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - max_bytes))
+            data = f.read()
+    except FileNotFoundError:
+        return []
+    lines = data.split(b"\n")[1 if size > max_bytes else 0:-1]
+    rows = []
+    for line in lines:
+        try:
+            rows.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            continue
+    return rows
+
+
 def columns_of(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     """A frame of the given columns from JSON-lines rows (a missing key is None): column by
     column, several times faster than from the list of dicts on a 24 h run."""

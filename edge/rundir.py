@@ -4,6 +4,7 @@ per artifact and with one time parser. The judge, the report and the trend take 
     journal.json        Chaos Toolkit's journal: the method's and rollbacks' activities, with times
     events.jsonl        the control's account as it happened: activities and rollbacks started/ended
     readiness.jsonl     the sampler's lines, ≤ 1 s apart (gameday.sampler)
+    guardrails.jsonl    each guardrail's value once a second while the faults were in effect (gameday.guardrails)
     load/               Locust's 1 s timeline, stats history, profile.json and the runner's verdicts
     prometheus.jsonl    the run's Prometheus series, recorded after the run (gameday.record)
     verdicts.json       the run's status, notes, target and verdicts; junit.xml, report.html
@@ -29,6 +30,7 @@ EVENTS = "events.jsonl"
 PROMETHEUS_STEP_S = 5  # prometheus.jsonl's step: the kind Prometheus scrapes and evaluates every 5 s
 TIMELINE_COLUMNS = ["t", "method", "name", "requests", "failures", "rt_ms"]
 READINESS_COLUMNS = ["t", "kind", "name", "ready", "desired", "min_available"]
+GUARDRAIL_COLUMNS = ["t", "guardrail", "value", "blind"]
 
 
 def load_readiness(path: str | Path) -> pd.DataFrame:
@@ -145,6 +147,13 @@ class RunDir:
     @cached_property
     def readiness(self) -> pd.DataFrame | None:
         return load_readiness(self.path / "readiness.jsonl") if self.has("readiness.jsonl") else None
+
+    @cached_property
+    def guardrails(self) -> pd.DataFrame | None:
+        """The guardrail watcher's samples (t, guardrail, value, blind); None if it never ran."""
+        if not self.has("guardrails.jsonl"):
+            return None
+        return columns_of(read_json_lines(self.path / "guardrails.jsonl"), GUARDRAIL_COLUMNS)
 
     @cached_property
     def prometheus(self) -> dict[str, list[dict]]:

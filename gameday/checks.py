@@ -12,11 +12,12 @@ from kubernetes.client import ApiException
 
 from core import checks as declared
 from core.checks import Asked, Check
+from core.guardrails import Guardrail
 from core.load_stats import judge_thresholds, window_stats
 from core.verdict import FAIL, INCONCLUSIVE, Verdict, Window, inconclusive, judged, utc
 from edge.kube import API_ERRORS, missing, worker_zones
 from edge.prometheus import Prometheus, PrometheusError
-from edge.rundir import RunDir
+from edge.rundir import GUARDRAIL_COLUMNS, RunDir
 from edge.stack import Stack
 from gameday.coverage import Hole, source_holes
 from gameday.record import deployment_samples
@@ -25,6 +26,7 @@ from probes.capacity import capacity_for_target, load_steps
 from probes.delivery import delivery_verdict
 from probes.drain import drain_completed, pdbs_disjoint
 from probes.failover import failed_requests, failover_recovered, longest_outage_s, pdb_respected
+from probes.guardrails import guardrail_held
 from probes.hpa import hpa_scaled_in, hpa_scaled_out, hpa_spec, target_crossed_at
 from probes.slo import server_counts, slo_agreement, slo_error_ratio, slo_latency
 
@@ -33,8 +35,8 @@ class Run:
     """A finished run as a check sees it: its directory (journal, samples, timeline), the stack it
     ran against, the checks it asks for, and the method's faults with their times."""
 
-    def __init__(self, run_dir: RunDir, stack: Stack, asked: list[Asked]):
-        self.dir, self.stack, self.asked = run_dir, stack, asked
+    def __init__(self, run_dir: RunDir, stack: Stack, asked: list[Asked], guardrails: list[Guardrail] = ()):
+        self.dir, self.stack, self.asked, self.guardrails = run_dir, stack, asked, list(guardrails)
         if run_dir.window is None:
             raise ValueError(f"{run_dir.path}: no journal with a start and an end: the run was never made")
         self.window = run_dir.window
@@ -65,6 +67,19 @@ class Run:
     def outputs_of(self, func: str) -> list[dict]:
         """The journal records of the method's actions calling `func` (e.g. drain_node)."""
         return [r for r in self.actions if r["activity"].get("provider", {}).get("func") == func]
+
+    def event(self, kinds: tuple[str, ...], after: float = 0) -> dict | None:
+        """The first event of events.jsonl of one of `kinds` at or after `after` (unix time)."""
+        return next((e for e in self.dir.events if e.get("event") in kinds and e.get("t", 0) >= after), None)
+
+    def watched(self) -> Window | None:
+        """What the guardrails watched: from the method's start to the rollbacks' (or the halt, or the end)."""
+        started = self.event(("method-started",))
+        if started is None:
+            return None
+        over = self.event(("halted", "rollbacks-started", "experiment-ended"), started["t"])
+        end = over["t"] if over else self.window.end.timestamp()
+        return Window.from_epoch(started["t"], end) if end > started["t"] else None
 
     def asked_for(self, check: Check) -> list:
         """The specs of the entries asking for `check`."""
@@ -123,6 +138,20 @@ def judge_stack_present(run: Run, spec: declared.NoFields) -> list[Verdict]:
     return [judged("stack_present", not gone, expected, f"absent: {listed}" if gone else f"all {len(named)} there",
                    run.window, evidence={"named": [f"{KINDS[k]} {n}" for k, n in named]},
                    reason=f"the stack names {listed}; there is none" if gone else "")]
+
+
+@judges(declared.GUARDRAIL_HELD)
+def judge_guardrails(run: Run, spec: declared.NoFields) -> list[Verdict]:
+    watched, halted = run.watched(), run.event(("halted",))
+    samples = run.dir.guardrails
+    verdicts = []
+    for guardrail in run.guardrails:
+        mine = samples[samples.guardrail == guardrail.expr] if samples is not None else pd.DataFrame(columns=GUARDRAIL_COLUMNS)
+        if watched is not None:
+            mine = mine[(mine.t >= watched.start.timestamp()) & (mine.t <= watched.end.timestamp())]
+        verdicts.append(guardrail_held(guardrail, mine.sort_values("t"), watched,
+                                       halted if halted and halted["guardrail"] == guardrail.expr else None))
+    return verdicts
 
 
 @judges(declared.FAILOVER_RECOVERED)

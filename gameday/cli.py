@@ -12,7 +12,8 @@
 as it is judged. Exit code: 0 every verdict passed, 1 one failed, 2 one was inconclusive (none
 failed), 3 the run could not be made (guard refused, bad experiment or stack, chaos crashed) or
 left something on the cluster, 4 interrupted (Ctrl-C or SIGTERM; the rollbacks ran, nothing was
-left). A second Ctrl-C abandons the rollbacks; `gameday cleanup` undoes what they would have.
+left), 5 halted (a guardrail of the experiment was crossed: the method stopped, the rollbacks ran).
+A second Ctrl-C abandons the rollbacks; `gameday cleanup` undoes what they would have.
 `report --history`: 0 no regression (or nothing to compare against), 1 a regression flagged,
 3 DIR holds no run.
 """
@@ -57,11 +58,13 @@ def list_all() -> int:
         except ExperimentError as err:
             print(f"  ! {path.stem}: {err}")
             continue
-        specs = next((e.get("verdicts", []) for e in experiment.get("extensions") or [] if e.get("name") == EXTENSION), [])
+        ours = next((e for e in experiment.get("extensions") or [] if e.get("name") == EXTENSION), {})
         ci = "*" if "ci" in experiment.get("tags", []) else " "
         print(f"  {ci} {path.stem:28} {experiment.get('title', '')}")
-        if specs:
-            print(f"    {'':28} verdicts: {', '.join(dict.fromkeys(s['check'] for s in specs))}")
+        if ours.get("verdicts"):
+            print(f"    {'':28} verdicts: {', '.join(dict.fromkeys(s['check'] for s in ours['verdicts']))}")
+        if ours.get("guardrails"):
+            print(f"    {'':28} halts on: {'; '.join(ours['guardrails'])}")
     print("load profiles (--load NAME):")
     for path in sorted(PROFILES.glob("*.yaml")):
         print(f"    {path.stem}")
@@ -69,6 +72,9 @@ def list_all() -> int:
     for check in CHECKS.values():
         fields = ", ".join(key_of(f) for f in dataclasses.fields(check.spec))
         print(f"    {check.name:28} {check.about}" + (f" [{fields}]" if fields else ""))
+    print("guardrails (an experiment's guardrails: [...]; crossing one halts the game day):\n"
+          "    [client|server] METRIC OP VALUE [for DURATION]   e.g. 'error_ratio > 20% for 30s', 'server p95 > 2s for 1m'\n"
+          "    ready(DEPLOYMENT) OP COUNT [for DURATION]         e.g. 'ready(core-api) < 1 for 20s'")
     return 0
 
 

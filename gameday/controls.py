@@ -11,9 +11,10 @@
 Before the experiment: with settle_s, waits (up to settle_s) until every HPA of the stack runs its
 minimum replicas; then starts the readiness sampler and Locust (loadtests.runner), each in its own
 process, against the stack of $GAMEDAY_STACK (default stack.yaml) with the profile named here (or
-$GAMEDAY_LOAD_PROFILE, which `gameday run --load` sets), then lets the load warm up so
-the steady-state probes have traffic to judge. After it (and on a crash, at cleanup): stops both
-gracefully, so Locust still writes its numbers. Artifacts go to $GAMEDAY_RUN_DIR (default
+$GAMEDAY_LOAD_PROFILE, which `gameday run --load` sets), and, if the experiment declares
+guardrails, their watcher (gameday.guardrails: it halts the experiment when one is crossed); then
+lets the load warm up so the steady-state probes have traffic to judge. After it (and on a crash,
+at cleanup): stops them gracefully, so Locust still writes its numbers. Artifacts go to $GAMEDAY_RUN_DIR (default
 runs/<UTC>-chaos/).
 
 Throughout, it writes events.jsonl (edge.rundir.append_event): the warm-up, the steady-state
@@ -36,6 +37,7 @@ from edge.poll import poll
 from edge.processes import python_module, spawn
 from edge.rundir import REPO, append_event, new_run_dir
 from edge.stack import load_stack
+from gameday.experiment import ExperimentError, guardrails_of
 
 log = logging.getLogger("chaostoolkit")
 LOAD_CEILING_S = 3600  # the load runs until the experiment ends; this only bounds a lost process
@@ -96,6 +98,10 @@ def settle(stack, timeout_s: float) -> None:
 def before_experiment_control(context: dict, profile: str = "loadtests/profiles/steady.yaml",
                               warmup_s: float = 20, settle_s: float = 0, **_) -> None:
     stack = load_stack()
+    try:
+        guardrails = [g.expr for g in guardrails_of(context, f"experiment {context.get('title')!r}", stack.deployments)]
+    except ExperimentError as err:  # a guardrail that cannot be watched must not let the faults run unwatched
+        _interrupt(str(err))
     if settle_s:
         settle(stack, settle_s)
     profile = os.environ.get("GAMEDAY_LOAD_PROFILE") or profile  # `gameday run --load` overrides
@@ -109,6 +115,9 @@ def before_experiment_control(context: dict, profile: str = "loadtests/profiles/
     in_cluster = ["--cluster-namespace", stack.namespace] if stack.kube_context == IN_CLUSTER else []
     _start("load", ["loadtests.runner", "--host", stack.entry_url, "--profile", str(REPO / profile),
                     "--duration", str(LOAD_CEILING_S), "--out", str(out / "load"), *in_cluster], out)
+    if guardrails:  # halts this process (SIGINT, the graceful stop) when one is crossed
+        _start("guardrails", ["gameday.guardrails", "--run-dir", str(out), "--stack", str(stack.source),
+                              "--chaos-pid", str(os.getpid()), *guardrails], out)
     log.info("warming up the load for %.0f s", warmup_s)
     append_event(out, "warm-up", seconds=warmup_s)
     deadline = time.monotonic() + warmup_s

@@ -1,7 +1,8 @@
 """An experiment file, checked before anything touches a cluster: the Chaos Toolkit shape the
 suite relies on (activities with a type, a name and a provider), every python provider's module
 and function present and called with arguments it takes, and the kube-gameday verdicts decoded
-strictly by their checks' specs (core.checks), a field naming an action naming one of the method.
+strictly by their checks' specs (core.checks), a field naming an action naming one of the method,
+and its guardrails (core.guardrails) parsed.
 A mistake is one ExperimentError naming the file and the field.
 """
 
@@ -11,6 +12,7 @@ import inspect
 from pathlib import Path
 
 from core.checks import Asked, asked
+from core.guardrails import READINESS, Guardrail, GuardrailError, parse_guardrails
 from core.specs import SpecError, key_of
 from edge.files import read_yaml
 
@@ -23,19 +25,41 @@ class ExperimentError(ValueError):
     """The experiment is malformed, or its kube-gameday extension asks for something unknown."""
 
 
-def verdict_entries(experiment: dict, source: str) -> list:
-    """The raw entries of the experiment's kube-gameday verdict list."""
+def extension(experiment: dict, source: str, required: bool = True) -> dict:
+    """The experiment's kube-gameday extension: its verdicts and guardrails ({} if not required)."""
     extensions = experiment.get("extensions") or []
     if not isinstance(extensions, list):
         raise ExperimentError(f"{source}: extensions: a list of {{name: ...}} mappings, not {extensions!r}")
     for ext in extensions:
         if isinstance(ext, dict) and ext.get("name") == EXTENSION:
-            entries = ext.get("verdicts")
-            if not isinstance(entries, list) or not entries:
-                raise ExperimentError(f"{source}: extensions[{EXTENSION}].verdicts must be a list of "
-                                      "{check: NAME, ...} mappings")
-            return entries
+            return ext
+    if not required:
+        return {}
     raise ExperimentError(f"{source}: no extensions entry named {EXTENSION!r} listing its verdicts")
+
+
+def verdict_entries(experiment: dict, source: str) -> list:
+    """The raw entries of the experiment's kube-gameday verdict list."""
+    entries = extension(experiment, source).get("verdicts")
+    if not isinstance(entries, list) or not entries:
+        raise ExperimentError(f"{source}: extensions[{EXTENSION}].verdicts must be a list of "
+                              "{check: NAME, ...} mappings")
+    return entries
+
+
+def guardrails_of(experiment: dict, source: str, deployments: tuple[str, ...] | None = None) -> list[Guardrail]:
+    """The guardrails the experiment declares (none: an empty list); with the stack's
+    `deployments`, a ready() guardrail must name one of them (the sampler watches no other)."""
+    where = f"{source}: extensions[{EXTENSION}].guardrails"
+    try:
+        guardrails = parse_guardrails(extension(experiment, source, required=False).get("guardrails") or [], where)
+    except GuardrailError as err:
+        raise ExperimentError(str(err)) from None
+    for i, guardrail in enumerate(guardrails):
+        if deployments is not None and guardrail.source == READINESS and guardrail.deployment not in deployments:
+            raise ExperimentError(f"{where}[{i}]: {guardrail.expr!r}: the stack names no Deployment "
+                                  f"{guardrail.deployment!r} (it names {', '.join(deployments) or 'none'})")
+    return guardrails
 
 
 def asked_checks(experiment: dict, source: str, namespace: str | None = None) -> list[Asked]:
@@ -92,6 +116,7 @@ def validate(experiment, source: str) -> None:
     actions = {a.get("name") for a in sections["method"] if isinstance(a, dict) and a.get("type") == "action"}
     for i, check in enumerate(asked_checks(experiment, source)):
         check_actions_named(check, actions, f"{source}: extensions[{EXTENSION}].verdicts[{i}] ({check.check.name})")
+    guardrails_of(experiment, source)
 
 
 def check_activity(activity, where: str, configuration: dict) -> None:

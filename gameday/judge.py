@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from core.checks import CHECKS, STACK_PRESENT, STEADY_STATE, Asked, NoFields
+from core.checks import CHECKS, GUARDRAIL_HELD, STACK_PRESENT, STEADY_STATE, Asked, NoFields
 from core.specs import encode
 from core.verdict import FAIL, INCONCLUSIVE, PASS, Verdict, inconclusive, judged
 from edge.rundir import RunDir
 from edge.stack import Stack
 from gameday.checks import JUDGES, Run
-from gameday.experiment import asked_checks
+from gameday.experiment import asked_checks, guardrails_of
 
 
 def steady_state(run: Run) -> list[Verdict]:
@@ -58,9 +58,10 @@ def with_coverage(run: Run, verdict: Verdict) -> Verdict:
 
 def judge_run(run_dir: Path, experiment: dict, source: str, stack: Stack) -> Iterator[Verdict]:
     """The verdicts one by one, as each is judged (some query Prometheus)."""
-    run = Run(RunDir(run_dir), stack, asked_checks(experiment, source, stack.namespace))
+    run = Run(RunDir(run_dir), stack, asked_checks(experiment, source, stack.namespace),
+              guardrails_of(experiment, source))
     yield from steady_state(run)
-    every_run = [Asked(STACK_PRESENT, NoFields())]
+    every_run = [Asked(STACK_PRESENT, NoFields())] + ([Asked(GUARDRAIL_HELD, NoFields())] if run.guardrails else [])
     for entry in every_run + run.asked:
         try:
             yield from (with_coverage(run, v) for v in JUDGES[entry.check.name](run, entry.spec))

@@ -1,11 +1,11 @@
 """Live view of a running game day, read from what it writes into its run directory: the phase
 (the control's events.jsonl), the load (Locust's 1 s timeline) and the ready pods (the sampler)."""
 
-import json
 import time
 from pathlib import Path
 from typing import TextIO
 
+from edge.files import tail_json_lines
 from edge.rundir import EVENTS
 
 
@@ -18,33 +18,11 @@ def phase_of(event: dict) -> str:
         return f"{event['part']}: {event['type']} {event['name']} {event.get('status')}"
     if kind == "warm-up":
         return f"warming up the load for {event['seconds']:.0f} s"
+    if kind == "halted":
+        return f"HALTED by guardrail {event['guardrail']!r}: {event['observed']}; rolling back"
     if kind == "experiment-ended":
         return f"experiment {event.get('status')}; judging"
     return kind.replace("-", " ")
-
-
-def tail_lines(path: Path, max_bytes: int = 65536) -> list[str]:
-    """The complete lines at the end of a file that is still being written."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, 2)
-            size = f.tell()
-            f.seek(max(0, size - max_bytes))
-            data = f.read().decode(errors="replace")
-    except FileNotFoundError:
-        return []
-    lines = data.split("\n")
-    return lines[1 if size > max_bytes else 0:-1]  # drop a cut first line and the unfinished last
-
-
-def _records(path: Path) -> list[dict]:
-    records = []
-    for line in tail_lines(path):
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            continue
-    return records
 
 
 class Progress:
@@ -58,12 +36,12 @@ class Progress:
 
     def phase(self) -> tuple[str, float | None]:
         """(what the run is doing, since when: unix time)."""
-        events = _records(self.dir / EVENTS)
+        events = tail_json_lines(self.dir / EVENTS)
         return (phase_of(events[-1])[:90], events[-1].get("t")) if events else ("starting", None)
 
     def load(self) -> str:
         """Requests and failures of the last complete second Locust recorded."""
-        rows = _records(self.dir / "load" / "timeline.jsonl")
+        rows = tail_json_lines(self.dir / "load" / "timeline.jsonl")
         if not rows:
             return "load: none yet"
         second = max(int(r["t"]) for r in rows) - 1
@@ -72,7 +50,7 @@ class Progress:
         return f"load {requests} req/s, {failures} failed"
 
     def ready(self) -> str:
-        latest = {r["name"]: r for r in _records(self.dir / "readiness.jsonl") if r.get("kind") == "deployment"}
+        latest = {r["name"]: r for r in tail_json_lines(self.dir / "readiness.jsonl") if r.get("kind") == "deployment"}
         shown = [f"{d} {latest[d]['ready']}/{latest[d]['desired']}" for d in self.deployments if d in latest]
         return "ready " + " ".join(shown) if shown else "ready: no sample yet"
 

@@ -23,14 +23,14 @@ from edge.processes import python_module, spawn
 from edge.rundir import REPO, RunDir, new_run_dir, read_events
 from edge.stack import Stack
 from gameday.dryrun import plan
-from gameday.experiment import ExperimentError, load_experiment
+from gameday.experiment import ExperimentError, guardrails_of, load_experiment
 from gameday.guard import Allowlist, GuardError, guard, load_allowlist, target_of
 from gameday.judge import judge_run
 from gameday.record import record_prometheus
 from reports.build import build_report
 from reports.junit import junit_xml
 
-EXIT = {PASS: 0, FAIL: 1, INCONCLUSIVE: 2, "error": 3, "interrupted": 4}
+EXIT = {PASS: 0, FAIL: 1, INCONCLUSIVE: 2, "error": 3, "interrupted": 4, "halted": 5}
 
 
 @dataclass
@@ -41,11 +41,14 @@ class Result:
     notes: list[str] = field(default_factory=list)  # what the run could not record
     target: dict = field(default_factory=dict)      # what ran against what: the report's header
     interrupted: str = ""                           # by what: Ctrl-C, SIGTERM
+    halted: str = ""                                # the guardrail crossed, and the data that crossed it
 
     @property
     def status(self) -> str:
         if self.error:
             return "error"
+        if self.halted:
+            return "halted"
         if self.interrupted:
             return "interrupted"
         statuses = {v.status for v in self.verdicts}
@@ -75,6 +78,7 @@ def preflight(experiment_path: Path, stack: Stack, allow: Allowlist | None) -> t
     """The experiment read and checked, the guard passed: before anything touches the cluster."""
     allow = allow or load_allowlist()
     experiment = load_experiment(experiment_path)
+    guardrails_of(experiment, str(experiment_path), stack.deployments)
     guard(stack, experiment, str(experiment_path), allow)
     return experiment, allow
 
@@ -167,6 +171,7 @@ def _run_chaos(experiment_path: Path, stack: Stack, target: Target, run_dir: Pat
         finally:
             stop_strays(chaos.pid)
             _note_interrupt(result, interrupts)
+            _note_halt(result)
     return chaos
 
 
@@ -182,6 +187,14 @@ def _note_interrupt(result: Result, interrupts: "Interrupts") -> None:
         result.interrupted = interrupts.by
         result.notes.append(f"interrupted by {interrupts.by}: " + (
             "the rollbacks were abandoned by a second Ctrl-C" if interrupts.abandoned else "the rollbacks ran"))
+
+
+def _note_halt(result: Result) -> None:
+    """A guardrail's watcher halted the experiment (gameday.guardrails): the run is `halted`."""
+    halt = next((e for e in read_events(result.run_dir) if e.get("event") == "halted"), None)
+    if halt:
+        result.halted = f"guardrail {halt['guardrail']!r} crossed: {halt['observed']}"
+        result.notes.append(f"halted: {result.halted}; the method was stopped and the rollbacks ran")
 
 
 def _judge(experiment: dict, experiment_path: Path, stack: Stack, result: Result,
@@ -313,10 +326,12 @@ def _shown(path: Path) -> str:
 
 def _record(result: Result) -> Result:
     (result.run_dir / "verdicts.json").write_text(json.dumps(
-        {"status": result.status, "error": result.error, "notes": result.notes, "target": result.target,
+        {"status": result.status, "error": result.error, "halted": result.halted, "notes": result.notes,
+         "target": result.target,
          "verdicts": [v.to_dict() for v in result.verdicts]},
         indent=2, default=str))
-    problem = result.error or (f"interrupted by {result.interrupted}" if result.interrupted else "")
+    problem = result.error or (f"halted: {result.halted}" if result.halted else "") or \
+        (f"interrupted by {result.interrupted}" if result.interrupted else "")
     suite = Path(result.target.get("experiment", result.run_dir.name)).stem
     (result.run_dir / "junit.xml").write_text(junit_xml(suite, result.verdicts, problem))
     return result

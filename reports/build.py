@@ -1,6 +1,6 @@
 """One self-contained HTML report per run, built from the run directory alone (no cluster, no
-Prometheus): verdicts.json, journal.json, the Locust timeline, the readiness samples and
-prometheus.jsonl. Whatever an artifact lacks is said in the report, never drawn as zero.
+Prometheus): verdicts.json, journal.json, the Locust timeline, the readiness samples, the
+guardrails' samples and prometheus.jsonl. Whatever an artifact lacks is said in the report, never drawn as zero.
 
     gameday report runs/<run>/        (writes runs/<run>/report.html)
 """
@@ -11,6 +11,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from core.faults import FAULTS
+from core.guardrails import parse_guardrail
 from core.verdict import utc
 from edge.rundir import RunDir
 from reports.budget import BURN_WINDOW_S, PAGE, PERIOD_S, TICKET, error_budgets, latencies_long, objectives_of, per_second
@@ -148,6 +149,7 @@ def charts(run: RunDir, long: pd.DataFrame | None, spans: list[Span], t0: float,
         out.append(chart("Server latency (Prometheus)", {
             f"p{q}": [tuple(v) for r in prom.get(f"server_p{q}_s", []) for v in r["values"]] for q in (50, 95, 99)},
             t0, t1, spans, "s"))
+    out += guardrail_charts(run, t0, t1, spans)
     if run.readiness is not None:
         frame, series = run.readiness, {}
         for name, rows in frame[frame.kind == "deployment"].groupby("name"):
@@ -168,6 +170,19 @@ def charts(run: RunDir, long: pd.DataFrame | None, spans: list[Span], t0: float,
         ready = {f"{node} ({zones[node]})" if node in zones else node: values
                  for node, values in _named(prom.get("node_ready", []), "node").items()}
         out.append(chart("Node Ready (zone)", ready, t0, t1, spans, "1 = Ready", y_max=1.2))
+    return out
+
+
+def guardrail_charts(run: RunDir, t0: float, t1: float, spans: list[Span]) -> list[str]:
+    """Each guardrail's samples against its limit (a gap where the watcher was blind)."""
+    if run.guardrails is None:
+        return []
+    out = []
+    for expr, rows in run.guardrails.groupby("guardrail", sort=False):
+        limit = parse_guardrail(expr).condition.limit
+        values = [None if pd.isna(v) else float(v) for v in rows.value]
+        out.append(chart(f"Guardrail: {expr}", {"sampled": list(zip(rows.t, values)), "limit": [(t0, limit), (t1, limit)]},
+                         t0, t1, spans))
     return out
 
 
@@ -198,7 +213,8 @@ def build_report(run_dir: Path) -> Path:
     html = env.get_template("report.html.j2").render(
         run=run.path.name, target=record.get("target") or {},
         title=(journal.get("experiment") or {}).get("title", run.path.name),
-        status=record.get("status", "unknown"), error=record.get("error", ""), notes=record.get("notes", []),
+        status=record.get("status", "unknown"), error=record.get("error", ""), halted=record.get("halted", ""),
+        notes=record.get("notes", []),
         verdicts=verdicts, journal_status=journal.get("status", "no journal"),
         start=clock(start) if start else "?", end=clock(end) if end else "?",
         date=pd.Timestamp(start, unit="s", tz="UTC").strftime("%Y-%m-%d") if start else "?",

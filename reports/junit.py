@@ -1,7 +1,7 @@
 """A run's verdicts as JUnit XML (runs/<run>/junit.xml), for the CI systems that read nothing else:
 one testcase per verdict. `fail` is a <failure>; `inconclusive` is an <error>, never a pass nor a
-skip (no verdict without data goes green); a run that could not be made, or was interrupted, is one
-more <error> named `run`."""
+skip (no verdict without data goes green); a run that could not be made, was interrupted or was
+halted by a guardrail is one more <error> named `run`."""
 
 import xml.etree.ElementTree as ET
 
@@ -9,7 +9,7 @@ from core.verdict import FAIL, INCONCLUSIVE, Verdict
 
 
 def junit_xml(suite: str, verdicts: list[Verdict], problem: str = "") -> str:
-    """problem: why the run itself is not a result (its error, or what interrupted it)."""
+    """problem: why the run itself is not a result (its error, its halt, or what interrupted it)."""
     root = ET.Element("testsuite", name=suite, tests=str(len(verdicts) + bool(problem)),
                       failures=str(sum(v.status == FAIL for v in verdicts)),
                       errors=str(sum(v.status == INCONCLUSIVE for v in verdicts) + bool(problem)))

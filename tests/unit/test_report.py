@@ -130,3 +130,15 @@ def test_load_above_the_baseline_is_a_span():
     (surge,) = load_spans(users, baseline=10)
     assert (surge.start, surge.end, surge.kind) == (T0 + 40, T0 + 69, "load") and "up to 40" in surge.label
     assert load_spans(pd.DataFrame({"t": range(T0, T0 + 9), "users": [10] * 9}), baseline=10) == []
+
+
+def test_a_halted_run_says_by_what_and_charts_the_guardrail_against_its_limit(tmp_path):
+    write_run(tmp_path)
+    record = json.loads((tmp_path / "verdicts.json").read_text())
+    record.update(status="halted", halted="guardrail 'ready(api) < 1 for 20s' crossed: ready(api) = 0 (worst)")
+    (tmp_path / "verdicts.json").write_text(json.dumps(record))
+    samples = [{"t": T0 + 30 + s, "guardrail": "ready(api) < 1 for 20s", "value": 0 if s > 2 else 2} for s in range(25)]
+    (tmp_path / "guardrails.jsonl").write_text("".join(json.dumps(row) + "\n" for row in samples))
+    text = build_report(tmp_path).read_text()
+    assert ">HALTED<" in text and "<strong>Halted:</strong> guardrail &#39;ready(api) &lt; 1 for 20s&#39; crossed" in text
+    assert "Guardrail: ready(api) &lt; 1 for 20s" in text and "limit" in text
