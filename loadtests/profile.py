@@ -13,6 +13,7 @@ that says how many users run at second t. No Locust import here: the runner and 
     spike_s: 20            # spike: length of the spike
     after_s: 60            # spike: baseline after the spike
     thresholds: ["p95 < 1s", "error_ratio < 5%"]
+    timeout_s: 10          # a request unanswered this long fails: a client gives up, it does not hang
 """
 
 from dataclasses import dataclass, field, fields, replace
@@ -41,6 +42,7 @@ class Profile:
     spike_s: float = 20.0
     after_s: float = 60.0
     thresholds: tuple = ("p95 < 1s", "error_ratio < 5%")
+    timeout_s: float = 10.0
     source: str = field(default="<defaults>", compare=False)
 
     @property
@@ -73,7 +75,7 @@ def validated(p: Profile) -> Profile:
 
     if p.shape not in SHAPES:
         bad("shape", f"{p.shape!r} is not one of {', '.join(SHAPES)}")
-    for name in ("spawn_rate", "duration_s", "step_s", "spike_s"):
+    for name in ("spawn_rate", "duration_s", "step_s", "spike_s", "timeout_s"):
         if getattr(p, name) <= 0:
             bad(name, "must be > 0")
     for name in ("before_s", "after_s"):

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import requests
+
 from tests.integration.local import run_load, seconds_of_load
 from tests.waiting import wait_until
 
@@ -46,3 +48,20 @@ def test_bad_profile_is_one_clear_error_and_no_load(tmp_path, stack):
 def test_load_refuses_non_loopback_targets(tmp_path):
     result = run_load("http://192.0.2.1:80", tmp_path / "out", "--duration", "1")
     assert result.returncode == 3 and "loopback only" in result.stderr
+
+
+def test_a_request_unanswered_within_the_profiles_timeout_is_a_failure_not_a_hang(stack, workdir, tmp_path):
+    """A client gives up: with every response held back 3 s and timeout_s 1, Locust's users record
+    failures after about a second, as a client facing an unreachable pod would."""
+    profile = tmp_path / "impatient.yaml"
+    profile.write_text("shape: steady\nusers: 4\nspawn_rate: 4\nduration_s: 8\ntimeout_s: 1\n")
+    requests.post(f"{stack['core']}/admin/faults", json={"latency_ms": 3000, "duration_s": 20}, timeout=5)
+    try:
+        result = run_load(stack["core"], workdir / "impatient", "--profile", str(profile))
+    finally:
+        requests.delete(f"{stack['core']}/admin/faults", timeout=5)
+    rows = [json.loads(line) for line in (workdir / "impatient" / "timeline.jsonl").read_text().splitlines()]
+    failures, sent = sum(r["failures"] for r in rows), sum(r["requests"] for r in rows)
+    assert sent > 0 and failures == sent, (failures, sent, result.stdout[-500:])
+    slowest_ms = max(float(ms) for r in rows for ms in r["rt_ms"])
+    assert slowest_ms < 2000, f"a request took {slowest_ms} ms with a 1 s timeout"
