@@ -134,6 +134,7 @@ class Streak:
 
     def __init__(self, guardrail: Guardrail):
         self.guardrail, self.since, self.last, self.values = guardrail, None, None, []
+        self.longest_s = 0.0  # the longest the condition held so far, crossed or not
 
     def observe(self, t: float, value: float | None) -> Crossing | None:
         crossed = value is not None and self.guardrail.condition.holds(value)
@@ -145,6 +146,7 @@ class Streak:
         if self.since is None or unseen_gap:
             self.since, self.values = t, []
         self.values.append(value)
+        self.longest_s = max(self.longest_s, t - self.since)
         if t - self.since < self.guardrail.for_s - TICK_S / 2:  # samples a tick apart jitter by milliseconds
             return None
         worst = max(self.values) if self.guardrail.condition.op.startswith(">") else min(self.values)

@@ -69,9 +69,12 @@ def guardrail_held(guardrail: Guardrail, samples: pd.DataFrame, watched: Window 
                             evidence={"blind": [[round(s, 3), round(e, 3), w] for s, e, w in blind]}, subject=subject)
     values = samples.value.dropna().astype(float)
     worst = values.max() if guardrail.condition.op.startswith(">") else values.min()
-    return judged(CHECK, True, expected, f"never crossed; closest: {guardrail.describe(worst)} "
-                  f"({len(values)} samples over {watched.seconds:.0f} s)", watched,
-                  evidence={"closest": worst, "samples": len(values)}, subject=subject)
+    held = (f"past the limit for {streak.longest_s:.0f} s at most, not the {guardrail.for_s:.0f} s that cross it; "
+            f"worst: " if guardrail.condition.holds(worst) else "never past the limit; closest: ")
+    return judged(CHECK, True, expected, f"{held}{guardrail.describe(worst)} ({len(values)} samples over "
+                  f"{watched.seconds:.0f} s)", watched, evidence={"closest": worst, "samples": len(values),
+                                                                  "longest_past_limit_s": streak.longest_s},
+                  subject=subject)
 
 
 def _crossed(guardrail: Guardrail, samples: pd.DataFrame, watched: Window, crossing: Crossing,

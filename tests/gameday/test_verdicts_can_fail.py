@@ -69,7 +69,8 @@ def test_one_slow_starting_core_api_replica_fails_pod_kill_and_is_halted(game_da
         (result.status, result.halted)
     halt = check(result.verdicts, "guardrail_held[ready(core-api) < 1 for 20s]")
     assert halt.status == "fail" and halt.details["halted"] and halt.evidence["series"][-1][1] == 0, halt
-    assert "never" in check(result.verdicts, "guardrail_held[error_ratio > 20% for 30s]").observed
+    errors_held = check(result.verdicts, "guardrail_held[error_ratio > 20% for 30s]")  # 20 s of errors: not 30
+    assert errors_held.status == "pass" and errors_held.observed.startswith("past the limit for"), errors_held
     journal = json.loads((result.run_dir / "journal.json").read_text())
     assert [r["activity"]["name"] for r in journal["run"]] == ["kill-a-core-api-pod"], "halted before the second kill"
     assert check(result.verdicts, "pdb_respected[core-api]").status == "fail"

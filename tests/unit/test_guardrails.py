@@ -98,7 +98,13 @@ def watch(seconds: float, start=T0) -> Window:
 def test_never_crossed_and_watched_throughout_passes_with_the_closest_value():
     g = parse_guardrail("error_ratio > 20% for 30s")
     v = guardrail_held(g, samples([0.0, 0.05, 0.12, 0.01] * 10), watch(40))
-    assert v.status == "pass" and v.subject == g.expr and "closest: error_ratio = 12.0%" in v.observed, v
+    assert v.status == "pass" and v.subject == g.expr and "never past the limit; closest: error_ratio = 12.0%" in v.observed, v
+
+
+def test_past_the_limit_for_less_than_its_for_passes_and_says_how_long():
+    v = guardrail_held(parse_guardrail("error_ratio > 20% for 30s"), samples([0.0] * 5 + [1.0] * 21 + [0.0] * 5), watch(31))
+    assert v.status == "pass" and v.observed.startswith("past the limit for 20 s at most, not the 30 s"), v
+    assert "worst: error_ratio = 100.0%" in v.observed and v.evidence["longest_past_limit_s"] == 20
 
 
 def test_crossed_fails_with_the_values_that_crossed_it():
