@@ -7,6 +7,7 @@ anyway. The rollback `revert_agent_faults` asks every agent to revert, waits unt
 did (and its node is Ready again), and deletes the pods and Leases.
 """
 
+import json
 import logging
 import os
 import socket
@@ -19,6 +20,7 @@ from kubernetes import client
 
 from actions import planned
 from actions.nodes import node_ready, pod_names_on, select_nodes_to_stop
+from actions.pods import select_pods
 from core import agents as protocol
 from core.target import Target
 from edge.kube import API_ERRORS, core_api
@@ -76,7 +78,7 @@ class Renewals:
 RENEWALS = Renewals()
 
 
-def _agent_pod(name: str, node: str, fault: str, deadline_s: float, lease_s: float) -> client.V1Pod:
+def _agent_pod(name: str, node: str, fault: str, deadline_s: float, lease_s: float, spec: dict) -> client.V1Pod:
     return client.V1Pod(
         metadata=client.V1ObjectMeta(name=name, namespace=protocol.NAMESPACE, labels=protocol.LABELS,
                                      annotations={protocol.NODE: node, protocol.FAULT: fault}),
@@ -89,8 +91,11 @@ def _agent_pod(name: str, node: str, fault: str, deadline_s: float, lease_s: flo
             containers=[client.V1Container(
                 name="agent", image=protocol.IMAGE, image_pull_policy="IfNotPresent",
                 command=["python3", "-m", "agent"],
-                args=["--fault", fault, "--lease", name, "--deadline-s", str(deadline_s), "--lease-s", str(lease_s)],
-                security_context=client.V1SecurityContext(privileged=True, run_as_user=0, run_as_group=0),
+                args=["--fault", fault, "--lease", name, "--deadline-s", str(deadline_s), "--lease-s", str(lease_s),
+                      "--spec", json.dumps(spec)],
+                # its own group: a network fault exempts the agent's traffic by it (core.agents)
+                security_context=client.V1SecurityContext(privileged=True, run_as_user=0,
+                                                          run_as_group=protocol.AGENT_GID),
                 termination_message_policy="File")]))
 
 
@@ -103,9 +108,11 @@ def check_bounds(deadline_s: float, lease_s: float) -> None:
         raise ValueError(f"lease_s must be a number of seconds ≥ 3 (renewed every third of it; got {lease_s!r})")
 
 
-def start_agent(core: client.CoreV1Api, node: str, fault: str, deadline_s: float, lease_s: float) -> dict:
+def start_agent(core: client.CoreV1Api, node: str, fault: str, deadline_s: float, lease_s: float,
+                spec: dict | None = None) -> dict:
     """Creates the Lease and the agent pod, keeps the Lease renewed, and waits until the agent
-    says the fault is applied; RuntimeError (the agent reverted or ended) if the node refused it."""
+    says the fault is applied; RuntimeError (the agent reverted or ended) if the node refused it.
+    spec: what the fault needs to know that only the cluster knows (agent.host)."""
     check_bounds(deadline_s, lease_s)
     name = f"gameday-{fault}-{uuid.uuid4().hex[:6]}"
     leases = _leases(core)
@@ -118,7 +125,7 @@ def start_agent(core: client.CoreV1Api, node: str, fault: str, deadline_s: float
                                 renew_time=_micro_now()))
     leases.create_namespaced_lease(protocol.NAMESPACE, lease)
     RENEWALS.hold(name, leases, lease_s)
-    core.create_namespaced_pod(protocol.NAMESPACE, _agent_pod(name, node, fault, deadline_s, lease_s))
+    core.create_namespaced_pod(protocol.NAMESPACE, _agent_pod(name, node, fault, deadline_s, lease_s, spec or {}))
     reached, seen, waited = poll(lambda: _started(core, name), START_TIMEOUT_S, f"agent {name} on {node} to apply {fault}")
     state, reason = seen if isinstance(seen, tuple) else ("unknown", str(seen))
     if state != protocol.APPLIED:
@@ -164,16 +171,39 @@ def _remove(core: client.CoreV1Api, name: str) -> None:
                 raise
 
 
+def _on_nodes(target: Target, fault: str, deadline_s: float, lease_s: float, placed: list[tuple[str, dict]]) -> list[dict]:
+    """One agent per (node, spec), all or nothing: if one cannot apply, the others are asked to
+    revert (a zone half-failed is not the experiment asked for)."""
+    core = core_api(target.context)
+    agents = []
+    try:
+        for node, spec in placed:
+            agents.append(start_agent(core, node, fault, deadline_s, lease_s, spec))
+    except Exception:
+        for started in agents:
+            _request_revert(core, started["agent"])
+        raise
+    return agents
+
+
+def _selected(target: Target, fault: str, pods_label_selector: str, ns: str, nodes: list[str] | None, zone: str,
+              deadline_s: float, lease_s: float, **_) -> list[str]:
+    """The nodes a host fault with these arguments hits (the dry run's and the action's); its bounds checked first."""
+    check_bounds(deadline_s, lease_s)
+    return select_nodes_to_stop(core_api(target.context), target, pods_label_selector, ns or target.namespace, nodes,
+                                zone, fault=fault)
+
+
+def _bounds(a: dict) -> str:
+    return f"reverts by itself after {a['deadline_s']:.0f} s, or {a['lease_s']:.0f} s after the runner stops renewing its lease"
+
+
 # ---- the kubelet stopped: the node NotReady while its containers run on ----
 
 def _plan_kubelet_stop(a: dict, target: Target) -> list[str]:
-    check_bounds(a["deadline_s"], a["lease_s"])
     core = core_api(target.context)
-    return [f"stop the kubelet of node {node} through a node agent (reverts by itself after {a['deadline_s']:.0f} s, "
-            f"or {a['lease_s']:.0f} s after the runner stops renewing its lease); its pods go on running unwatched: "
-            + ", ".join(pod_names_on(core, node))
-            for node in select_nodes_to_stop(core, target, a["pods_label_selector"], a["ns"] or target.namespace,
-                                             a["nodes"], a["zone"], fault="kubelet stop")]
+    return [f"stop the kubelet of node {node} through a node agent ({_bounds(a)}); its pods go on running "
+            "unwatched: " + ", ".join(pod_names_on(core, node)) for node in _selected(target, "kubelet stop", **a)]
 
 
 @planned(_plan_kubelet_stop)
@@ -183,21 +213,122 @@ def stop_kubelet(pods_label_selector: str = "", ns: str = "", nodes: list[str] |
     selector, each through a node agent: the node turns NotReady and its pods are evicted as their
     tolerations say, while its containers keep running. Any cluster whose nodes run systemd; no
     docker, no cloud credentials. Returns the nodes, their agents and when each applied."""
-    check_bounds(deadline_s, lease_s)
     target = Target.of(configuration)
-    core = core_api(target.context)
-    nodes = select_nodes_to_stop(core, target, pods_label_selector, ns or target.namespace, nodes, zone,
-                                 fault="kubelet stop")
-    agents = []
-    try:
-        for node in nodes:
-            agents.append(start_agent(core, node, "kubelet-stop", deadline_s, lease_s))
-    except Exception:
-        for started in agents:  # all or nothing: a zone half-failed is not the experiment asked for
-            _request_revert(core, started["agent"])
-        raise
+    nodes = _selected(target, "kubelet stop", pods_label_selector, ns, nodes, zone, deadline_s, lease_s)
+    agents = _on_nodes(target, "kubelet-stop", deadline_s, lease_s, [(node, {}) for node in nodes])
     return {"nodes": nodes, "zone": zone, "stopped_at": datetime.now(timezone.utc).isoformat(), "agents": agents,
             "deadline_s": deadline_s, "lease_s": lease_s}
+
+
+# ---- the node partitioned: cut off from the API servers (and the other nodes), its pods running ----
+
+def api_servers(core: client.CoreV1Api) -> list[list]:
+    """[ip, port] of every API server, from the `kubernetes` Service's EndpointSlice: where the
+    nodes' kubelets and the pods' in-cluster clients go."""
+    slice_ = client.DiscoveryV1Api(core.api_client).read_namespaced_endpoint_slice("kubernetes", "default")
+    port = next((p.port for p in slice_.ports or [] if p.name == "https"), 443)
+    return [[address, port] for endpoint in slice_.endpoints or [] for address in endpoint.addresses]
+
+
+def peers_of(core: client.CoreV1Api, node: str, servers: list[list]) -> list[str]:
+    """The other nodes' addresses and pod CIDRs, but the API servers' (cut, or not, by themselves)."""
+    server_ips = {ip for ip, _ in servers}
+    peers = []
+    for other in core.list_node().items:
+        if other.metadata.name == node:
+            continue
+        peers += [a.address for a in other.status.addresses or [] if a.type == "InternalIP" and a.address not in server_ips]
+        peers += list(other.spec.pod_cid_rs or ([other.spec.pod_cidr] if other.spec.pod_cidr else []))
+    return peers
+
+
+def partition_spec(core: client.CoreV1Api, node: str, peers: bool) -> dict:
+    """What a node-partition agent needs: the API servers to cut the node off from, and the peers."""
+    servers = api_servers(core)
+    return {"api_servers": servers, "peers": peers_of(core, node, servers) if peers else []}
+
+
+def _plan_partition(a: dict, target: Target) -> list[str]:
+    core = core_api(target.context)
+    servers = ", ".join(f"{ip}:{port}" for ip, port in api_servers(core))
+    return [f"cut node {node} off from the API server ({servers})" + (" and every other node" if a["peers"] else "")
+            + f" through a node agent ({_bounds(a)}); its pods go on running, unreachable: "
+            + ", ".join(pod_names_on(core, node)) for node in _selected(target, "node partition", **a)]
+
+
+@planned(_plan_partition)
+def partition_node(pods_label_selector: str = "", ns: str = "", nodes: list[str] | None = None, zone: str = "",
+                   peers: bool = False, deadline_s: float = 600, lease_s: float = 15,
+                   configuration: dict | None = None) -> dict:
+    """Cuts `nodes`, or every worker of `zone`, or else the busiest worker for the selector, off
+    from the API servers (iptables DROP on the node, both ways), and with `peers` from every other
+    node and its pods too: the node turns NotReady while its pods keep running, unreachable (the
+    split-brain case). The node agent's own traffic is exempt, so it still reverts at its
+    deadline or when its lease is lost. Returns the nodes, their agents and when each applied."""
+    target = Target.of(configuration)
+    nodes = _selected(target, "node partition", pods_label_selector, ns, nodes, zone, deadline_s, lease_s)
+    core = core_api(target.context)
+    agents = _on_nodes(target, "node-partition", deadline_s, lease_s,
+                       [(node, partition_spec(core, node, peers)) for node in nodes])
+    return {"nodes": nodes, "zone": zone, "partitioned_at": datetime.now(timezone.utc).isoformat(), "agents": agents,
+            "peers": peers, "deadline_s": deadline_s, "lease_s": lease_s}
+
+
+# ---- pods stressed: CPU and memory pressure inside their own cgroups ----
+
+def select_stressed(core: client.CoreV1Api, target: Target, label_selector: str, ns: str, qty: int, container: str,
+                    cpu_workers: int, memory_mb: int, deadline_s: float, lease_s: float) -> list[tuple[client.V1Pod, str]]:
+    """(pod, container ID) of the first `qty` running pods the selector matches (all with qty 0),
+    their `container` (default: the first); ValueError on bounds or a stress of nothing."""
+    check_bounds(deadline_s, lease_s)
+    if not (isinstance(cpu_workers, int) and isinstance(memory_mb, int) and cpu_workers >= 0 and memory_mb >= 0
+            and cpu_workers + memory_mb > 0):
+        raise ValueError(f"cpu_workers ({cpu_workers!r}) and memory_mb ({memory_mb!r}): whole numbers ≥ 0, "
+                         "one of them > 0 (a stress of nothing is no fault)")
+    pods, _ = select_pods(core, target, ns, label_selector, all=True)
+    running = [p for p in pods if p.status.phase == "Running" and not p.metadata.deletion_timestamp]
+    if not running:
+        raise LookupError(f"no running pod in {ns} matches {label_selector!r}: nothing to stress")
+    chosen = []
+    for pod in running[:qty or None]:
+        statuses = {s.name: s for s in pod.status.container_statuses or []}
+        name = container or pod.spec.containers[0].name
+        if name not in statuses or not statuses[name].container_id:
+            raise LookupError(f"pod {ns}/{pod.metadata.name} has no running container {name!r}")
+        chosen.append((pod, statuses[name].container_id.split("://", 1)[-1]))
+    return chosen
+
+
+def _plan_stress(a: dict, target: Target) -> list[str]:
+    ns = a["ns"] or target.namespace
+    what = ", ".join(filter(None, [a["cpu_workers"] and f"{a['cpu_workers']} CPU worker(s) at {a['cpu_load']} %",
+                                   a["memory_mb"] and f"{a['memory_mb']} MiB held"]))
+    return [f"stress pod {ns}/{pod.metadata.name} on node {pod.spec.node_name} through a node agent: {what} in its "
+            f"cgroups ({_bounds(a)})"
+            for pod, _ in select_stressed(core_api(target.context), target, a["label_selector"], ns, a["qty"],
+                                          a["container"], a["cpu_workers"], a["memory_mb"], a["deadline_s"],
+                                          a["lease_s"])]
+
+
+@planned(_plan_stress)
+def stress_pods(label_selector: str = "", ns: str = "", qty: int = 1, container: str = "", cpu_workers: int = 1,
+                cpu_load: int = 100, memory_mb: int = 0, deadline_s: float = 600, lease_s: float = 15,
+                configuration: dict | None = None) -> dict:
+    """Puts CPU (cpu_workers busy at cpu_load %) and memory (memory_mb held) pressure into the
+    first `qty` running pods the selector matches (0: all), inside their `container`'s own
+    cgroups: charged to the container, throttled by its limits, seen by its HPA. stress-ng, run
+    by a node agent on each pod's node, stops at the deadline or when the lease is lost. Returns
+    the pods, their agents and when each started."""
+    target = Target.of(configuration)
+    ns = ns or target.namespace
+    core = core_api(target.context)
+    chosen = select_stressed(core, target, label_selector, ns, qty, container, cpu_workers, memory_mb, deadline_s,
+                             lease_s)
+    spec = {"cpu_workers": cpu_workers, "cpu_load": cpu_load, "memory_mb": memory_mb, "timeout_s": deadline_s}
+    agents = _on_nodes(target, "pod-stress", deadline_s, lease_s,
+                       [(pod.spec.node_name, {**spec, "container_id": cid}) for pod, cid in chosen])
+    return {"pods": [pod.metadata.name for pod, _ in chosen], "stressed_at": datetime.now(timezone.utc).isoformat(),
+            "agents": agents, **spec}
 
 
 # ---- the undo ----

@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from kubernetes import client
 
 from actions import planned
+from core import agents
 from core.target import Target
 from edge.kube import API_ERRORS, core_api, named_with_pdbs, pod_ready, pods_under_several_pdbs, ready_selected
 from edge.poll import poll
@@ -70,8 +71,9 @@ def pod_names_on(core: client.CoreV1Api, node: str) -> list[str]:
 
 def check_node_may_fail(core: client.CoreV1Api, target: Target, node: str, fault: str) -> None:
     """Refuses a fault on a control-plane node, on the runner's own node, or on a node running pods
-    (other than its DaemonSet and static ones, which belong to the node) of namespaces this run
-    may not touch; a node the cluster does not have is named as such (LookupError)."""
+    (other than its DaemonSet and static ones, which belong to the node, and the suite's own node
+    agents) of namespaces this run may not touch; a node the cluster does not have is named as
+    such (LookupError)."""
     try:
         labels = core.read_node(node).metadata.labels or {}
     except client.ApiException as err:
@@ -85,7 +87,7 @@ def check_node_may_fail(core: client.CoreV1Api, target: Target, node: str, fault
         raise PermissionError(f"{node} runs this game day's own runner pod: a {fault} would stop the run "
                               "before its rollbacks (pin the runner to a node game days leave alone)")
     foreign = [f"{p.metadata.namespace}/{p.metadata.name}" for p in pods_on(core, node)
-               if target.refusal(p.metadata.namespace)]
+               if p.metadata.namespace != agents.NAMESPACE and target.refusal(p.metadata.namespace)]
     if foreign:
         allowed = ", ".join((target.namespace, *target.allowed_namespaces))
         raise PermissionError(f"{node} runs pods outside the namespaces this game day may touch ({allowed}): "

@@ -1,6 +1,7 @@
-"""python -m agent --fault NAME --lease NAME --deadline-s S --lease-s S
+"""python -m agent --fault NAME --lease NAME --deadline-s S --lease-s S [--spec JSON]
 
-Applies one host fault (agent.host) on the node this pod runs on, then reverts it at the first of:
+Applies one host fault (agent.host), with what the runner knows it needs (--spec), on the node
+this pod runs on, then reverts it at the first of:
 its deadline, a revert the runner asks for on the Lease, the Lease deleted, the Lease left
 unrenewed for lease-s (timed by this pod's own clock: no skew with the runner's), or SIGTERM.
 States go to the Lease's annotations (core.agents) and, for a reader that finds the Lease gone,
@@ -16,7 +17,7 @@ from datetime import datetime, timezone
 
 from kubernetes import client
 
-from agent.host import FAULTS, HostError, on_host
+from agent.host import FAULTS, HostError
 from core import agents as protocol
 from edge.kube import API_ERRORS, IN_CLUSTER, api_client
 
@@ -77,13 +78,13 @@ def why_revert(lease: Lease, deadline: float, lease_s: float, stopped: list[str]
         time.sleep(TICK_S)
 
 
-def revert(fault, lease: Lease, reason: str) -> None:
+def revert(fault, spec: dict, lease: Lease, reason: str) -> None:
     """Reverts until it works: a fault must not outlive its agent's decision to end it."""
     attempt = 0
     while True:
         attempt += 1
         try:
-            on_host(*fault.revert)
+            fault.revert(spec)
             return
         except HostError as err:
             log.error("revert %s failed (attempt %d): %s", fault.name, attempt, err)
@@ -105,20 +106,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lease", required=True)
     parser.add_argument("--deadline-s", type=float, required=True)
     parser.add_argument("--lease-s", type=float, required=True)
+    parser.add_argument("--spec", type=json.loads, default={}, help="what the fault needs to know, as JSON")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     fault, lease, stopped = FAULTS[args.fault], Lease(args.lease), []
+    # what the fault puts on the host is named after this agent (GAMEDAY-<its suffix>): its revert
+    # finds exactly that, and a second agent on the node never touches the first's
+    args.spec = {**args.spec, "tag": f"GAMEDAY-{args.lease[-6:]}"}
     signal.signal(signal.SIGTERM, lambda *_: stopped.append("stopped (SIGTERM: the agent's pod deleted)"))
-    if why := fault.preflight():
+    if why := fault.preflight(args.spec):
         log.error("refused %s: %s", fault.name, why)
         lease.report(**{protocol.STATE: protocol.REFUSED, protocol.REASON: why})
         ended(protocol.REFUSED, why)
         return 3
     deadline = time.monotonic() + args.deadline_s
     try:
-        on_host(*fault.apply)
+        fault.apply(args.spec)
     except HostError as err:  # half-applied is still applied: revert whatever it did
-        revert(fault, lease, f"apply failed: {err}")
+        revert(fault, args.spec, lease, f"apply failed: {err}")
         lease.report(**{protocol.STATE: protocol.REFUSED, protocol.REASON: f"apply failed: {err}"})
         ended(protocol.REFUSED, f"apply failed: {err}")
         return 3
@@ -127,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     lease.report(**{protocol.STATE: protocol.APPLIED, protocol.APPLIED_AT: applied_at})
     reason = why_revert(lease, deadline, args.lease_s, stopped)
     log.info("reverting %s: %s", fault.name, reason)
-    revert(fault, lease, reason)
+    revert(fault, args.spec, lease, reason)
     reverted_at = now()
     lease.report(**{protocol.STATE: protocol.REVERTED, protocol.REASON: reason, protocol.REVERTED_AT: reverted_at})
     ended(protocol.REVERTED, reason, applied_at=applied_at, reverted_at=reverted_at)
@@ -136,4 +141,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Exception as error:  # the runner reads why from the pod's termination message
+        ended("error", f"{type(error).__name__}: {error}")
+        raise

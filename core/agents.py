@@ -10,6 +10,10 @@ for one lease period (the runner killed, its machine gone, the network to it cut
 IMAGE = "kube-gameday/agent:0.1.0"         # built from this repository, tagged with pyproject.toml's version
 NAMESPACE = "kube-gameday-agents"          # the agents' own namespace (PodSecurity: privileged)
 SERVICE_ACCOUNT = "kube-gameday-agent"     # may read and annotate the Leases there, nothing else
+# the agent runs with this group: a fault that cuts the node's network (node-partition) exempts
+# the agent's own connections (by group, and the conntrack mark its packets get), so it can still
+# read its Lease and revert
+AGENT_GID, AGENT_CONNMARK = 4242, "0x4242"
 LABEL = "app.kubernetes.io/name=kube-gameday-agent"
 LABELS = {"app.kubernetes.io/name": "kube-gameday-agent"}
 

@@ -18,12 +18,14 @@ class Fault:
     undoing: str    # what the undo does, for the dry run
 
 
+BY_AGENT = "ask every node agent to revert its fault, wait until its node is Ready, remove the agents"
 FAULTS: dict[str, Fault] = {f.action: f for f in (
     Fault("drain_node", "actions.nodes", "uncordon_drained_nodes", "uncordon the nodes the suite cordoned"),
     Fault("stop_nodes", "actions.nodes", "start_stopped_nodes",
           "start the node containers stopped by then, and wait until each is Ready"),
-    Fault("stop_kubelet", "actions.agents", "revert_agent_faults",
-          "ask every node agent to revert its fault, wait until its node is Ready, remove the agents"),
+    Fault("stop_kubelet", "actions.agents", "revert_agent_faults", BY_AGENT),
+    Fault("partition_node", "actions.agents", "revert_agent_faults", BY_AGENT),
+    Fault("stress_pods", "actions.agents", "revert_agent_faults", BY_AGENT),
     Fault("set_container_env", "actions.deployments", "restore_deployments",
           "put back the saved template and replicas of every Deployment the suite changed"),
     Fault("scale_to", "actions.deployments", "restore_deployments",

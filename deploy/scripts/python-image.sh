@@ -8,8 +8,10 @@
 set -euo pipefail
 source "$(dirname "$0")/../../cluster/scripts/lib.sh"
 image=$1 deps=$2 module=$3; shift 3
-"$CLUSTER_DIR/scripts/build-rootfs.sh" base "$BASE_PACKAGES"
-base=kube-gameday/base-rootfs:$DEBIAN_SUITE
+# ROOTFS=NAME ROOTFS_EXTRA=PACKAGES: a rootfs of its own, the base packages and these (the agent's stress-ng)
+rootfs=${ROOTFS:-base}
+"$CLUSTER_DIR/scripts/build-rootfs.sh" "$rootfs" "$BASE_PACKAGES${ROOTFS_EXTRA:+,$ROOTFS_EXTRA}"
+base=kube-gameday/$rootfs-rootfs:$DEBIAN_SUITE
 
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT

@@ -1,8 +1,10 @@
 """Host faults through node agents (actions.agents, agent/), on the kind cluster's real nodes:
-a kubelet stopped through the Kubernetes API alone turns its node NotReady and comes back with
-the rollback; an agent reverts by itself when its runner is SIGKILLed or frozen (SIGSTOP: no
-lease renewal) and at its deadline; bad input is refused before any agent starts. Each stop is kept shorter than the 30 s after NotReady at which pods are evicted,
-so the stack is left as it was."""
+a kubelet stopped, or the node cut off from the API server, through the Kubernetes API alone
+turns its node NotReady and comes back with the rollback; a pod stressed burns CPU charged to its
+own container until the rollback; an agent reverts by itself when its
+runner is SIGKILLed or frozen (SIGSTOP: no lease renewal) and at its deadline; bad input is
+refused before any agent starts. Each fault is kept shorter than the 30 s after NotReady at which
+pods are evicted, so the stack is left as it was. `docker exec` only looks at the nodes here."""
 
 import signal
 import subprocess
@@ -12,10 +14,12 @@ import time
 import pytest
 from kubernetes import client
 
-from actions.agents import agents_in_place, revert_agent_faults, start_agent, stop_kubelet
+from actions.agents import (agents_in_place, partition_node, partition_spec, revert_agent_faults, select_stressed,
+                            start_agent, stop_kubelet, stress_pods)
 from actions.leftovers import leftovers
 from core import agents as protocol
 from edge.kube import core_api
+from edge.stack import load_stack
 from gameday.guard import load_allowlist, target_of
 from gameday.run import REPO
 from tests.kube import CONTEXT, kubectl
@@ -42,9 +46,18 @@ def lease_notes(name: str) -> dict:
     return leases.read_namespaced_lease(name, protocol.NAMESPACE).metadata.annotations or {}
 
 
+def on_node(node: str, *argv: str) -> str:
+    return subprocess.run(["docker", "exec", node, *argv], capture_output=True, text=True).stdout.strip()
+
+
 def kubelet(node: str) -> str:
-    proc = subprocess.run(["docker", "exec", node, "systemctl", "is-active", "kubelet"], capture_output=True, text=True)
-    return proc.stdout.strip()
+    return on_node(node, "systemctl", "is-active", "kubelet")
+
+
+def partitioned(node: str) -> bool:
+    """Whether a jump to a node-partition chain of ours is in the node's OUTPUT chain (IPv4 or IPv6)."""
+    return any("-j GAMEDAY-" in on_node(node, tool, "-S", "OUTPUT") for tool in ("iptables", "ip6tables"))
+
 
 
 def test_a_kubelet_stopped_by_an_agent_turns_its_node_not_ready_and_the_rollback_starts_it(target):
@@ -58,15 +71,102 @@ def test_a_kubelet_stopped_by_an_agent_turns_its_node_not_ready_and_the_rollback
     assert ready(WORKER) == "True" and agents_in_place(core_api(target.context)) == []
 
 
+def api_server_reached(node: str) -> list[str]:
+    """The API server's addresses, as the node resolves its name, that the node opens a connection to."""
+    addresses = {line.split()[0] for line in on_node(node, "getent", "ahosts", "gameday-control-plane").splitlines()}
+    return sorted(a for a in addresses if subprocess.run(
+        ["docker", "exec", node, "timeout", "3", "bash", "-c", f"echo > /dev/tcp/{a}/6443"], capture_output=True).returncode == 0)
+
+
+def test_a_partitioned_node_turns_not_ready_while_its_pods_run_and_the_rollback_heals_it(target):
+    assert len(api_server_reached(WORKER)) == 2, "by IPv4 and IPv6 before the partition"
+    running = on_node(WORKER, "crictl", "ps", "-q").split()
+    done = partition_node(nodes=[WORKER], deadline_s=300, lease_s=8, configuration=target.configuration())
+    agent, = done["agents"]
+    assert partitioned(WORKER) and agent["applied_at"], agent
+    wait_until(lambda: ready(WORKER) == "Unknown", timeout=60, what=f"{WORKER} NotReady (cut off from the API server)")
+    # by every address of the API server, IPv4 and IPv6 (kind's kubelets use its IPv6 one: cut off
+    # by IPv4 alone, the node was back Ready 30 s later)
+    assert api_server_reached(WORKER) == [], "the node reaches the API server through the partition"
+    # NotReady took the 20 s grace period, past the 8 s lease: the agent reads its Lease through
+    # the partition (its own traffic is exempt), or it would have reverted by now
+    assert lease_notes(agent["agent"]).get(protocol.STATE) == protocol.APPLIED, lease_notes(agent["agent"])
+    assert set(running) <= set(on_node(WORKER, "crictl", "ps", "-q").split()), "the node's containers run on"
+    reverted, = revert_agent_faults(configuration=target.configuration())
+    assert reverted["state"] == protocol.REVERTED and not partitioned(WORKER) and len(api_server_reached(WORKER)) == 2
+    assert not any("GAMEDAY-" in on_node(WORKER, tool, "-S") for tool in ("iptables", "ip6tables")), \
+        "every chain of the partition is gone"
+    assert ready(WORKER) == "True" and agents_in_place(core_api(target.context)) == []
+
+
+def stressed_pod(core) -> tuple[str, str, str]:
+    """(pod, node, container ID) of the first running core API pod: what a pod-stress hits."""
+    (pod, cid), = select_stressed(core, target_of(load_stack(), load_allowlist()), "app=core-api", "gameday", 1, "",
+                                  1, 0, 300, 8)
+    return pod.metadata.name, pod.spec.node_name, cid
+
+
+def stress_running(node: str) -> bool:
+    return bool(on_node(node, "pgrep", "-f", "stress-ng"))
+
+
+def container_cpu_ns(node: str, cid: str) -> int:
+    """The container's CPU time so far, from its cpuacct cgroup on the node."""
+    pid = on_node(node, "sh", "-c", f"grep -l {cid} /proc/[0-9]*/cgroup | head -1").split("/")[2]
+    controllers, path = next(line.split(":", 2)[1:] for line in on_node(node, "cat", f"/proc/{pid}/cgroup").splitlines()
+                             if "cpuacct" in line.split(":")[1].split(","))
+    return int(on_node(node, "cat", f"/sys/fs/cgroup/{controllers}{path}/cpuacct.usage"))
+
+
+def cpu_cores_used(node: str, cid: str, seconds: float = 5) -> float:
+    before = container_cpu_ns(node, cid)
+    time.sleep(seconds)
+    return (container_cpu_ns(node, cid) - before) / 1e9 / seconds
+
+
+def test_a_stressed_pod_burns_cpu_in_its_own_cgroup_until_the_rollback(target):
+    core = core_api(target.context)
+    pod, node, cid = stressed_pod(core)
+    idle = cpu_cores_used(node, cid)
+    done = stress_pods(label_selector="app=core-api", qty=1, cpu_workers=2, deadline_s=300, lease_s=15,
+                       configuration=target.configuration())
+    assert done["pods"] == [pod] and stress_running(node), done
+    # charged to the container: its 500m CPU limit throttles the two busy workers
+    stressed = cpu_cores_used(node, cid)
+    assert stressed > idle + 0.3 and stressed < 0.6, (idle, stressed)
+    reverted, = revert_agent_faults(configuration=target.configuration())
+    assert reverted["state"] == protocol.REVERTED and not stress_running(node)
+    assert cpu_cores_used(node, cid) < idle + 0.1
+    print(f"pod-stress on {pod}: {idle:.2f} cores idle, {stressed:.2f} stressed (limit 0.5), back after the rollback")
+
+
+def hold(context: str, fault: str) -> None:
+    """The runner's side of a fault, run in a process of its own: starts the agent, prints its
+    name and node, renews its lease until this process is killed or frozen."""
+    core = core_api(context)
+    node, spec = WORKER, {}
+    if fault == "node-partition":
+        spec = partition_spec(core, node, False)
+    elif fault == "pod-stress":
+        _, node, cid = stressed_pod(core)
+        spec = {"container_id": cid, "cpu_workers": 1, "cpu_load": 100, "memory_mb": 0, "timeout_s": 300}
+    print(start_agent(core, node, fault, 300, 8, spec)["agent"], node, flush=True)
+    time.sleep(600)
+
+
+def faulted(node: str, fault: str) -> bool:
+    return {"kubelet-stop": lambda: kubelet(node) == "inactive", "node-partition": lambda: partitioned(node),
+            "pod-stress": lambda: stress_running(node)}[fault]()
+
+
+@pytest.mark.parametrize("fault", ["kubelet-stop", "node-partition", "pod-stress"])
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGSTOP], ids=["killed", "frozen"])
-def test_an_agent_whose_runner_dies_or_freezes_reverts_within_one_lease_period(target, stop):
-    holder = subprocess.Popen(  # the runner's side: starts the agent, renews its lease, then is stopped
-        [sys.executable, "-c", "import sys, time\nfrom actions.agents import start_agent\nfrom edge.kube import core_api\n"
-         f"print(start_agent(core_api({target.context!r}), {WORKER!r}, 'kubelet-stop', 300, 8)['agent'], flush=True)\n"
-         "time.sleep(600)"], cwd=REPO, stdout=subprocess.PIPE, text=True)
+def test_an_agent_whose_runner_dies_or_freezes_reverts_within_one_lease_period(target, fault, stop):
+    holder = subprocess.Popen([sys.executable, "-c", f"from tests.e2e.test_agents import hold; hold({target.context!r}, "
+                               f"{fault!r})"], cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
-        name = holder.stdout.readline().strip()
-        assert name and kubelet(WORKER) == "inactive", name
+        name, node = holder.stdout.readline().split()
+        assert faulted(node, fault), name
         holder.send_signal(stop)
         stopped = time.monotonic()
         wait_until(lambda: lease_notes(name).get(protocol.STATE) == protocol.REVERTED, timeout=60, interval=1,
@@ -76,10 +176,10 @@ def test_an_agent_whose_runner_dies_or_freezes_reverts_within_one_lease_period(t
         holder.kill()
         holder.wait()
     notes = lease_notes(name)
-    assert notes[protocol.REASON].startswith("lease lost") and kubelet(WORKER) == "active", notes
+    assert notes[protocol.REASON].startswith("lease lost") and not faulted(node, fault), notes
     # the protocol's bound: one 8 s lease period after the last renewal (+ the agent's 1 s tick and the report)
     assert took < 8 + 4, f"reverted {took:.1f} s after {stop.name}: more than the lease period allows"
-    print(f"{stop.name}: kubelet-stop reverted {took:.1f} s after the runner stopped (lease 8 s)")
+    print(f"{stop.name}: {fault} reverted {took:.1f} s after the runner stopped (lease 8 s)")
 
 
 def test_bad_input_is_refused_before_anything_is_applied(target):
@@ -89,7 +189,18 @@ def test_bad_input_is_refused_before_anything_is_applied(target):
         stop_kubelet(nodes=[WORKER], deadline_s=0, configuration=target.configuration())
     with pytest.raises(PermissionError, match="control-plane"):
         stop_kubelet(nodes=["gameday-control-plane"], configuration=target.configuration())
+    with pytest.raises(LookupError, match="node 'gameday-worker9' does not exist"):
+        partition_node(nodes=["gameday-worker9"], configuration=target.configuration())
+    with pytest.raises(ValueError, match="lease_s must be"):
+        partition_node(nodes=[WORKER], lease_s=1, configuration=target.configuration())
+    with pytest.raises(ValueError, match="a stress of nothing is no fault"):
+        stress_pods(label_selector="app=core-api", cpu_workers=0, configuration=target.configuration())
+    with pytest.raises(ValueError, match="deadline_s must be"):
+        stress_pods(label_selector="app=core-api", deadline_s=-5, configuration=target.configuration())
+    with pytest.raises(LookupError, match="no running pod in gameday matches 'app=nothing-here'"):
+        stress_pods(label_selector="app=nothing-here", configuration=target.configuration())
     assert agents_in_place(core_api(target.context)) == [] and kubelet(WORKER) == "active"
+    assert not partitioned(WORKER) and not stress_running(WORKER)
 
 
 def test_an_agent_reverts_at_its_deadline_while_its_lease_is_renewed(target):

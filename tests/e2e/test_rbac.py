@@ -23,12 +23,14 @@ ALLOWED = [("get", "pods", "gameday"), ("delete", "pods", "gameday"), ("create",
            ("get", "horizontalpodautoscalers", "gameday"), ("patch", "nodes", None), ("list", "pods", None),
            ("get", "namespaces", None), ("get", "services", "gameday"),
            ("create", "pods", "kube-gameday-agents"), ("delete", "pods", "kube-gameday-agents"),
-           ("create", "leases", "kube-gameday-agents"), ("patch", "leases", "kube-gameday-agents")]
+           ("create", "leases", "kube-gameday-agents"), ("patch", "leases", "kube-gameday-agents"),
+           ("get", "endpointslices:kubernetes", "default")]
 DENIED = [("get", "secrets", "gameday"), ("list", "secrets", None), ("delete", "deployments", "gameday"),
           ("delete", "nodes", None), ("create", "pods/eviction", "kube-system"), ("delete", "pods", "kube-system"),
           ("patch", "deployments", "monitoring"), ("create", "pods", "gameday"), ("get", "configmaps", "gameday"),
           ("delete", "services", "gameday"), ("create", "leases", "gameday"),
-          ("create", "pods/exec", "kube-gameday-agents")]
+          ("create", "pods/exec", "kube-gameday-agents"), ("list", "endpointslices", "default"),
+          ("get", "endpointslices:other", "default")]
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +51,14 @@ def as_service_account(tmp_path_factory):
 
 
 def can_i(verb: str, resource: str, ns: str | None) -> bool:
+    """resource: TYPE, TYPE/SUBRESOURCE, or TYPE:NAME for one object (kubectl's TYPE/NAME)."""
     scope = ["-n", ns] if ns else ["--all-namespaces"] if resource == "pods" else []
-    resource, _, sub = resource.partition("/")
-    out = kubectl("auth", "can-i", verb, resource, *([f"--subresource={sub}"] if sub else []), *scope, f"--as={SA}",
-                  check=False).strip()
-    return out == "yes"
+    if ":" in resource:
+        what = [resource.replace(":", "/")]
+    else:
+        resource, _, sub = resource.partition("/")
+        what = [resource, *([f"--subresource={sub}"] if sub else [])]
+    return kubectl("auth", "can-i", verb, *what, *scope, f"--as={SA}", check=False).strip() == "yes"
 
 
 @pytest.mark.parametrize("verb,resource,ns", ALLOWED)
