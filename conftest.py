@@ -39,7 +39,9 @@ def seed_stack():
 def game_day(seed_stack, run_dir, record_property, request):
     """game_day(experiment_path) -> Result, its artifacts in runs/<session>/<test>-<experiment>/."""
     def run(experiment: Path) -> Result:
-        result = run_game_day(experiment, seed_stack, run_dir / f"{request.node.originalname}-{experiment.stem}")
+        name = request.node.name.replace("[", "-").rstrip("]")  # a parametrized test's id tells its runs apart
+        name += "" if experiment.stem in name else f"-{experiment.stem}"
+        result = run_game_day(experiment, seed_stack, run_dir / name)
         for v in result.verdicts:
             record_property(v.name, f"{v.status}: {v.observed}")
         return result

@@ -24,6 +24,8 @@ FAULTS: dict[str, Fault] = {f.action: f for f in (
     Fault("stop_nodes", "actions.nodes", "start_stopped_nodes",
           "start the node containers stopped by then, and wait until each is Ready"),
     Fault("stop_kubelet", "actions.agents", "revert_agent_faults", BY_AGENT),
+    Fault("fail_nodes", "actions.node_failure", "restore_failed_nodes",
+          "start the node containers stopped by then and revert the node agents, waiting until each node is Ready"),
     Fault("partition_node", "actions.agents", "revert_agent_faults", BY_AGENT),
     Fault("stress_pods", "actions.agents", "revert_agent_faults", BY_AGENT),
     Fault("set_container_env", "actions.deployments", "restore_deployments",

@@ -1,8 +1,10 @@
 """The suite runs from inside the cluster it tests (deploy/runner): its own image, as deploy/rbac's
 ServiceAccount, pinned off the workers, load to the stack's Service only. A Job made from the
-nightly CronJob runs the pod-kill game day to its verdicts and leaves nothing behind; a drain
-refuses the node the runner itself is on."""
+nightly CronJob runs the pod-kill game day to its verdicts and leaves nothing behind; so does the
+node-failure game day (long), whose node fault there, with no docker, is a node agent's kubelet
+stop; a drain refuses the node the runner itself is on."""
 
+import json
 import os
 import re
 import subprocess
@@ -33,6 +35,15 @@ def runner():
     kubectl("delete", "-k", str(REPO / "deploy" / "runner"), "--ignore-not-found")
 
 
+def job_running(experiment: str) -> None:
+    """A Job from the nightly CronJob's template, running `experiment` instead of its own."""
+    template = json.loads(kubectl("get", "cronjob", "gameday-nightly", "-n", "gameday", "-o", "json"))["spec"]["jobTemplate"]
+    template["spec"]["template"]["spec"]["containers"][0]["args"] = ["run", experiment]
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": JOB, "namespace": "gameday"},
+           "spec": template["spec"]}
+    kubectl("apply", "-f", "-", input=json.dumps(job))
+
+
 def job_state() -> str:
     conditions = kubectl("get", "job", JOB, "-n", "gameday", "-o",
                          "jsonpath={range .status.conditions[*]}{.type}={.status} {end}")
@@ -56,6 +67,25 @@ def test_a_job_from_the_nightly_cronjob_runs_a_game_day_to_its_verdicts(runner, 
                   "jsonpath={.items[0].spec.serviceAccountName} {.items[0].spec.nodeName}")
     assert pod == "kube-gameday gameday-control-plane", pod
     assert not CREDENTIALS.search(logs)
+    assert leftovers(target_of(seed_stack, load_allowlist())) == []
+
+
+@pytest.mark.long
+@pytest.mark.cluster
+@pytest.mark.gameday
+@pytest.mark.timeout(1500)
+def test_the_in_cluster_runner_fails_a_node_by_its_kubelet_through_a_node_agent(runner, seed_stack):
+    job_running("node-failure-failover")
+    # no docker in the runner's pod: `auto` picks a node agent's kubelet stop
+    wait_until(lambda: kubectl("get", "pods", "-n", "kube-gameday-agents", "-o", "name") or job_state(),
+               timeout=300, interval=2, what="a node agent started by the in-cluster runner")
+    assert not job_state(), kubectl("logs", f"job/{JOB}", "-n", "gameday")
+    state = wait_until(job_state, timeout=1200, interval=5, what=f"job {JOB} to finish")
+    logs = kubectl("logs", f"job/{JOB}", "-n", "gameday")
+    assert state == "Complete", logs
+    verdicts = {name: status for status, name in re.findall(r"^\s+(PASS|FAIL|INCONCLUSIVE)\s+([^:]+):", logs, re.M)}
+    assert set(verdicts.values()) == {"PASS"}, logs
+    assert "alert_fired[KubernetesNodeNotReady] after stop-the-busiest-worker" in verdicts, logs
     assert leftovers(target_of(seed_stack, load_allowlist())) == []
 
 

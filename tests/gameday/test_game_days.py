@@ -39,14 +39,18 @@ def time_bound_s(experiment: dict) -> float:
 
 
 def game_days() -> list:
+    """Each experiment as its configuration defaults it; one that fails nodes also by a node
+    agent's kubelet stop (its default on kind from the host is a container stop), in make gameday."""
     params = []
     for path in sorted((HERE.parents[1] / "experiments").glob("*.yaml")):
         experiment = yaml.safe_load(path.read_text())
         if any(e.get("name") == EXTENSION for e in experiment.get("extensions") or []):
-            marks = [pytest.mark.timeout(max(900, time_bound_s(experiment)))]
-            if "ci" not in experiment.get("tags", []):
-                marks.append(pytest.mark.long)
-            params.append(pytest.param(path, id=path.stem, marks=marks))
+            timeout = pytest.mark.timeout(max(900, time_bound_s(experiment)))
+            marks = [timeout] if "ci" in experiment.get("tags", []) else [timeout, pytest.mark.long]
+            params.append(pytest.param(path, {}, id=path.stem, marks=marks))
+            if "node_failure_method" in (experiment.get("configuration") or {}):
+                params.append(pytest.param(path, {"GAMEDAY_NODE_FAILURE": "kubelet-stop"}, id=f"{path.stem}-kubelet-stop",
+                                           marks=[timeout, pytest.mark.long]))
     return params
 
 
@@ -69,8 +73,10 @@ def unexpected(verdicts, findings: list[dict]) -> list[str]:
 
 @pytest.mark.gameday
 @pytest.mark.cluster
-@pytest.mark.parametrize("experiment", game_days())
-def test_game_day(game_day, experiment):
+@pytest.mark.parametrize("experiment,env", game_days())
+def test_game_day(game_day, monkeypatch, experiment, env):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
     result = game_day(experiment)
     assert not result.error, f"{result.error}\nartifacts: {result.run_dir}"
     problems = unexpected(result.verdicts, SEED_FINDINGS.get(experiment.stem, []))

@@ -185,7 +185,8 @@ def test_drain_completes_once_pdbs_do_not_overlap(game_day, stack_restored_after
 @pytest.mark.long
 @pytest.mark.gameday
 @pytest.mark.cluster
-def test_pods_tolerating_an_unreachable_node_for_5_min_fail_kubelet_stop_failover(game_day, stack_restored_after):
+def test_pods_tolerating_an_unreachable_node_for_5_min_fail_a_kubelet_stop_failover(game_day, stack_restored_after,
+                                                                                  monkeypatch):
     """Defect: the core API tolerates an unreachable or not-ready node for 300 s (Kubernetes'
     default, which this cluster's API server shortens to 30 s; a chart that pins it puts it back):
     with its worker's kubelet stopped, the pod there stays not Ready and is not replaced until the
@@ -197,7 +198,8 @@ def test_pods_tolerating_an_unreachable_node_for_5_min_fail_kubelet_stop_failove
             json.dumps({"spec": {"template": {"spec": {"tolerations": tolerations}}}}))
     try:
         kubectl("rollout", "status", "deployment/core-api", "-n", ns, "--timeout=300s")
-        result = game_day(EXPERIMENTS / "kubelet-stop-failover.yaml")
+        monkeypatch.setenv("GAMEDAY_NODE_FAILURE", "kubelet-stop")
+        result = game_day(EXPERIMENTS / "node-failure-failover.yaml")
     finally:  # deploy/stack names no tolerations, so applying it again would keep these
         kubectl("patch", "deployment", "core-api", "-n", ns, "--type=json",
                 "-p", '[{"op": "remove", "path": "/spec/template/spec/tolerations"}]')

@@ -40,7 +40,7 @@ def test_a_module_that_does_not_exist(tmp_path):
 def test_an_argument_the_function_does_not_take(tmp_path):
     def extra(e):
         e["method"][0]["provider"]["arguments"]["namespace"] = "gameday"
-    assert "actions.nodes.stop_nodes takes no argument 'namespace'" in broken(tmp_path, extra)
+    assert "actions.node_failure.fail_nodes takes no argument 'namespace'" in broken(tmp_path, extra)
 
 
 def test_a_verdict_after_an_action_the_method_lacks(tmp_path):
