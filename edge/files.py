@@ -20,13 +20,17 @@ def read_yaml(path: Path, error: type[Exception]):
 
 def read_json_lines(path: Path) -> list[dict]:
     """Every line of a file a process appends to; a torn line (a crash mid-write) is dropped."""
-    rows = []
     with open(path, "rb") as f:
-        for line in f:
-            try:
-                rows.append(orjson.loads(line))
-            except orjson.JSONDecodeError:
-                continue
+        return _parsed(f)
+
+
+def _parsed(lines) -> list[dict]:
+    rows = []
+    for line in lines:
+        try:
+            rows.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            continue
     return rows
 
 
@@ -41,14 +45,7 @@ def tail_json_lines(path: Path, max_bytes: int = 65536) -> list[dict]:
             data = f.read()
     except FileNotFoundError:
         return []
-    lines = data.split(b"\n")[1 if size > max_bytes else 0:-1]
-    rows = []
-    for line in lines:
-        try:
-            rows.append(orjson.loads(line))
-        except orjson.JSONDecodeError:
-            continue
-    return rows
+    return _parsed(data.split(b"\n")[1 if size > max_bytes else 0:-1])
 
 
 def columns_of(rows: list[dict], columns: list[str]) -> pd.DataFrame:
