@@ -159,8 +159,11 @@ def faulted(node: str, fault: str) -> bool:
             "pod-stress": lambda: stress_running(node)}[fault]()
 
 
-@pytest.mark.parametrize("fault", ["kubelet-stop", "node-partition", "pod-stress"])
-@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGSTOP], ids=["killed", "frozen"])
+# every fault with its runner killed; frozen (the same lease lost to the agent), the partition,
+# whose agent must read its lease through the partition it made
+@pytest.mark.parametrize("fault,stop", [("kubelet-stop", signal.SIGKILL), ("node-partition", signal.SIGKILL),
+                                        ("pod-stress", signal.SIGKILL), ("node-partition", signal.SIGSTOP)],
+                         ids=["kubelet-stop-killed", "node-partition-killed", "pod-stress-killed", "node-partition-frozen"])
 def test_an_agent_whose_runner_dies_or_freezes_reverts_within_one_lease_period(target, fault, stop):
     holder = subprocess.Popen([sys.executable, "-c", f"from tests.e2e.test_agents import hold; hold({target.context!r}, "
                                f"{fault!r})"], cwd=REPO, stdout=subprocess.PIPE, text=True)
