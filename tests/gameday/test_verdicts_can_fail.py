@@ -185,12 +185,16 @@ def test_drain_completes_once_pdbs_do_not_overlap(game_day, stack_restored_after
 @pytest.mark.long
 @pytest.mark.gameday
 @pytest.mark.cluster
-def test_pods_tolerating_an_unreachable_node_for_5_min_fail_a_kubelet_stop_failover(game_day, stack_restored_after,
-                                                                                  monkeypatch):
+@pytest.mark.parametrize("experiment,method", [("node-failure-failover", "kubelet-stop"),
+                                               ("node-partition-failover", "")],
+                         ids=["kubelet-stop", "node-partition"])
+def test_pods_tolerating_an_unreachable_node_for_5_min_fail_a_node_agents_failover(game_day, stack_restored_after,
+                                                                                 monkeypatch, experiment, method):
     """Defect: the core API tolerates an unreachable or not-ready node for 300 s (Kubernetes'
     default, which this cluster's API server shortens to 30 s; a chart that pins it puts it back):
-    with its worker's kubelet stopped, the pod there stays not Ready and is not replaced until the
-    kubelet is back, 5 min on. A container stop would hide this no better: the eviction is the same."""
+    with its worker's kubelet stopped, or the worker cut off from the API server, the pod there
+    is marked not Ready but not replaced until the node is back, 5 min on. A container stop would
+    hide this no better: the eviction is the same."""
     ns = stack_restored_after
     tolerations = [{"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
                    for key in ("node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready")]
@@ -198,8 +202,9 @@ def test_pods_tolerating_an_unreachable_node_for_5_min_fail_a_kubelet_stop_failo
             json.dumps({"spec": {"template": {"spec": {"tolerations": tolerations}}}}))
     try:
         kubectl("rollout", "status", "deployment/core-api", "-n", ns, "--timeout=300s")
-        monkeypatch.setenv("GAMEDAY_NODE_FAILURE", "kubelet-stop")
-        result = game_day(EXPERIMENTS / "node-failure-failover.yaml")
+        if method:
+            monkeypatch.setenv("GAMEDAY_NODE_FAILURE", method)
+        result = game_day(EXPERIMENTS / f"{experiment}.yaml")
     finally:  # deploy/stack names no tolerations, so applying it again would keep these
         kubectl("patch", "deployment", "core-api", "-n", ns, "--type=json",
                 "-p", '[{"op": "remove", "path": "/spec/template/spec/tolerations"}]')
@@ -241,6 +246,19 @@ def test_an_hpa_whose_max_is_its_min_fails_to_scale_out(game_day, stack_restored
     experiment = hpa_experiment(tmp_path, [wait_for_replicas(5, timeout_s=150)],
                                 [{"check": "hpa_scaled_out", "hpa": "core-api", "at_least": 5, "within_s": 90}])
     result = game_day(experiment)
+    assert not result.error, result.error
+    out = check(result.verdicts, "hpa_scaled_out[core-api]")
+    assert out.status == "fail" and out.observed == "stayed at 3 replicas", out
+
+
+@pytest.mark.long
+@pytest.mark.gameday
+@pytest.mark.cluster
+def test_an_hpa_whose_max_is_its_min_leaves_cpu_pressure_unabsorbed(game_day, stack_restored_after):
+    """Defect: the same maxReplicas copied from minReplicas (3), met by CPU pressure inside the
+    pods instead of load: utilization stays over target and the core API cannot scale out."""
+    kubectl("patch", "hpa", "core-api", "-n", stack_restored_after, "--type=merge", "-p", '{"spec":{"maxReplicas":3}}')
+    result = game_day(EXPERIMENTS / "cpu-pressure-core-api.yaml")
     assert not result.error, result.error
     out = check(result.verdicts, "hpa_scaled_out[core-api]")
     assert out.status == "fail" and out.observed == "stayed at 3 replicas", out
