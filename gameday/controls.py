@@ -11,10 +11,10 @@
 Before the experiment: with settle_s, waits (up to settle_s) until every HPA of the stack runs its
 minimum replicas; then starts the readiness sampler and Locust (loadtests.runner), each in its own
 process, against the stack of $GAMEDAY_STACK (default stack.yaml) with the profile named here (or
-$GAMEDAY_LOAD_PROFILE, which `gameday run --load` sets), and, if the experiment declares
-guardrails, their watcher (gameday.guardrails: it halts the experiment when one is crossed); then
-lets the load warm up so the steady-state probes have traffic to judge. After it (and on a crash,
-at cleanup): stops them gracefully, so Locust still writes its numbers. Artifacts go to $GAMEDAY_RUN_DIR (default
+$GAMEDAY_LOAD_PROFILE, which `gameday run --load` sets), and, if the experiment declares guardrails,
+their watcher (gameday.guardrails: it halts the experiment when one is crossed); then lets the load
+warm up so the steady-state probes have traffic to judge. After it (and on a crash, at cleanup):
+stops them gracefully, so Locust still writes its numbers. Artifacts go to $GAMEDAY_RUN_DIR (default
 runs/<UTC>-chaos/).
 
 Throughout, it writes events.jsonl (edge.rundir.append_event): the warm-up, the steady-state

@@ -66,3 +66,21 @@ def test_a_suite_action_with_no_target_in_the_configuration(tmp_path):
         del e["configuration"]["kube_context"]
     assert "(core-api-available): probes.deployments.deployment_available acts on the target the configuration " \
         "names: configuration: kube_context is required" in broken(tmp_path, untargeted)
+
+
+def test_a_guardrail_that_cannot_be_watched(tmp_path):
+    def garble(e):
+        e["extensions"][0]["guardrails"] = ["error_ratio > 20% for 30s", "errors above 20%"]
+    assert "extensions[kube-gameday].guardrails[1]: guardrail 'errors above 20%'" in broken(tmp_path, garble)
+
+
+def test_a_readiness_guardrail_on_a_deployment_the_stack_does_not_name():
+    from gameday.experiment import guardrails_of
+    experiment = copy.deepcopy(SEED)
+    experiment["extensions"][0]["guardrails"] = ["ready(core_api) < 1", "ready(coreapi) < 1"]
+    with pytest.raises(ExperimentError, match=r"guardrails\[0\]: guardrail 'ready\(core_api\) < 1': not of the form"):
+        guardrails_of(experiment, "x.yaml", ("core-api",))
+    experiment["extensions"][0]["guardrails"] = ["ready(coreapi) < 1"]
+    with pytest.raises(ExperimentError, match=r"x.yaml: .*guardrails\[0\]: 'ready\(coreapi\) < 1': the stack names no "
+                                              r"Deployment 'coreapi' \(it names core-api\)"):
+        guardrails_of(experiment, "x.yaml", ("core-api",))
