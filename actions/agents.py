@@ -1,5 +1,5 @@
 """Host faults through a node agent (core.agents, agent/): they need no docker, no cloud
-credentials and no SSH, only the Kubernetes API, so they work from the in-cluster runner and on
+credentials and no SSH, only the Kubernetes API (node faults here; pod faults: actions.pod_faults), so they work from the in-cluster runner and on
 any cluster whose nodes run systemd. Each fault is one privileged pod pinned to its node and one
 Lease the runner renews from a thread of the process that applied it (chaos's): if that process
 dies, renewals stop and the agent reverts within one lease period; at its deadline it reverts
@@ -20,7 +20,6 @@ from kubernetes import client
 
 from actions import planned
 from actions.nodes import node_ready, pod_names_on, select_nodes_to_stop
-from actions.pods import select_pods
 from core import agents as protocol
 from core.target import Target
 from edge.kube import API_ERRORS, core_api
@@ -171,7 +170,7 @@ def _remove(core: client.CoreV1Api, name: str) -> None:
                 raise
 
 
-def _on_nodes(target: Target, fault: str, deadline_s: float, lease_s: float, placed: list[tuple[str, dict]]) -> list[dict]:
+def on_nodes(target: Target, fault: str, deadline_s: float, lease_s: float, placed: list[tuple[str, dict]]) -> list[dict]:
     """One agent per (node, spec), all or nothing: if one cannot apply, the others are asked to
     revert (a zone half-failed is not the experiment asked for)."""
     core = core_api(target.context)
@@ -194,7 +193,7 @@ def _selected(target: Target, fault: str, pods_label_selector: str, ns: str, nod
                                 zone, fault=fault)
 
 
-def _bounds(a: dict) -> str:
+def bounds_said(a: dict) -> str:
     return f"reverts by itself after {a['deadline_s']:.0f} s, or {a['lease_s']:.0f} s after the runner stops renewing its lease"
 
 
@@ -202,7 +201,7 @@ def _bounds(a: dict) -> str:
 
 def _plan_kubelet_stop(a: dict, target: Target) -> list[str]:
     core = core_api(target.context)
-    return [f"stop the kubelet of node {node} through a node agent ({_bounds(a)}); its pods go on running "
+    return [f"stop the kubelet of node {node} through a node agent ({bounds_said(a)}); its pods go on running "
             "unwatched: " + ", ".join(pod_names_on(core, node)) for node in _selected(target, "kubelet stop", **a)]
 
 
@@ -215,7 +214,7 @@ def stop_kubelet(pods_label_selector: str = "", ns: str = "", nodes: list[str] |
     docker, no cloud credentials. Returns the nodes, their agents and when each applied."""
     target = Target.of(configuration)
     nodes = _selected(target, "kubelet stop", pods_label_selector, ns, nodes, zone, deadline_s, lease_s)
-    agents = _on_nodes(target, "kubelet-stop", deadline_s, lease_s, [(node, {}) for node in nodes])
+    agents = on_nodes(target, "kubelet-stop", deadline_s, lease_s, [(node, {}) for node in nodes])
     return {"nodes": nodes, "zone": zone, "stopped_at": datetime.now(timezone.utc).isoformat(), "agents": agents,
             "deadline_s": deadline_s, "lease_s": lease_s}
 
@@ -238,7 +237,7 @@ def peers_of(core: client.CoreV1Api, node: str, servers: list[list]) -> list[str
         if other.metadata.name == node:
             continue
         peers += [a.address for a in other.status.addresses or [] if a.type == "InternalIP" and a.address not in server_ips]
-        peers += list(other.spec.pod_cid_rs or ([other.spec.pod_cidr] if other.spec.pod_cidr else []))
+        peers += list(other.spec.pod_cidrs or ([other.spec.pod_cidr] if other.spec.pod_cidr else []))
     return peers
 
 
@@ -252,7 +251,7 @@ def _plan_partition(a: dict, target: Target) -> list[str]:
     core = core_api(target.context)
     servers = ", ".join(f"{ip}:{port}" for ip, port in api_servers(core))
     return [f"cut node {node} off from the API server ({servers})" + (" and every other node" if a["peers"] else "")
-            + f" through a node agent ({_bounds(a)}); its pods go on running, unreachable: "
+            + f" through a node agent ({bounds_said(a)}); its pods go on running, unreachable: "
             + ", ".join(pod_names_on(core, node)) for node in _selected(target, "node partition", **a)]
 
 
@@ -268,67 +267,10 @@ def partition_node(pods_label_selector: str = "", ns: str = "", nodes: list[str]
     target = Target.of(configuration)
     nodes = _selected(target, "node partition", pods_label_selector, ns, nodes, zone, deadline_s, lease_s)
     core = core_api(target.context)
-    agents = _on_nodes(target, "node-partition", deadline_s, lease_s,
+    agents = on_nodes(target, "node-partition", deadline_s, lease_s,
                        [(node, partition_spec(core, node, peers)) for node in nodes])
     return {"nodes": nodes, "zone": zone, "partitioned_at": datetime.now(timezone.utc).isoformat(), "agents": agents,
             "peers": peers, "deadline_s": deadline_s, "lease_s": lease_s}
-
-
-# ---- pods stressed: CPU and memory pressure inside their own cgroups ----
-
-def select_stressed(core: client.CoreV1Api, target: Target, label_selector: str, ns: str, qty: int, container: str,
-                    cpu_workers: int, memory_mb: int, deadline_s: float, lease_s: float) -> list[tuple[client.V1Pod, str]]:
-    """(pod, container ID) of the first `qty` running pods the selector matches (all with qty 0),
-    their `container` (default: the first); ValueError on bounds or a stress of nothing."""
-    check_bounds(deadline_s, lease_s)
-    if not (isinstance(cpu_workers, int) and isinstance(memory_mb, int) and cpu_workers >= 0 and memory_mb >= 0
-            and cpu_workers + memory_mb > 0):
-        raise ValueError(f"cpu_workers ({cpu_workers!r}) and memory_mb ({memory_mb!r}): whole numbers ≥ 0, "
-                         "one of them > 0 (a stress of nothing is no fault)")
-    pods, _ = select_pods(core, target, ns, label_selector, all=True)
-    running = [p for p in pods if p.status.phase == "Running" and not p.metadata.deletion_timestamp]
-    if not running:
-        raise LookupError(f"no running pod in {ns} matches {label_selector!r}: nothing to stress")
-    chosen = []
-    for pod in running[:qty or None]:
-        statuses = {s.name: s for s in pod.status.container_statuses or []}
-        name = container or pod.spec.containers[0].name
-        if name not in statuses or not statuses[name].container_id:
-            raise LookupError(f"pod {ns}/{pod.metadata.name} has no running container {name!r}")
-        chosen.append((pod, statuses[name].container_id.split("://", 1)[-1]))
-    return chosen
-
-
-def _plan_stress(a: dict, target: Target) -> list[str]:
-    ns = a["ns"] or target.namespace
-    what = ", ".join(filter(None, [a["cpu_workers"] and f"{a['cpu_workers']} CPU worker(s) at {a['cpu_load']} %",
-                                   a["memory_mb"] and f"{a['memory_mb']} MiB held"]))
-    return [f"stress pod {ns}/{pod.metadata.name} on node {pod.spec.node_name} through a node agent: {what} in its "
-            f"cgroups ({_bounds(a)})"
-            for pod, _ in select_stressed(core_api(target.context), target, a["label_selector"], ns, a["qty"],
-                                          a["container"], a["cpu_workers"], a["memory_mb"], a["deadline_s"],
-                                          a["lease_s"])]
-
-
-@planned(_plan_stress)
-def stress_pods(label_selector: str = "", ns: str = "", qty: int = 1, container: str = "", cpu_workers: int = 1,
-                cpu_load: int = 100, memory_mb: int = 0, deadline_s: float = 600, lease_s: float = 15,
-                configuration: dict | None = None) -> dict:
-    """Puts CPU (cpu_workers busy at cpu_load %) and memory (memory_mb held) pressure into the
-    first `qty` running pods the selector matches (0: all), inside their `container`'s own
-    cgroups: charged to the container, throttled by its limits, seen by its HPA. stress-ng, run
-    by a node agent on each pod's node, stops at the deadline or when the lease is lost. Returns
-    the pods, their agents and when each started."""
-    target = Target.of(configuration)
-    ns = ns or target.namespace
-    core = core_api(target.context)
-    chosen = select_stressed(core, target, label_selector, ns, qty, container, cpu_workers, memory_mb, deadline_s,
-                             lease_s)
-    spec = {"cpu_workers": cpu_workers, "cpu_load": cpu_load, "memory_mb": memory_mb, "timeout_s": deadline_s}
-    agents = _on_nodes(target, "pod-stress", deadline_s, lease_s,
-                       [(pod.spec.node_name, {**spec, "container_id": cid}) for pod, cid in chosen])
-    return {"pods": [pod.metadata.name for pod, _ in chosen], "stressed_at": datetime.now(timezone.utc).isoformat(),
-            "agents": agents, **spec}
 
 
 # ---- the undo ----

@@ -98,25 +98,27 @@ def _tool(address: str) -> str:
     return "ip6tables" if ":" in address else "iptables"
 
 
-def partition_rules(api_servers: list, peers: list[str]) -> dict[str, dict[str, list[list[str]]]]:
-    """tool -> chain part (O, I, F) -> rules: every API server [ip, port] and peer (address or
-    CIDR) dropped both ways, by the tool of its family; the agent's own connections exempt first."""
+def partition_rules(api_servers: list, peers: list[str], tools=TOOLS) -> dict[str, dict[str, list[list[str]]]]:
+    """tool -> chain part (O, I, F) -> rules, for IPv4 and IPv6 alike: the agent's own connections
+    exempt first; then every connection to an API server port dropped, whatever its address (the
+    kubelet may use a name, a load balancer, another family), and every known API server [ip,
+    port] and peer (address or CIDR) dropped both ways, by the tool of its family."""
     mark, gid = protocol.AGENT_CONNMARK, str(protocol.AGENT_GID)
+    ports = sorted({str(port) for _, port in api_servers})
     rules = {}
-    for tool in sorted({_tool(ip) for ip, _ in api_servers} | {_tool(p) for p in peers}):
+    for tool in tools:
+        to_api = [["-p", "tcp", "--dport", port, "-j", "DROP"] for port in ports]
         rules[tool] = {"O": [["-m", "owner", "--gid-owner", gid, "-j", "CONNMARK", "--set-mark", mark],
-                             ["-m", "owner", "--gid-owner", gid, "-j", "RETURN"]],
-                       "I": [["-m", "connmark", "--mark", mark, "-j", "RETURN"]], "F": []}
-    for ip, port in api_servers:
-        chains = rules[_tool(ip)]
-        chains["O"].append(["-d", ip, "-p", "tcp", "--dport", str(port), "-j", "DROP"])
-        chains["I"].append(["-s", ip, "-j", "DROP"])
-        chains["F"] += [["-d", ip, "-j", "DROP"], ["-s", ip, "-j", "DROP"]]
-    for peer in peers:
-        chains = rules[_tool(peer)]
-        chains["O"].append(["-d", peer, "-j", "DROP"])
-        chains["I"].append(["-s", peer, "-j", "DROP"])
-        chains["F"] += [["-d", peer, "-j", "DROP"], ["-s", peer, "-j", "DROP"]]
+                             ["-m", "owner", "--gid-owner", gid, "-j", "RETURN"], *to_api],
+                       "I": [["-m", "connmark", "--mark", mark, "-j", "RETURN"]], "F": list(to_api)}
+    for address in [ip for ip, _ in api_servers] + list(peers):
+        chains = rules.get(_tool(address))
+        if chains is None:
+            continue  # a family the node cannot filter: it cannot use it either
+        if address in peers:
+            chains["O"].append(["-d", address, "-j", "DROP"])
+        chains["I"].append(["-s", address, "-j", "DROP"])
+        chains["F"] += [["-d", address, "-j", "DROP"], ["-s", address, "-j", "DROP"]]
     return rules
 
 
@@ -134,8 +136,37 @@ def api_servers_in_use(ports: set[int]) -> list[list]:
     return found
 
 
-def _chain(spec: dict, part: str) -> str:
-    return f"{spec['tag']}-{part}"
+def install_chains(run: Callable[..., str], tool: str, tag: str, chains: dict[str, list[list[str]]]) -> None:
+    """Our chains TAG-O/-I/-F filled, then jumped to from the top of OUTPUT/INPUT/FORWARD: the
+    jumps are the moment the fault starts. run(*argv) runs the tool where it applies."""
+    for part, rules in chains.items():
+        run(tool, "-w", "5", "-N", f"{tag}-{part}")
+        for rule in rules:
+            run(tool, "-w", "5", "-A", f"{tag}-{part}", *rule)
+    for part in chains:
+        run(tool, "-w", "5", "-I", PARENTS[part], "1", "-j", f"{tag}-{part}")
+
+
+def remove_chains(run: Callable[..., str], tool: str, tag: str) -> None:
+    """Every jump to our chains, then the chains: whatever an interrupted apply or a retried
+    revert left; none there is no error."""
+    try:
+        run(tool, "-w", "5", "-S", "OUTPUT")
+    except HostError:
+        return  # no such tool here: nothing of ours in it either
+    for part, parent in PARENTS.items():
+        chain = f"{tag}-{part}"
+        while True:
+            try:
+                run(tool, "-w", "5", "-D", parent, "-j", chain)
+            except HostError:
+                break
+        for flag in ("-F", "-X"):
+            try:
+                run(tool, "-w", "5", flag, chain)
+            except HostError as err:
+                if "No chain" not in str(err) and "does not exist" not in str(err):
+                    raise
 
 
 def _partitionable(spec: dict) -> str | None:
@@ -153,34 +184,24 @@ def _partitionable(spec: dict) -> str | None:
 def _partition(spec: dict) -> None:
     ports = {port for _, port in spec["api_servers"]}
     servers = [list(s) for s in {tuple(s) for s in spec["api_servers"] + api_servers_in_use(ports)}]
-    for tool, chains in partition_rules(servers, spec.get("peers", [])).items():
-        for part, rules in chains.items():
-            on_host(tool, "-w", "5", "-N", _chain(spec, part))
-            for rule in rules:
-                on_host(tool, "-w", "5", "-A", _chain(spec, part), *rule)
-        for part, parent in PARENTS.items():
-            on_host(tool, "-w", "5", "-I", parent, "1", "-j", _chain(spec, part))
+    for tool, chains in partition_rules(servers, spec.get("peers", []), _usable_tools()).items():
+        install_chains(on_host, tool, spec["tag"], chains)
+
+
+def _usable_tools() -> list[str]:
+    """iptables, and ip6tables where the node has it (a node without it cannot talk IPv6 to filter)."""
+    usable = ["iptables"]
+    try:
+        on_host("ip6tables", "-w", "5", "-n", "-L", "OUTPUT")
+        usable.append("ip6tables")
+    except HostError:
+        pass
+    return usable
 
 
 def _heal(spec: dict) -> None:
     for tool in TOOLS:
-        try:
-            on_host(tool, "-w", "5", "-S", "OUTPUT")
-        except HostError:
-            continue  # no such tool on the node: nothing of ours in it either
-        for part, parent in PARENTS.items():
-            chain = _chain(spec, part)
-            while True:  # every jump to it, however many an interrupted apply or a retried revert left
-                try:
-                    on_host(tool, "-w", "5", "-D", parent, "-j", chain)
-                except HostError:
-                    break
-            for flag in ("-F", "-X"):
-                try:
-                    on_host(tool, "-w", "5", flag, chain)
-                except HostError as err:
-                    if "No chain" not in str(err) and "does not exist" not in str(err):
-                        raise
+        remove_chains(on_host, tool, spec["tag"])
 
 
 NODE_PARTITION = HostFault("node-partition", _partitionable, _partition, _heal)
@@ -284,4 +305,104 @@ def _unstress(spec: dict) -> None:
 
 POD_STRESS = HostFault("pod-stress", _stressable, _stress, _unstress)
 
-FAULTS = {f.name: f for f in (KUBELET_STOP, NODE_PARTITION, POD_STRESS)}
+# ---- pod-network: loss, drops and (where the kernel has netem) delay in a pod's own network ----
+# Inside the pod's network namespace (any of its processes': the pod's sandbox holds it), so only
+# that pod is touched: iptables chains of ours for loss (the statistic match) and drops to
+# destinations; tc netem for delay and corruption, refused with the reason on a kernel without it.
+
+def pod_pid(pod_uid: str) -> int | None:
+    """A process of the pod (its sandbox lives as long as the pod): the cgroup path names the pod's
+    UID, with dashes (cgroupfs) or underscores (systemd)."""
+    return container_pid(f"pod{pod_uid}") or container_pid(f"pod{pod_uid.replace('-', '_')}")
+
+
+def in_pod_net(pid: int) -> Callable[..., str]:
+    """run(*argv): the image's own tool in the pod's network namespace."""
+    return lambda *argv: _run(["nsenter", "--target", str(pid), "--net", "--", *argv])
+
+
+def pod_network_rules(spec: dict) -> dict[str, list[list[str]]]:
+    """Chain part (O egress, I ingress) -> rules: loss_pct of packets dropped at random (both
+    ways unless egress_only), every drop_to destination ("ADDRESS[/BITS][:PORT]") dropped."""
+    rules = {"O": [], "I": []}
+    if spec.get("loss_pct"):
+        random_drop = ["-m", "statistic", "--mode", "random", "--probability", f"{spec['loss_pct'] / 100:.4f}",
+                       "-j", "DROP"]
+        rules["O"].append(random_drop)
+        if not spec.get("egress_only"):
+            rules["I"].append(random_drop)
+    for destination in spec.get("drop_to", []):
+        address, _, port = destination.partition(":") if destination.count(":") == 1 else (destination, "", "")
+        rules["O"].append(["-d", address, *(["-p", "tcp", "--dport", port] if port else []), "-j", "DROP"])
+    return {part: found for part, found in rules.items() if found}
+
+
+def netem_argv(spec: dict) -> list[str]:
+    argv = []
+    if spec.get("delay_ms"):
+        argv += ["delay", f"{spec['delay_ms']}ms", *([f"{spec['jitter_ms']}ms"] if spec.get("jitter_ms") else [])]
+    if spec.get("corrupt_pct"):
+        argv += ["corrupt", f"{spec['corrupt_pct']}%"]
+    return argv
+
+
+def netem_supported() -> str | None:
+    """Why this kernel cannot delay or corrupt packets (None if it can): netem tried on the
+    loopback of a scratch network namespace, touching nothing of the node's."""
+    try:
+        _run(["unshare", "--net", "--", "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"], 20)
+    except HostError as err:
+        return f"the node's kernel has no netem qdisc (sch_netem), so no delay or corruption here ({err}); loss and drops work"
+    return None
+
+
+def _default_device(run: Callable[..., str]) -> str:
+    words = run("ip", "-o", "route", "show", "default").split()
+    return words[words.index("dev") + 1] if "dev" in words else "eth0"
+
+
+def _disturbable(spec: dict) -> str | None:
+    if not (pod_network_rules(spec) or netem_argv(spec)):
+        return "nothing to disturb: no loss_pct, drop_to, delay_ms or corrupt_pct"
+    if why := host_reachable():
+        return why
+    pid = pod_pid(spec["pod_uid"])
+    if pid is None:
+        return f"pod {spec['pod_uid']} has no process on this node (not running, or not here)"
+    if os.readlink(f"/proc/{pid}/ns/net") == os.readlink("/proc/1/ns/net"):
+        return "the pod uses the node's own network (hostNetwork): a network fault there would hit the whole node"
+    try:
+        in_pod_net(pid)("iptables", "-w", "5", "-n", "-L", "OUTPUT")
+    except HostError as err:
+        return f"iptables cannot be used in the pod's network namespace: {err}"
+    return netem_supported() if netem_argv(spec) else None
+
+
+def _disturb(spec: dict) -> None:
+    pid = pod_pid(spec["pod_uid"])
+    if pid is None:
+        raise HostError(f"pod {spec['pod_uid']} is gone")
+    run = in_pod_net(pid)
+    if chains := pod_network_rules(spec):
+        install_chains(run, "iptables", spec["tag"], chains)
+    if netem := netem_argv(spec):
+        run("tc", "qdisc", "add", "dev", _default_device(run), "root", "netem", *netem)
+
+
+def _undisturb(spec: dict) -> None:
+    pid = pod_pid(spec["pod_uid"])
+    if pid is None:
+        return  # the pod is gone, and its network namespace with everything in it
+    run = in_pod_net(pid)
+    remove_chains(run, "iptables", spec["tag"])
+    if netem_argv(spec):
+        try:
+            run("tc", "qdisc", "del", "dev", _default_device(run), "root", "netem")
+        except HostError as err:
+            if "No such file" not in str(err) and "handle of zero" not in str(err) and "Invalid handle" not in str(err):
+                raise
+
+
+POD_NETWORK = HostFault("pod-network", _disturbable, _disturb, _undisturb)
+
+FAULTS = {f.name: f for f in (KUBELET_STOP, NODE_PARTITION, POD_STRESS, POD_NETWORK)}

@@ -1,7 +1,8 @@
 """Host faults through node agents (actions.agents, agent/), on the kind cluster's real nodes:
 a kubelet stopped, or the node cut off from the API server, through the Kubernetes API alone
 turns its node NotReady and comes back with the rollback; a pod stressed burns CPU charged to its
-own container until the rollback; an agent reverts by itself when its
+own container until the rollback; a pod's network cut to a Service fails only what needs it, and
+delay is refused on a kernel without netem before anything is applied; an agent reverts by itself when its
 runner is SIGKILLed or frozen (SIGSTOP: no lease renewal) and at its deadline; bad input is
 refused before any agent starts. Each fault is kept shorter than the 30 s after NotReady at which
 pods are evicted, so the stack is left as it was. `docker exec` only looks at the nodes here."""
@@ -12,11 +13,12 @@ import sys
 import time
 
 import pytest
+import requests
 from kubernetes import client
 
-from actions.agents import (agents_in_place, partition_node, partition_spec, revert_agent_faults, select_stressed,
-                            start_agent, stop_kubelet, stress_pods)
+from actions.agents import agents_in_place, partition_node, partition_spec, revert_agent_faults, start_agent, stop_kubelet
 from actions.leftovers import leftovers
+from actions.pod_faults import disturb_pod_network, select_stressed, stress_pods
 from core import agents as protocol
 from edge.kube import core_api
 from edge.stack import load_stack
@@ -76,6 +78,19 @@ def api_server_reached(node: str) -> list[str]:
     addresses = {line.split()[0] for line in on_node(node, "getent", "ahosts", "gameday-control-plane").splitlines()}
     return sorted(a for a in addresses if subprocess.run(
         ["docker", "exec", node, "timeout", "3", "bash", "-c", f"echo > /dev/tcp/{a}/6443"], capture_output=True).returncode == 0)
+
+
+def test_a_partition_with_peers_names_every_other_node_and_its_pods_but_the_api_servers(target):
+    core = core_api(target.context)
+    spec = partition_spec(core, WORKER, peers=True)
+    servers = {ip for ip, _ in spec["api_servers"]}
+    others = [n for n in core.list_node().items if n.metadata.name != WORKER]
+    for node in others:
+        assert node.spec.pod_cidr in spec["peers"], (node.metadata.name, spec)
+        internal = {a.address for a in node.status.addresses if a.type == "InternalIP"}
+        assert internal - servers <= set(spec["peers"]) and not internal & servers & set(spec["peers"])
+    mine = next(n for n in core.list_node().items if n.metadata.name == WORKER)
+    assert mine.spec.pod_cidr not in spec["peers"]
 
 
 def test_a_partitioned_node_turns_not_ready_while_its_pods_run_and_the_rollback_heals_it(target):
@@ -140,6 +155,37 @@ def test_a_stressed_pod_burns_cpu_in_its_own_cgroup_until_the_rollback(target):
     print(f"pod-stress on {pod}: {idle:.2f} cores idle, {stressed:.2f} stressed (limit 0.5), back after the rollback")
 
 
+def answers(path: str) -> int:
+    """The status of the core API's answer to GET path (its NodePort), 0 if none in 10 s."""
+    try:
+        return requests.get(f"http://127.0.0.1:30080{path}", timeout=10).status_code
+    except requests.RequestException:
+        return 0
+
+
+def test_a_pod_network_cut_to_a_service_fails_only_what_needs_it_until_the_rollback(target):
+    """Every core API pod's traffic to the MCA agents dropped in its own network namespace: a plan
+    (which asks an agent) fails as a 504 once the core API's 2 s agent timeout passes; the
+    catalogue, which needs no agent, still answers; the rollback brings plans back."""
+    assert answers("/api/plan") == 200
+    done = disturb_pod_network(label_selector="app=core-api", qty=0, drop_to_service="mca", deadline_s=300,
+                               lease_s=15, configuration=target.configuration())
+    assert len(done["pods"]) == 3 and len(done["drop_to"]) >= 2, done  # the Service's cluster IP and its pods
+    plans = [answers("/api/plan") for _ in range(6)]
+    assert set(plans) == {504}, plans
+    assert {answers("/api/items") for _ in range(6)} == {200}
+    reverted = revert_agent_faults(configuration=target.configuration())
+    assert len(reverted) == 3 and {r["state"] for r in reverted} == {protocol.REVERTED}
+    assert {answers("/api/plan") for _ in range(6)} == {200}
+
+
+def test_delay_on_a_kernel_without_netem_is_refused_before_anything_is_applied(target):
+    with pytest.raises(RuntimeError, match="no netem qdisc") as refused:
+        disturb_pod_network(label_selector="app=core-api", qty=1, delay_ms=200, configuration=target.configuration())
+    assert "nothing is left applied" in str(refused.value)
+    assert agents_in_place(core_api(target.context)) == [] and answers("/api/plan") == 200
+
+
 def hold(context: str, fault: str) -> None:
     """The runner's side of a fault, run in a process of its own: starts the agent, prints its
     name and node, renews its lease until this process is killed or frozen."""
@@ -202,6 +248,11 @@ def test_bad_input_is_refused_before_anything_is_applied(target):
         stress_pods(label_selector="app=core-api", deadline_s=-5, configuration=target.configuration())
     with pytest.raises(LookupError, match="no running pod in gameday matches 'app=nothing-here'"):
         stress_pods(label_selector="app=nothing-here", configuration=target.configuration())
+    with pytest.raises(ValueError, match="a disturbance of nothing is no fault"):
+        disturb_pod_network(label_selector="app=core-api", configuration=target.configuration())
+    with pytest.raises(LookupError, match="Service gameday/nothing-here does not exist"):
+        disturb_pod_network(label_selector="app=core-api", drop_to_service="nothing-here",
+                            configuration=target.configuration())
     assert agents_in_place(core_api(target.context)) == [] and kubelet(WORKER) == "active"
     assert not partitioned(WORKER) and not stress_running(WORKER)
 

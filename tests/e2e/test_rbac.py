@@ -24,7 +24,7 @@ ALLOWED = [("get", "pods", "gameday"), ("delete", "pods", "gameday"), ("create",
            ("get", "namespaces", None), ("get", "services", "gameday"),
            ("create", "pods", "kube-gameday-agents"), ("delete", "pods", "kube-gameday-agents"),
            ("create", "leases", "kube-gameday-agents"), ("patch", "leases", "kube-gameday-agents"),
-           ("get", "endpointslices:kubernetes", "default")]
+           ("get", "endpointslices:kubernetes", "default"), ("list", "endpointslices", "gameday")]
 DENIED = [("get", "secrets", "gameday"), ("list", "secrets", None), ("delete", "deployments", "gameday"),
           ("delete", "nodes", None), ("create", "pods/eviction", "kube-system"), ("delete", "pods", "kube-system"),
           ("patch", "deployments", "monitoring"), ("create", "pods", "gameday"), ("get", "configmaps", "gameday"),

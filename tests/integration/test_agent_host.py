@@ -19,3 +19,18 @@ def test_a_host_whose_network_cannot_be_cut_is_refused_with_its_reason():
 
 def test_a_partition_with_no_api_server_to_cut_off_is_refused():
     assert "no API server address" in FAULTS["node-partition"].preflight({"api_servers": []})
+
+
+def test_netem_is_found_or_refused_as_the_kernel_has_it():
+    """The agent tries netem on a scratch network namespace, touching nothing: this machine's
+    kernel (and so its kind nodes') has no sch_netem, and the agent says so, naming what still
+    works; a kernel with it passes."""
+    import gzip
+    from agent.host import netem_supported
+    config = gzip.open("/proc/config.gz", "rt").read()
+    has_netem = "CONFIG_NET_SCH_NETEM=y" in config or "CONFIG_NET_SCH_NETEM=m" in config
+    why = netem_supported()
+    if has_netem:
+        assert why is None, why
+    else:
+        assert why and "no netem qdisc (sch_netem)" in why and "loss and drops work" in why, why

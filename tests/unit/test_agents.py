@@ -14,21 +14,56 @@ def test_a_host_fault_without_bounds_that_end_it_is_refused(deadline_s, lease_s,
     check_bounds(60, 10)  # what the experiments give
 
 
-def test_a_partition_exempts_the_agent_first_and_cuts_every_api_server_both_ways_in_its_family():
+def test_a_partition_exempts_the_agent_first_and_cuts_the_api_servers_port_and_addresses_in_both_families():
     from agent.host import partition_rules
     from core.agents import AGENT_CONNMARK, AGENT_GID
     rules = partition_rules([["172.18.0.2", 6443], ["fc00:f853:ccd:e793::2", 6443]], ["172.18.0.4", "10.244.2.0/24"])
     for tool in ("iptables", "ip6tables"):  # the agent's own connections pass before any DROP: they carry its Lease
-        assert rules[tool]["O"][:2] == [["-m", "owner", "--gid-owner", str(AGENT_GID), "-j", "CONNMARK", "--set-mark",
-                                         AGENT_CONNMARK], ["-m", "owner", "--gid-owner", str(AGENT_GID), "-j", "RETURN"]]
+        assert rules[tool]["O"][:3] == [["-m", "owner", "--gid-owner", str(AGENT_GID), "-j", "CONNMARK", "--set-mark",
+                                         AGENT_CONNMARK], ["-m", "owner", "--gid-owner", str(AGENT_GID), "-j", "RETURN"],
+                                        ["-p", "tcp", "--dport", "6443", "-j", "DROP"]]  # to any address of it
         assert rules[tool]["I"][0] == ["-m", "connmark", "--mark", AGENT_CONNMARK, "-j", "RETURN"]
     v4, v6 = rules["iptables"], rules["ip6tables"]
-    assert ["-d", "172.18.0.2", "-p", "tcp", "--dport", "6443", "-j", "DROP"] in v4["O"]
-    assert ["-s", "172.18.0.2", "-j", "DROP"] in v4["I"]
-    assert ["-d", "fc00:f853:ccd:e793::2", "-p", "tcp", "--dport", "6443", "-j", "DROP"] in v6["O"]
+    assert ["-s", "172.18.0.2", "-j", "DROP"] in v4["I"] and ["-d", "172.18.0.2", "-j", "DROP"] in v4["F"]
+    assert ["-s", "fc00:f853:ccd:e793::2", "-j", "DROP"] in v6["I"]
     assert not any("fc00" in " ".join(rule) for rule in v4["O"] + v4["I"] + v4["F"])
     for peer in ("172.18.0.4", "10.244.2.0/24"):
-        assert ["-d", peer, "-j", "DROP"] in v4["F"] and ["-s", peer, "-j", "DROP"] in v4["I"]
-    alone = partition_rules([["172.18.0.2", 6443]], [])
-    assert list(alone) == ["iptables"] and not any("172.18.0.4" in rule for rules_ in alone["iptables"].values()
+        assert ["-d", peer, "-j", "DROP"] in v4["O"] and ["-s", peer, "-j", "DROP"] in v4["I"]
+    alone = partition_rules([["172.18.0.2", 6443]], [], ["iptables"])
+    assert list(alone) == ["iptables"] and not any("172.18.0.4" in " ".join(rule) for rules_ in alone["iptables"].values()
                                                    for rule in rules_)
+
+
+def test_a_pod_network_fault_loses_packets_both_ways_and_drops_its_destinations():
+    from agent.host import netem_argv, pod_network_rules
+    rules = pod_network_rules({"loss_pct": 30, "drop_to": ["10.244.1.5", "10.244.2.0/24:8080"]})
+    lose = ["-m", "statistic", "--mode", "random", "--probability", "0.3000", "-j", "DROP"]
+    assert rules["O"][0] == lose and rules["I"] == [lose]
+    assert ["-d", "10.244.1.5", "-j", "DROP"] in rules["O"]
+    assert ["-d", "10.244.2.0/24", "-p", "tcp", "--dport", "8080", "-j", "DROP"] in rules["O"]
+    assert pod_network_rules({"loss_pct": 5, "egress_only": True}).keys() == {"O"}
+    assert pod_network_rules({"delay_ms": 100}) == {} and netem_argv({"delay_ms": 100, "jitter_ms": 10}) == \
+        ["delay", "100ms", "10ms"]
+    assert netem_argv({"corrupt_pct": 2}) == ["corrupt", "2%"] and netem_argv({"loss_pct": 5}) == []
+
+
+@pytest.mark.parametrize("numbers,says", [
+    (dict(loss_pct=0, drop_to=[], delay_ms=0, corrupt_pct=0), "a disturbance of nothing is no fault"),
+    (dict(loss_pct=120, drop_to=[], delay_ms=0, corrupt_pct=0), "lie in 0-100"),
+    (dict(loss_pct=0, drop_to=[], delay_ms=-5, corrupt_pct=0), "delay_ms -5 >= 0"),
+    (dict(loss_pct="30", drop_to=[], delay_ms=0, corrupt_pct=0), "are numbers"),
+])
+def test_a_network_fault_of_nothing_or_out_of_range_is_refused(numbers, says):
+    from actions.pod_faults import network_spec
+    with pytest.raises(ValueError, match=says):
+        network_spec(jitter_ms=0, egress_only=False, **numbers)
+
+
+def test_a_pod_on_the_nodes_own_network_is_refused_a_network_fault():
+    from kubernetes import client
+    from actions.pod_faults import network_refusal
+    def pod(host_network):
+        return client.V1Pod(metadata=client.V1ObjectMeta(name="p", namespace="gameday"),
+                            spec=client.V1PodSpec(containers=[], host_network=host_network))
+    assert "no network namespace of its own (hostNetwork)" in network_refusal(pod(True))
+    assert network_refusal(pod(False)) is None and network_refusal(pod(None)) is None
