@@ -111,7 +111,7 @@ def start_agent(core: client.CoreV1Api, node: str, fault: str, deadline_s: float
                 spec: dict | None = None) -> dict:
     """Creates the Lease and the agent pod, keeps the Lease renewed, and waits until the agent
     says the fault is applied; RuntimeError (the agent reverted or ended) if the node refused it.
-    spec: what the fault needs to know that only the cluster knows (agent.host)."""
+    spec: what the fault needs to know that only the cluster knows (agent.faults)."""
     check_bounds(deadline_s, lease_s)
     name = f"gameday-{fault}-{uuid.uuid4().hex[:6]}"
     leases = _leases(core)

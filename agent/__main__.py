@@ -1,6 +1,6 @@
 """python -m agent --fault NAME --lease NAME --deadline-s S --lease-s S [--spec JSON]
 
-Applies one host fault (agent.host), with what the runner knows it needs (--spec), on the node
+Applies one host fault (agent.faults), with what the runner knows it needs (--spec), on the node
 this pod runs on, then reverts it at the first of:
 its deadline, a revert the runner asks for on the Lease, the Lease deleted, the Lease left
 unrenewed for lease-s (timed by this pod's own clock: no skew with the runner's), or SIGTERM.
@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 
 from kubernetes import client
 
-from agent.host import FAULTS, HostError
+from agent.faults import FAULTS
+from agent.host import HostError
 from core import agents as protocol
 from edge.kube import API_ERRORS, IN_CLUSTER, api_client
 

@@ -3,7 +3,7 @@ PID 1's namespaces is denied here (a sandboxed VM), and where it is not, PID 1 i
 runs no kubelet unit. Either way the agent refuses its faults, naming what the host lacks,
 instead of half-applying them."""
 
-from agent.host import FAULTS
+from agent.faults import FAULTS
 
 
 def test_a_host_that_cannot_stop_a_kubelet_is_refused_with_its_reason():
@@ -26,7 +26,7 @@ def test_netem_is_found_or_refused_as_the_kernel_has_it():
     kernel (and so its kind nodes') has no sch_netem, and the agent says so, naming what still
     works; a kernel with it passes."""
     import gzip
-    from agent.host import netem_supported
+    from agent.pod_faults import netem_supported
     config = gzip.open("/proc/config.gz", "rt").read()
     has_netem = "CONFIG_NET_SCH_NETEM=y" in config or "CONFIG_NET_SCH_NETEM=m" in config
     why = netem_supported()

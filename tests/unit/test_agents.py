@@ -15,7 +15,7 @@ def test_a_host_fault_without_bounds_that_end_it_is_refused(deadline_s, lease_s,
 
 
 def test_a_partition_exempts_the_agent_first_and_cuts_the_api_servers_port_and_addresses_in_both_families():
-    from agent.host import partition_rules
+    from agent.node_faults import partition_rules
     from core.agents import AGENT_CONNMARK, AGENT_GID
     rules = partition_rules([["172.18.0.2", 6443], ["fc00:f853:ccd:e793::2", 6443]], ["172.18.0.4", "10.244.2.0/24"])
     for tool in ("iptables", "ip6tables"):  # the agent's own connections pass before any DROP: they carry its Lease
@@ -35,7 +35,7 @@ def test_a_partition_exempts_the_agent_first_and_cuts_the_api_servers_port_and_a
 
 
 def test_a_pod_network_fault_loses_packets_both_ways_and_drops_its_destinations():
-    from agent.host import netem_argv, pod_network_rules
+    from agent.pod_faults import netem_argv, pod_network_rules
     rules = pod_network_rules({"loss_pct": 30, "drop_to": ["10.244.1.5", "10.244.2.0/24:8080"]})
     lose = ["-m", "statistic", "--mode", "random", "--probability", "0.3000", "-j", "DROP"]
     assert rules["O"][0] == lose and rules["I"] == [lose]
