@@ -85,7 +85,7 @@ def test_the_in_cluster_runner_fails_a_node_by_its_kubelet_through_a_node_agent(
     assert state == "Complete", logs
     verdicts = {name: status for status, name in re.findall(r"^\s+(PASS|FAIL|INCONCLUSIVE)\s+([^:]+):", logs, re.M)}
     assert set(verdicts.values()) == {"PASS"}, logs
-    assert "alert_fired[KubernetesNodeNotReady] after stop-the-busiest-worker" in verdicts, logs
+    assert verdicts.get("alert_fired[KubernetesNodeNotReady]") == "PASS", logs
     assert leftovers(target_of(seed_stack, load_allowlist())) == []
 
 
