@@ -41,7 +41,10 @@ class Run:
             raise ValueError(f"{run_dir.path}: no journal with a start and an end: the run was never made")
         self.window = run_dir.window
         self.actions = run_dir.activities("run")
-        self.faults = [(r["activity"]["name"], pd.Timestamp(utc(r["start"]))) for r in self.actions]
+        # a fault is an action that did its work: one that failed (a node agent refused it, the
+        # API refused it) injected nothing, and nothing can be judged as its aftermath
+        self.faults = [(r["activity"]["name"], pd.Timestamp(utc(r["start"]))) for r in self.actions
+                       if r.get("status") == "succeeded"]
         self.readiness, self.timeline, self.users = run_dir.readiness, run_dir.timeline, run_dir.users
         self._holes: dict[str, list[Hole]] = {}
         self._absent: dict[tuple[str, str], bool] = {}
@@ -61,8 +64,15 @@ class Run:
         return Window(self.faults[0][1].to_pydatetime(), self.window.end)
 
     def fault(self, action: str) -> pd.Timestamp | None:
-        """When the method's action named `action` started."""
+        """When the method's action named `action` started, if it did its work."""
         return next((t for name, t in self.faults if name == action), None)
+
+    def no_fault(self, action: str) -> str:
+        """Why there is no fault of the action named `action` to judge the aftermath of."""
+        record = next((r for r in self.actions if r["activity"]["name"] == action), None)
+        if record is None:
+            return f"the journal has no action named {action!r}"
+        return f"action {action!r} injected no fault: it {record.get('status')}: {record.get('exception') or ''}".strip()
 
     def outputs_of(self, func: str) -> list[dict]:
         """The journal records of the method's actions calling `func` (e.g. drain_node)."""
@@ -168,7 +178,7 @@ def judge_failover(run: Run, spec: declared.FailoverRecovered) -> list[Verdict]:
         return [absent_is_a_finding(run, inconclusive(
             "failover_recovered", f"recovered within {spec.within_s:.0f} s",
             "no readiness samples" if run.readiness is None else
-            f"no fault {spec.after!r} was injected" if spec.after else "no fault was injected",
+            run.no_fault(spec.after) if spec.after else "no fault was injected",
             run.window, subject=spec.deployment), "deployment", spec.deployment)]
     return [absent_is_a_finding(run, replace(failover_recovered(
         run.readiness, spec.deployment, start, Window(start.to_pydatetime(), end.to_pydatetime()), spec.within_s),
@@ -276,8 +286,7 @@ def judge_alert(run: Run, spec: declared.AlertFired) -> list[Verdict]:
     missing = [a for a, t in ((spec.after, fault_at), (spec.resolved_after, restored_at)) if a and t is None]
     expected = f"{spec.alert} fires after {spec.after}"
     if missing:
-        return [inconclusive("alert_fired", expected, f"the journal has no action named {missing[0]!r}", window,
-                             subject=spec.alert)]
+        return [inconclusive("alert_fired", expected, run.no_fault(missing[0]), window, subject=spec.alert)]
     try:
         prom = Prometheus(run.stack.prometheus_url)
         timing = rule_timing(prom, spec.alert)
