@@ -3,8 +3,9 @@ agent puts the fault inside that pod alone, its own cgroups or its own network n
 takes it away at its deadline, when its lease is lost, or on the rollback `revert_agent_faults`.
 
 - stress_pods: CPU and memory pressure (stress-ng) charged to the pod's container.
-- disturb_pod_network: packet loss and drops to destinations (a Service's pods, addresses) in the
-  pod's network; delay and corruption by netem, where the node's kernel has it (refused otherwise).
+- disturb_pod_network: packet loss, drops and delay to destinations (a Service's pods, addresses)
+  in the pod's network, on any kernel; a delay of everything the pod sends and corruption by
+  netem, where the node's kernel has it (refused otherwise).
 """
 
 from datetime import datetime, timezone
@@ -81,7 +82,7 @@ def stress_pods(label_selector: str = "", ns: str = "", qty: int = 1, container:
             "agents": agents, **spec}
 
 
-# ---- a pod's network disturbed: loss, drops, and delay where the kernel has netem ----
+# ---- a pod's network disturbed: loss, drops, delay ----
 
 def network_refusal(pod: client.V1Pod) -> str | None:
     """Why a network fault may not go into this pod: one on the node's own network would hit the node."""
@@ -99,7 +100,7 @@ def service_destinations(core: client.CoreV1Api, ns: str, service: str) -> list[
         spec = core.read_namespaced_service(service, ns).spec
     except client.ApiException as err:
         if err.status == 404:
-            raise LookupError(f"Service {ns}/{service} does not exist: no traffic to drop") from None
+            raise LookupError(f"Service {ns}/{service} does not exist: no traffic to disturb") from None
         raise
     fronts = [f"{ip}:{port.port}" for ip in spec.cluster_ips or [] if ip != "None" and ":" not in ip
               for port in spec.ports or [] if (port.protocol or "TCP") == "TCP"]
@@ -108,12 +109,12 @@ def service_destinations(core: client.CoreV1Api, ns: str, service: str) -> list[
     backs = [f"{address}:{port.port}" for s in slices if s.address_type == "IPv4" for port in s.ports or []
              if (port.protocol or "TCP") == "TCP" for endpoint in s.endpoints or [] for address in endpoint.addresses]
     if not backs:
-        raise LookupError(f"Service {ns}/{service} has no endpoint to drop traffic to")
+        raise LookupError(f"Service {ns}/{service} has no endpoint to disturb traffic to")
     return sorted(set(fronts + backs))
 
 
-def network_spec(loss_pct: float, drop_to: list[str], delay_ms: float, jitter_ms: float, corrupt_pct: float,
-                 egress_only: bool) -> dict:
+def network_spec(loss_pct: float, drop_to: list[str], delay_ms: float, jitter_ms: float, delay_to: list[str],
+                 corrupt_pct: float, egress_only: bool) -> dict:
     """The agent's spec, its numbers checked (ValueError): a disturbance of nothing is no fault."""
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (loss_pct, delay_ms, jitter_ms, corrupt_pct)):
         raise ValueError("loss_pct, delay_ms, jitter_ms and corrupt_pct are numbers")
@@ -122,8 +123,10 @@ def network_spec(loss_pct: float, drop_to: list[str], delay_ms: float, jitter_ms
                          f"jitter_ms {jitter_ms} in 0-delay_ms")
     if not (loss_pct or drop_to or delay_ms or corrupt_pct):
         raise ValueError("no loss_pct, drop_to, delay_ms or corrupt_pct: a disturbance of nothing is no fault")
+    if delay_to and not delay_ms:
+        raise ValueError(f"delay_to {', '.join(delay_to)} without delay_ms: a delay of nothing is no fault")
     return {"loss_pct": loss_pct, "drop_to": drop_to, "delay_ms": delay_ms, "jitter_ms": jitter_ms,
-            "corrupt_pct": corrupt_pct, "egress_only": egress_only}
+            "delay_to": delay_to, "corrupt_pct": corrupt_pct, "egress_only": egress_only}
 
 
 def select_disturbed(core: client.CoreV1Api, target: Target, a: dict) -> tuple[list[client.V1Pod], dict]:
@@ -131,9 +134,11 @@ def select_disturbed(core: client.CoreV1Api, target: Target, a: dict) -> tuple[l
     refusal (bounds, numbers, a pod on the node's network, a Service without endpoints) first."""
     check_bounds(a["deadline_s"], a["lease_s"])
     ns = a["ns"] or target.namespace
-    drop_to = list(a["drop_to"] or []) + (service_destinations(core, ns, a["drop_to_service"])
-                                          if a["drop_to_service"] else [])
-    spec = network_spec(a["loss_pct"], drop_to, a["delay_ms"], a["jitter_ms"], a["corrupt_pct"], a["egress_only"])
+    def destinations(listed: str, service: str) -> list[str]:
+        return list(a[listed] or []) + (service_destinations(core, ns, a[service]) if a[service] else [])
+
+    spec = network_spec(a["loss_pct"], destinations("drop_to", "drop_to_service"), a["delay_ms"], a["jitter_ms"],
+                        destinations("delay_to", "delay_to_service"), a["corrupt_pct"], a["egress_only"])
     pods = running_pods(core, target, a["label_selector"], ns, a["qty"], "disturb")
     if refusals := [why for why in map(network_refusal, pods) if why]:
         raise PermissionError("; ".join(refusals))
@@ -144,7 +149,9 @@ def _plan_network(a: dict, target: Target) -> list[str]:
     pods, spec = select_disturbed(core_api(target.context), target, a)
     what = ", ".join(filter(None, [spec["loss_pct"] and f"{spec['loss_pct']} % of packets lost",
                                    spec["drop_to"] and f"traffic to {', '.join(spec['drop_to'])} dropped",
-                                   spec["delay_ms"] and f"{spec['delay_ms']} ms delay (netem)",
+                                   spec["delay_ms"] and spec["delay_to"] and
+                                   f"{spec['delay_ms']} ms delay on TCP to {', '.join(spec['delay_to'])} (delay line)",
+                                   spec["delay_ms"] and not spec["delay_to"] and f"{spec['delay_ms']} ms delay (netem)",
                                    spec["corrupt_pct"] and f"{spec['corrupt_pct']} % corrupted (netem)"]))
     return [f"disturb the network of pod {p.metadata.namespace}/{p.metadata.name} on node {p.spec.node_name} through "
             f"a node agent: {what} ({bounds_said(a)})" for p in pods]
@@ -153,19 +160,24 @@ def _plan_network(a: dict, target: Target) -> list[str]:
 @planned(_plan_network)
 def disturb_pod_network(label_selector: str = "", ns: str = "", qty: int = 1, loss_pct: float = 0,
                         drop_to_service: str = "", drop_to: list[str] | None = None, delay_ms: float = 0,
-                        jitter_ms: float = 0, corrupt_pct: float = 0, egress_only: bool = False,
-                        deadline_s: float = 600, lease_s: float = 15, configuration: dict | None = None) -> dict:
+                        jitter_ms: float = 0, delay_to_service: str = "", delay_to: list[str] | None = None,
+                        corrupt_pct: float = 0, egress_only: bool = False, deadline_s: float = 600,
+                        lease_s: float = 15, configuration: dict | None = None) -> dict:
     """Disturbs the network of the first `qty` running pods the selector matches (0: all), inside
     each pod's own network namespace: loss_pct of its packets lost (both ways unless
     egress_only), its traffic to drop_to ("ADDRESS[/BITS][:PORT]") and to the pods of the
-    Service drop_to_service dropped, delay_ms (± jitter_ms) and corrupt_pct by netem where the
-    node's kernel has it. Returns the pods, their agents and when each started."""
+    Service drop_to_service dropped; delay_ms (± jitter_ms) on its TCP to delay_to and to the
+    pods of delay_to_service (a delay line in the pod, any kernel: connections it had open there
+    are reset once, new ones are delayed), or, with neither, on everything it sends (netem);
+    corrupt_pct by netem. netem only where the node's kernel has it. Returns the pods, their
+    agents and when each started."""
     target = Target.of(configuration)
     core = core_api(target.context)
     pods, spec = select_disturbed(core, target, dict(
         label_selector=label_selector, ns=ns, qty=qty, loss_pct=loss_pct, drop_to_service=drop_to_service,
-        drop_to=drop_to, delay_ms=delay_ms, jitter_ms=jitter_ms, corrupt_pct=corrupt_pct, egress_only=egress_only,
-        deadline_s=deadline_s, lease_s=lease_s))
+        drop_to=drop_to, delay_ms=delay_ms, jitter_ms=jitter_ms, delay_to_service=delay_to_service,
+        delay_to=delay_to, corrupt_pct=corrupt_pct, egress_only=egress_only, deadline_s=deadline_s,
+        lease_s=lease_s))
     agents = on_nodes(target, "pod-network", deadline_s, lease_s,
                       [(pod.spec.node_name, {**spec, "pod_uid": pod.metadata.uid}) for pod in pods])
     return {"pods": [pod.metadata.name for pod in pods], "disturbed_at": datetime.now(timezone.utc).isoformat(),

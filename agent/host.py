@@ -97,34 +97,36 @@ PARENTS = {"O": "OUTPUT", "I": "INPUT", "F": "FORWARD"}
 TOOLS = ("iptables", "ip6tables")  # IPv4 and IPv6
 
 
-def install_chains(run: Callable[..., str], tool: str, tag: str, chains: dict[str, list[list[str]]]) -> None:
-    """Our chains TAG-O/-I/-F filled, then jumped to from the top of OUTPUT/INPUT/FORWARD: the
-    jumps are the moment the fault starts. run(*argv) runs the tool where it applies."""
+def install_chains(run: Callable[..., str], tool: str, tag: str, chains: dict[str, list[list[str]]],
+                   table: str = "filter") -> None:
+    """Our chains TAG-O/-I/-F of `table` filled, then jumped to from the top of
+    OUTPUT/INPUT/FORWARD: the jumps are the moment the fault starts. run(*argv) runs the tool
+    where it applies."""
     for part, rules in chains.items():
-        run(tool, "-w", "5", "-N", f"{tag}-{part}")
+        run(tool, "-w", "5", "-t", table, "-N", f"{tag}-{part}")
         for rule in rules:
-            run(tool, "-w", "5", "-A", f"{tag}-{part}", *rule)
+            run(tool, "-w", "5", "-t", table, "-A", f"{tag}-{part}", *rule)
     for part in chains:
-        run(tool, "-w", "5", "-I", PARENTS[part], "1", "-j", f"{tag}-{part}")
+        run(tool, "-w", "5", "-t", table, "-I", PARENTS[part], "1", "-j", f"{tag}-{part}")
 
 
-def remove_chains(run: Callable[..., str], tool: str, tag: str) -> None:
-    """Every jump to our chains, then the chains: whatever an interrupted apply or a retried
-    revert left; none there is no error."""
+def remove_chains(run: Callable[..., str], tool: str, tag: str, table: str = "filter") -> None:
+    """Every jump to our chains of `table`, then the chains: whatever an interrupted apply or a
+    retried revert left; none there is no error."""
     try:
-        run(tool, "-w", "5", "-S", "OUTPUT")
+        run(tool, "-w", "5", "-t", table, "-S", "OUTPUT")
     except HostError:
-        return  # no such tool here: nothing of ours in it either
+        return  # no such tool or table here: nothing of ours in it either
     for part, parent in PARENTS.items():
         chain = f"{tag}-{part}"
         while True:
             try:
-                run(tool, "-w", "5", "-D", parent, "-j", chain)
+                run(tool, "-w", "5", "-t", table, "-D", parent, "-j", chain)
             except HostError:
                 break
         for flag in ("-F", "-X"):
             try:
-                run(tool, "-w", "5", flag, chain)
+                run(tool, "-w", "5", "-t", table, flag, chain)
             except HostError as err:
                 if "No chain" not in str(err) and "does not exist" not in str(err):
                     raise

@@ -1,16 +1,19 @@
 """Faults inside one pod, from the node it runs on: CPU and memory pressure in its own cgroups,
-loss, drops and (where the kernel has netem) delay in its own network namespace."""
+loss, drops and delay in its own network namespace."""
 
 import ctypes
 import os
 import shutil
 import signal
+import select
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 
 from agent.host import (HostError, HostFault, container_pid, host_has, host_reachable, install_chains, on_host,
                         remove_chains, run)
+from core.agents import AGENT_GID
 
 # ---- pod-stress: CPU and memory pressure inside a pod's own cgroups ----
 # stress-ng (the agent image's, Debian's) started held at a shell's `read`, moved into the target
@@ -89,10 +92,12 @@ def _unstress(spec: dict) -> None:
 
 POD_STRESS = HostFault("pod-stress", _stressable, _stress, _unstress)
 
-# ---- pod-network: loss, drops and (where the kernel has netem) delay in a pod's own network ----
+# ---- pod-network: loss, drops and delay in a pod's own network ----
 # Inside the pod's network namespace (any of its processes': the pod's sandbox holds it), so only
 # that pod is touched: iptables chains of ours for loss (the statistic match) and drops to
-# destinations; tc netem for delay and corruption, refused with the reason on a kernel without it.
+# destinations; delay to destinations by a TCP delay line of the agent's (agent.delay_proxy) the
+# pod's connections are redirected through, on any kernel; tc netem for a delay of everything the
+# pod sends and for corruption, refused with the reason on a kernel without netem.
 
 def pod_pid(pod_uid: str) -> int | None:
     """A process of the pod (its sandbox lives as long as the pod): the cgroup path names the pod's
@@ -105,9 +110,17 @@ def in_pod_net(pid: int) -> Callable[..., str]:
     return lambda *argv: run(["nsenter", "--target", str(pid), "--net", "--", *argv])
 
 
+def destination_match(destination: str, tcp: bool = False) -> list[str]:
+    """iptables' match for "ADDRESS[/BITS][:PORT]" (a port, or `tcp`: TCP only)."""
+    address, _, port = destination.partition(":") if destination.count(":") == 1 else (destination, "", "")
+    return ["-d", address, *(["-p", "tcp"] if port or tcp else []), *(["--dport", port] if port else [])]
+
+
 def pod_network_rules(spec: dict) -> dict[str, list[list[str]]]:
     """Chain part (O egress, I ingress) -> rules: loss_pct of packets dropped at random (both
-    ways unless egress_only), every drop_to destination ("ADDRESS[/BITS][:PORT]") dropped."""
+    ways unless egress_only), every drop_to destination dropped, and every connection to a
+    delay_to destination the pod had open before the delay reset (a new one goes through the
+    delay line; the line's own, in the agent's group, pass)."""
     rules = {"O": [], "I": []}
     if spec.get("loss_pct"):
         random_drop = ["-m", "statistic", "--mode", "random", "--probability", f"{spec['loss_pct'] / 100:.4f}",
@@ -116,14 +129,25 @@ def pod_network_rules(spec: dict) -> dict[str, list[list[str]]]:
         if not spec.get("egress_only"):
             rules["I"].append(random_drop)
     for destination in spec.get("drop_to", []):
-        address, _, port = destination.partition(":") if destination.count(":") == 1 else (destination, "", "")
-        rules["O"].append(["-d", address, *(["-p", "tcp", "--dport", port] if port else []), "-j", "DROP"])
+        rules["O"].append([*destination_match(destination), "-j", "DROP"])
+    for destination in spec.get("delay_to", []):
+        rules["O"].append([*destination_match(destination, tcp=True), "-m", "owner", "!", "--gid-owner",
+                           str(AGENT_GID), "-j", "REJECT", "--reject-with", "tcp-reset"])
     return {part: found for part, found in rules.items() if found}
 
 
+def delay_redirects(spec: dict, port: int) -> dict[str, list[list[str]]]:
+    """nat OUTPUT rules sending the pod's new TCP connections to each delay_to destination to the
+    delay line's port; the line's own connections (the agent's group) leave as they are."""
+    return {"O": [[*destination_match(d, tcp=True), "-m", "owner", "!", "--gid-owner", str(AGENT_GID),
+                   "-j", "REDIRECT", "--to-ports", str(port)] for d in spec.get("delay_to", [])]}
+
+
 def netem_argv(spec: dict) -> list[str]:
+    """netem's arguments: a delay of everything the pod sends (none with delay_to: the delay line
+    takes it), corruption."""
     argv = []
-    if spec.get("delay_ms"):
+    if spec.get("delay_ms") and not spec.get("delay_to"):
         argv += ["delay", f"{spec['delay_ms']}ms", *([f"{spec['jitter_ms']}ms"] if spec.get("jitter_ms") else [])]
     if spec.get("corrupt_pct"):
         argv += ["corrupt", f"{spec['corrupt_pct']}%"]
@@ -148,6 +172,8 @@ def _default_device(run: Callable[..., str]) -> str:
 def _disturbable(spec: dict) -> str | None:
     if not (pod_network_rules(spec) or netem_argv(spec)):
         return "nothing to disturb: no loss_pct, drop_to, delay_ms or corrupt_pct"
+    if spec.get("delay_to") and not spec.get("delay_ms"):
+        return "delay_to without delay_ms: a delay of nothing is no fault"
     if why := host_reachable():
         return why
     pid = pod_pid(spec["pod_uid"])
@@ -155,11 +181,46 @@ def _disturbable(spec: dict) -> str | None:
         return f"pod {spec['pod_uid']} has no process on this node (not running, or not here)"
     if os.readlink(f"/proc/{pid}/ns/net") == os.readlink("/proc/1/ns/net"):
         return "the pod uses the node's own network (hostNetwork): a network fault there would hit the whole node"
-    try:
-        in_pod_net(pid)("iptables", "-w", "5", "-n", "-L", "OUTPUT")
-    except HostError as err:
-        return f"iptables cannot be used in the pod's network namespace: {err}"
+    for table in ("filter", "nat") if spec.get("delay_to") else ("filter",):
+        try:
+            in_pod_net(pid)("iptables", "-w", "5", "-t", table, "-n", "-L", "OUTPUT")
+        except HostError as err:
+            return f"iptables' {table} table cannot be used in the pod's network namespace: {err}"
     return netem_supported() if netem_argv(spec) else None
+
+
+# The delay lines running, by fault tag; a revert ends its line and waits this long for the
+# connections it carries to finish (no more delay on them) before cutting them.
+DELAY_LINES: dict[str, subprocess.Popen] = {}
+DELAY_LINE_GRACE_S = 10
+
+
+def _start_delay_line(pid: int, spec: dict) -> int:
+    """A delay line (agent.delay_proxy) in the pod's network namespace; its port."""
+    line = subprocess.Popen(
+        ["nsenter", "--target", str(pid), "--net", "--", sys.executable, "-m", "agent.delay_proxy",
+         "--delay-ms", str(spec["delay_ms"]), "--jitter-ms", str(spec.get("jitter_ms") or 0)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=_die_with_the_agent)
+    DELAY_LINES[spec["tag"]] = line
+    said, _, _ = select.select([line.stdout], [], [], 10)
+    port = line.stdout.readline().strip() if said else ""
+    if not port.isdigit():
+        _stop_delay_line(spec["tag"], grace_s=0)
+        raise HostError(f"the delay line did not start in the pod's network namespace: {line.stderr.read()[-300:]}")
+    return int(port)
+
+
+def _stop_delay_line(tag: str, grace_s: float = DELAY_LINE_GRACE_S) -> None:
+    line = DELAY_LINES.pop(tag, None)
+    if line is None:
+        return
+    line.terminate()  # no more delay, no new connection; the open ones finish
+    try:
+        line.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(line.pid, signal.SIGKILL)
+        line.wait()
 
 
 def _disturb(spec: dict) -> None:
@@ -167,6 +228,8 @@ def _disturb(spec: dict) -> None:
     if pid is None:
         raise HostError(f"pod {spec['pod_uid']} is gone")
     run = in_pod_net(pid)
+    if spec.get("delay_to"):  # redirected first: the reset of the connections open before it comes next
+        install_chains(run, "iptables", spec["tag"], delay_redirects(spec, _start_delay_line(pid, spec)), table="nat")
     if chains := pod_network_rules(spec):
         install_chains(run, "iptables", spec["tag"], chains)
     if netem := netem_argv(spec):
@@ -175,16 +238,17 @@ def _disturb(spec: dict) -> None:
 
 def _undisturb(spec: dict) -> None:
     pid = pod_pid(spec["pod_uid"])
-    if pid is None:
-        return  # the pod is gone, and its network namespace with everything in it
-    run = in_pod_net(pid)
-    remove_chains(run, "iptables", spec["tag"])
-    if netem_argv(spec):
-        try:
-            run("tc", "qdisc", "del", "dev", _default_device(run), "root", "netem")
-        except HostError as err:
-            if "No such file" not in str(err) and "handle of zero" not in str(err) and "Invalid handle" not in str(err):
-                raise
+    if pid is not None:  # else the pod is gone, and its network namespace with everything in it
+        run = in_pod_net(pid)
+        remove_chains(run, "iptables", spec["tag"])  # the resets first: then new connections go direct
+        remove_chains(run, "iptables", spec["tag"], table="nat")
+        if netem_argv(spec):
+            try:
+                run("tc", "qdisc", "del", "dev", _default_device(run), "root", "netem")
+            except HostError as err:
+                if not any(gone in str(err) for gone in ("No such file", "handle of zero", "Invalid handle")):
+                    raise
+    _stop_delay_line(spec["tag"])
 
 
 POD_NETWORK = HostFault("pod-network", _disturbable, _disturb, _undisturb)

@@ -179,6 +179,34 @@ def test_a_pod_network_cut_to_a_service_fails_only_what_needs_it_until_the_rollb
     assert {answers("/api/plan") for _ in range(6)} == {200}
 
 
+def timed(path: str) -> tuple[int, float]:
+    """answers(path), and how long it took in seconds."""
+    started = time.monotonic()
+    return answers(path), time.monotonic() - started
+
+
+def test_a_delay_to_a_service_slows_only_what_needs_it_until_the_rollback(target):
+    """Every core API pod's TCP to the MCA agents delayed 600 ms by a delay line in its own network
+    namespace (no netem on this kernel): a plan (one call to an agent) takes 0.6-1.2 s more and
+    still succeeds, inside the 2 s agent timeout; the catalogue stays fast; the rollback takes the
+    delay away. A connection a core API pod had open to an agent is reset once as it starts."""
+    assert timed("/api/plan")[0] == 200
+    done = disturb_pod_network(label_selector="app=core-api", qty=0, delay_ms=600, delay_to_service="mca",
+                               deadline_s=300, lease_s=15, configuration=target.configuration())
+    assert len(done["pods"]) == 3 and len(done["delay_to"]) >= 2 and not done["drop_to"], done
+    first = [timed("/api/plan")[0] for _ in range(3)]  # a pooled connection reset (502) at most once a pod
+    assert set(first) <= {200, 502}, first
+    plans = [timed("/api/plan") for _ in range(6)]
+    assert {status for status, _ in plans} == {200} and all(0.6 <= took < 2.0 for _, took in plans), plans
+    assert all(status == 200 and took < 0.5 for status, took in (timed("/api/items") for _ in range(6)))
+    reverted = revert_agent_faults(configuration=target.configuration())
+    assert len(reverted) == 3 and {r["state"] for r in reverted} == {protocol.REVERTED}
+    after = [timed("/api/plan") for _ in range(6)]
+    assert all(status == 200 and took < 0.5 for status, took in after), after
+    print(f"delay 600 ms to mca: first plans {first}, plans took {[round(t, 2) for _, t in plans]} s, "
+          f"after the rollback {[round(t, 2) for _, t in after]} s")
+
+
 def test_delay_on_a_kernel_without_netem_is_refused_before_anything_is_applied(target):
     with pytest.raises(RuntimeError, match="no netem qdisc") as refused:
         disturb_pod_network(label_selector="app=core-api", qty=1, delay_ms=200, configuration=target.configuration())

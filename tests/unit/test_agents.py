@@ -47,16 +47,34 @@ def test_a_pod_network_fault_loses_packets_both_ways_and_drops_its_destinations(
     assert netem_argv({"corrupt_pct": 2}) == ["corrupt", "2%"] and netem_argv({"loss_pct": 5}) == []
 
 
+def test_a_delay_to_destinations_redirects_new_connections_and_resets_the_open_ones_but_its_own():
+    """The pod's new connections to a delayed destination go to the delay line's port; the ones it
+    had open there are reset (else they would never be delayed); the line's own connections, in
+    the agent's group, pass both; netem is not asked for."""
+    from agent.pod_faults import delay_redirects, netem_argv, pod_network_rules
+    spec = {"delay_ms": 300, "delay_to": ["10.96.0.20:8080", "10.244.1.7"]}
+    exempt = ["-m", "owner", "!", "--gid-owner", "4242"]
+    redirects = delay_redirects(spec, 41234)["O"]
+    assert redirects[0] == ["-d", "10.96.0.20", "-p", "tcp", "--dport", "8080", *exempt,
+                            "-j", "REDIRECT", "--to-ports", "41234"]
+    assert redirects[1][:5] == ["-d", "10.244.1.7", "-p", "tcp", "-m"] and redirects[1][-1] == "41234"
+    resets = pod_network_rules(spec)["O"]
+    assert all(rule[-4:] == ["-j", "REJECT", "--reject-with", "tcp-reset"] and " ".join(exempt) in " ".join(rule)
+               for rule in resets) and len(resets) == 2
+    assert netem_argv(spec) == []
+
+
 @pytest.mark.parametrize("numbers,says", [
     (dict(loss_pct=0, drop_to=[], delay_ms=0, corrupt_pct=0), "a disturbance of nothing is no fault"),
     (dict(loss_pct=120, drop_to=[], delay_ms=0, corrupt_pct=0), "lie in 0-100"),
     (dict(loss_pct=0, drop_to=[], delay_ms=-5, corrupt_pct=0), "delay_ms -5 >= 0"),
     (dict(loss_pct="30", drop_to=[], delay_ms=0, corrupt_pct=0), "are numbers"),
+    (dict(loss_pct=5, drop_to=[], delay_ms=0, delay_to=["10.96.0.20:8080"], corrupt_pct=0), "a delay of nothing"),
 ])
 def test_a_network_fault_of_nothing_or_out_of_range_is_refused(numbers, says):
     from actions.pod_faults import network_spec
     with pytest.raises(ValueError, match=says):
-        network_spec(jitter_ms=0, egress_only=False, **numbers)
+        network_spec(jitter_ms=0, egress_only=False, **{"delay_to": [], **numbers})
 
 
 def test_a_pod_on_the_nodes_own_network_is_refused_a_network_fault():
