@@ -67,6 +67,12 @@ class FailedRequests:
 
 
 @dataclass(frozen=True)
+class SlowestRequest:
+    endpoint: str
+    max_s: float
+
+
+@dataclass(frozen=True)
 class SloAgreement:
     max_gap: float = 0.01
 
@@ -124,6 +130,9 @@ LONGEST_OUTAGE = Check(
 FAILED_REQUESTS = Check(
     "failed_requests", FailedRequests, "at most max failed requests outside the endpoints allowed to fail",
     sources=(LOAD,))
+SLOWEST_REQUEST = Check(
+    "slowest_request", SlowestRequest, "no request to endpoint slower than max_s while the faults were in: "
+    "its timeouts bound what a client waits on a slow dependency", sources=(LOAD,), trend=("slowest_s",))
 SLO_CLIENT = Check(
     "slo_client", NoFields, "the stack's SLO objectives as clients saw them (Locust)", sources=(LOAD,), margin=True)
 SLO_SERVER = Check(
@@ -169,9 +178,9 @@ STACK_PRESENT = Check(
     "finding about the stack, not missing data")
 
 CHECKS: dict[str, Check] = {c.name: c for c in (
-    FAILOVER_RECOVERED, PDB_RESPECTED, DRAIN_COMPLETED, PDBS_DISJOINT, LONGEST_OUTAGE, FAILED_REQUESTS, SLO_CLIENT,
-    SLO_SERVER, SLO_AGREEMENT, HPA_SCALED_OUT, HPA_SCALED_IN, ALERT_FIRED, ALERT_RESOLVED, ALERT_DELIVERED, ALERT_CAN_FIRE,
-    NO_UNEXPECTED_CRITICAL_ALERT, CAPACITY_FOR_TARGET, GUARDRAIL_HELD, STEADY_STATE, STACK_PRESENT)}
+    FAILOVER_RECOVERED, PDB_RESPECTED, DRAIN_COMPLETED, PDBS_DISJOINT, LONGEST_OUTAGE, FAILED_REQUESTS, SLOWEST_REQUEST,
+    SLO_CLIENT, SLO_SERVER, SLO_AGREEMENT, HPA_SCALED_OUT, HPA_SCALED_IN, ALERT_FIRED, ALERT_RESOLVED, ALERT_DELIVERED,
+    ALERT_CAN_FIRE, NO_UNEXPECTED_CRITICAL_ALERT, CAPACITY_FOR_TARGET, GUARDRAIL_HELD, STEADY_STATE, STACK_PRESENT)}
 # what an experiment may list: the rest come with another check or with every run
 LISTABLE = tuple(n for n in CHECKS if n not in ("alert_resolved", "alert_delivered", "guardrail_held", "steady_state",
                                                 "stack_present"))

@@ -25,7 +25,7 @@ from probes.alerts import alert_can_fire, alert_fired, alert_resolved, alert_tim
 from probes.capacity import capacity_for_target, load_steps
 from probes.delivery import delivery_verdict
 from probes.drain import drain_completed, pdbs_disjoint
-from probes.failover import failed_requests, failover_recovered, longest_outage_s, pdb_respected
+from probes.failover import failed_requests, failover_recovered, longest_outage_s, pdb_respected, slowest_request
 from probes.guardrails import guardrail_held
 from probes.hpa import hpa_scaled_in, hpa_scaled_out, hpa_spec, target_crossed_at
 from probes.slo import server_counts, slo_agreement, slo_error_ratio, slo_latency
@@ -243,6 +243,15 @@ def judge_failed_requests(run: Run, spec: declared.FailedRequests) -> list[Verdi
     if run.timeline is None:
         return [inconclusive("failed_requests", f"≤ {spec.max} failed requests", "no Locust timeline", window)]
     return [failed_requests(run.timeline, window, spec.max, spec.except_)]
+
+
+@judges(declared.SLOWEST_REQUEST)
+def judge_slowest_request(run: Run, spec: declared.SlowestRequest) -> list[Verdict]:
+    window = run.chaos_window() or run.window
+    if run.timeline is None:
+        return [inconclusive("slowest_request", f"no {spec.endpoint} request slower than {spec.max_s:g} s",
+                             "no Locust timeline", window, subject=spec.endpoint)]
+    return [slowest_request(run.timeline, window, spec.endpoint, spec.max_s)]
 
 
 @judges(declared.SLO_CLIENT)

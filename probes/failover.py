@@ -4,6 +4,7 @@ client's view (Locust's 1 s timeline). Pure functions over frames: fetching happ
 
 import pandas as pd
 
+from core.load_stats import window_stats
 from core.verdict import Verdict, Window, inconclusive, judged
 
 def _series(frame: pd.DataFrame, kind: str, name: str, window: Window) -> pd.DataFrame:
@@ -108,3 +109,21 @@ def failed_requests(timeline: pd.DataFrame, window: Window, max_failures: int = 
                   reason="" if failures <= max_failures else
                   "failed: " + ", ".join(f"{n} {int(r.failures)}" for n, r in counted.iterrows() if r.failures),
                   subject=subject)
+
+
+def slowest_request(timeline: pd.DataFrame, window: Window, endpoint: str, max_s: float) -> Verdict:
+    """pass: no request to `endpoint` took longer than max_s in the window: however slow what it
+    depends on gets, its timeouts bound what a client waits. (Locust keeps times over 1 s to the
+    nearest 100 ms.)"""
+    check, expected = "slowest_request", f"no {endpoint} request slower than {max_s:g} s"
+    stats = window_stats(timeline, window, endpoint)
+    if stats is None:
+        return inconclusive(check, expected, f"Locust recorded no {endpoint} request in the window", window,
+                            subject=endpoint)
+    slowest, over = stats.max_s, sum(n for ms, n in stats.latencies.items() if ms / 1000 > max_s)
+    observed = f"slowest {slowest:.2f} s of {stats.requests} (p95 {stats.quantile_s(0.95):.2f} s)"
+    return judged(check, slowest <= max_s, expected, observed, window,
+                  {"requests": stats.requests, "slower": over, "slowest_s": slowest,
+                   "p95_s": stats.quantile_s(0.95)},
+                  "" if slowest <= max_s else f"{over} request(s) took longer than {max_s:g} s",
+                  subject=endpoint, slowest_s=slowest)

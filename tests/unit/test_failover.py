@@ -3,7 +3,7 @@
 import pandas as pd
 
 from core.verdict import Window
-from probes.failover import failed_requests, failover_recovered, longest_outage_s, pdb_respected
+from probes.failover import failed_requests, failover_recovered, longest_outage_s, pdb_respected, slowest_request
 
 T0 = 1_800_000_000
 
@@ -73,3 +73,19 @@ def test_failed_requests_counts_only_endpoints_not_allowed_to_fail():
     degraded = failed_requests(timeline, WINDOW, max_failures=1, allowed=("/api/plan",))
     assert degraded.status == "pass" and degraded.observed == "1 of 20; on /api/plan: 4 (allowed)"
     assert failed_requests(timeline.iloc[:0], WINDOW).status == "inconclusive"
+
+
+def test_slowest_request_is_judged_on_its_endpoint_alone_and_names_how_many_were_slower():
+    """rt_ms: Locust's response times (rounded ms -> count) of each second and endpoint."""
+    timeline = pd.DataFrame([
+        {"t": T0 + 1, "name": "/api/plan", "requests": 3, "failures": 0, "rt_ms": {1600.0: 2, 2000.0: 1}},
+        {"t": T0 + 2, "name": "/api/plan", "requests": 2, "failures": 2, "rt_ms": {2100.0: 1, 2900.0: 1}},
+        {"t": T0 + 2, "name": "/api/items", "requests": 50, "failures": 0, "rt_ms": {9000.0: 1, 20.0: 49}},
+    ])
+    bounded = slowest_request(timeline.iloc[:1], WINDOW, "/api/plan", 2.5)
+    assert bounded.status == "pass" and bounded.details["slowest_s"] == 2.0 and bounded.subject == "/api/plan"
+    waited = slowest_request(timeline, WINDOW, "/api/plan", 2.5)
+    assert waited.status == "fail" and waited.evidence["slower"] == 1 and waited.details["slowest_s"] == 2.9
+    assert "1 request(s) took longer than 2.5 s" in waited.reason and "of 5" in waited.observed
+    unseen = slowest_request(timeline, WINDOW, "/api/report", 2.5)
+    assert unseen.status == "inconclusive" and "no /api/report request" in unseen.reason
