@@ -238,17 +238,32 @@ def _disturb(spec: dict) -> None:
 
 def _undisturb(spec: dict) -> None:
     pid = pod_pid(spec["pod_uid"])
-    if pid is not None:  # else the pod is gone, and its network namespace with everything in it
-        run = in_pod_net(pid)
-        remove_chains(run, "iptables", spec["tag"])  # the resets first: then new connections go direct
-        remove_chains(run, "iptables", spec["tag"], table="nat")
-        if netem_argv(spec):
-            try:
-                run("tc", "qdisc", "del", "dev", _default_device(run), "root", "netem")
-            except HostError as err:
-                if not any(gone in str(err) for gone in ("No such file", "handle of zero", "Invalid handle")):
-                    raise
-    _stop_delay_line(spec["tag"])
+    if pid is None:  # the pod is gone, and its network namespace with everything in it
+        _stop_delay_line(spec["tag"], grace_s=0)
+        return
+    run = in_pod_net(pid)
+    remove_chains(run, "iptables", spec["tag"])  # no more resets, nor drops, nor loss
+    if spec.get("delay_to"):
+        _end_delay(run, spec["tag"])
+    if netem_argv(spec):
+        try:
+            run("tc", "qdisc", "del", "dev", _default_device(run), "root", "netem")
+        except HostError as err:
+            if not any(gone in str(err) for gone in ("No such file", "handle of zero", "Invalid handle")):
+                raise
+
+
+def _end_delay(run: Callable[..., str], tag: str) -> None:
+    """New connections go direct first (a RETURN ahead of the redirect: taking the redirect away
+    would drop the address translation of the connections the line carries, and cut them); the
+    line stops delaying and closes each connection between two exchanges; then the redirect goes."""
+    try:
+        run("iptables", "-w", "5", "-t", "nat", "-I", f"{tag}-O", "1", "-j", "RETURN")
+    except HostError as err:
+        if "No chain" not in str(err) and "does not exist" not in str(err):
+            raise
+    _stop_delay_line(tag)
+    remove_chains(run, "iptables", tag, table="nat")
 
 
 POD_NETWORK = HostFault("pod-network", _disturbable, _disturb, _undisturb)
