@@ -77,9 +77,13 @@ class Renewals:
 RENEWALS = Renewals()
 
 
-def _agent_pod(name: str, node: str, fault: str, deadline_s: float, lease_s: float, spec: dict) -> client.V1Pod:
+def _agent_pod(name: str, node: str, fault: str, deadline_s: float, lease_s: float, spec: dict,
+               revert_only: bool = False) -> client.V1Pod:
+    """The agent of Lease `name`; revert_only: its cleanup agent (core.agents.CLEANUP_SUFFIX)."""
+    bounds = ["--revert-only"] if revert_only else ["--deadline-s", str(deadline_s), "--lease-s", str(lease_s)]
     return client.V1Pod(
-        metadata=client.V1ObjectMeta(name=name, namespace=protocol.NAMESPACE, labels=protocol.LABELS,
+        metadata=client.V1ObjectMeta(name=name + (protocol.CLEANUP_SUFFIX if revert_only else ""),
+                                     namespace=protocol.NAMESPACE, labels=protocol.LABELS,
                                      annotations={protocol.NODE: node, protocol.FAULT: fault}),
         spec=client.V1PodSpec(
             node_name=node,  # no scheduler: a cordoned or tainted node is still the one meant
@@ -90,8 +94,7 @@ def _agent_pod(name: str, node: str, fault: str, deadline_s: float, lease_s: flo
             containers=[client.V1Container(
                 name="agent", image=protocol.IMAGE, image_pull_policy="IfNotPresent",
                 command=["python3", "-m", "agent"],
-                args=["--fault", fault, "--lease", name, "--deadline-s", str(deadline_s), "--lease-s", str(lease_s),
-                      "--spec", json.dumps(spec)],
+                args=["--fault", fault, "--lease", name, *bounds, "--spec", json.dumps(spec)],
                 # its own group: a network fault exempts the agent's traffic by it (core.agents)
                 security_context=client.V1SecurityContext(privileged=True, run_as_user=0,
                                                           run_as_group=protocol.AGENT_GID),
@@ -118,6 +121,7 @@ def start_agent(core: client.CoreV1Api, node: str, fault: str, deadline_s: float
     lease = client.V1Lease(
         metadata=client.V1ObjectMeta(name=name, namespace=protocol.NAMESPACE, labels=protocol.LABELS,
                                      annotations={protocol.NODE: node, protocol.FAULT: fault,
+                                                  protocol.SPEC: json.dumps(spec or {}),
                                                   protocol.STATE: protocol.STARTING}),
         spec=client.V1LeaseSpec(holder_identity=f"{socket.gethostname()}/{os.getpid()}",
                                 lease_duration_seconds=int(lease_s), acquire_time=_micro_now(),
@@ -160,11 +164,13 @@ def _pod_message(pod: client.V1Pod) -> str:
 
 
 def _remove(core: client.CoreV1Api, name: str) -> None:
-    """Deletes the Lease, then the pod: either makes an agent still running revert (lease gone, SIGTERM)."""
+    """Deletes the Lease, then the pod (and a cleanup agent's): either makes an agent still
+    running revert (lease gone, SIGTERM)."""
     RENEWALS.release(name)
-    for delete in (_leases(core).delete_namespaced_lease, core.delete_namespaced_pod):
+    for delete, named in ((_leases(core).delete_namespaced_lease, name), (core.delete_namespaced_pod, name),
+                          (core.delete_namespaced_pod, name + protocol.CLEANUP_SUFFIX)):
         try:
-            delete(name, protocol.NAMESPACE)
+            delete(named, protocol.NAMESPACE)
         except client.ApiException as err:
             if err.status != 404:
                 raise
@@ -295,18 +301,48 @@ def _request_revert(core: client.CoreV1Api, name: str) -> None:
                                          {"metadata": {"annotations": {protocol.REVERT: _micro_now().isoformat()}}})
 
 
+def _agent(core: client.CoreV1Api, name: str) -> client.V1Pod | None:
+    try:
+        return core.read_namespaced_pod(name, protocol.NAMESPACE)
+    except client.ApiException as err:
+        if err.status == 404:
+            return None
+        raise
+
+
+def _running(pod: client.V1Pod | None) -> bool:
+    return pod is not None and pod.status.phase in ("Pending", "Running")  # deleted, it still reverts
+
+
+def _start_cleanup_agent(core: client.CoreV1Api, lease: client.V1Lease) -> None:
+    """An agent that only reverts, on the fault's node, for a fault whose own agent is gone (its
+    process killed, its pod force-deleted) and may have left it applied: the Lease keeps the spec."""
+    notes = lease.metadata.annotations or {}
+    spec = json.loads(notes.get(protocol.SPEC) or "{}")
+    log.warning("node agent %s is gone with its fault %s (%s): starting a cleanup agent on %s", lease.metadata.name,
+                notes.get(protocol.FAULT), notes.get(protocol.STATE, protocol.STARTING), notes.get(protocol.NODE))
+    try:
+        core.create_namespaced_pod(protocol.NAMESPACE, _agent_pod(lease.metadata.name, notes.get(protocol.NODE),
+                                                                  notes.get(protocol.FAULT), 0, 0, spec, True))
+    except client.ApiException as err:
+        if err.status != 409:  # one is there already (an earlier cleanup)
+            raise
+
+
 def _reverted(core: client.CoreV1Api, name: str) -> tuple[bool, str]:
-    notes = _annotations(core, name)
-    state = notes.get(protocol.STATE, protocol.STARTING)
+    """Whether the fault of Lease `name` is reverted; when no agent of it runs any more and it may
+    be in place, starts a cleanup agent (once) to revert it."""
+    lease = _leases(core).read_namespaced_lease(name, protocol.NAMESPACE)
+    state = (lease.metadata.annotations or {}).get(protocol.STATE, protocol.STARTING)
     if state in protocol.ENDED:
         return True, state
-    try:
-        pod = core.read_namespaced_pod(name, protocol.NAMESPACE)
-    except client.ApiException as err:
-        if err.status == 404:  # no agent left to revert it, nor to have applied it past STARTING
-            return state == protocol.STARTING, f"{state}, agent pod gone"
-        raise
-    return False, f"{state} ({pod.status.phase})"
+    agent, cleanup = _agent(core, name), _agent(core, name + protocol.CLEANUP_SUFFIX)
+    if _running(agent) or _running(cleanup):
+        return False, f"{state} ({(cleanup or agent).status.phase})"
+    if cleanup is not None:
+        return False, f"{state}, its cleanup agent ended: {_pod_message(cleanup) or cleanup.status.phase}"
+    _start_cleanup_agent(core, lease)
+    return False, f"{state}, agent pod {'gone' if agent is None else agent.status.phase}: a cleanup agent reverts it"
 
 
 def revert_agent_faults(configuration: dict | None = None) -> list[dict]:
@@ -318,7 +354,7 @@ def revert_agent_faults(configuration: dict | None = None) -> list[dict]:
         name, notes = lease.metadata.name, lease.metadata.annotations or {}
         node, fault = notes.get(protocol.NODE, "?"), notes.get(protocol.FAULT, "?")
         if notes.get(protocol.STATE) not in protocol.ENDED:
-            _request_revert(core, name)
+            _request_revert(core, name)  # to its agent; if that is gone, _reverted starts a cleanup agent
         reverted, state, _ = poll(lambda: _reverted(core, name), REVERT_TIMEOUT_S, f"agent {name} to revert {fault} on {node}")
         if not reverted:
             failed.append(f"{fault} on {node}: agent {name} {state}")

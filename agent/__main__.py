@@ -1,11 +1,16 @@
 """python -m agent --fault NAME --lease NAME --deadline-s S --lease-s S [--spec JSON]
+python -m agent --fault NAME --lease NAME --revert-only [--spec JSON]
 
 Applies one host fault (agent.faults), with what the runner knows it needs (--spec), on the node
 this pod runs on, then reverts it at the first of:
 its deadline, a revert the runner asks for on the Lease, the Lease deleted, the Lease left
 unrenewed for lease-s (timed by this pod's own clock: no skew with the runner's), or SIGTERM.
 States go to the Lease's annotations (core.agents) and, for a reader that finds the Lease gone,
-to the pod's termination message. Exit 0: reverted (or never applied); 3: refused by the node."""
+to the pod's termination message. Exit 0: reverted (or never applied); 3: refused by the node.
+
+--revert-only: a cleanup agent, for a fault whose agent is gone (SIGKILLed, OOM-killed, its pod
+force-deleted) and left the fault behind: it reverts what that agent applied (the same Lease, so
+the same tag), reports `reverted` on the Lease, and exits."""
 
 import argparse
 import json
@@ -101,20 +106,34 @@ def ended(state: str, reason: str, **more: str) -> None:
         pass  # outside a pod
 
 
+def clean_up(fault, spec: dict, lease: Lease) -> int:
+    reason = "reverted by a cleanup agent: the agent that applied it was gone"
+    log.info("cleaning up %s (%s)", fault.name, spec.get("tag"))
+    revert(fault, spec, lease, reason)
+    lease.report(**{protocol.STATE: protocol.REVERTED, protocol.REASON: reason, protocol.REVERTED_AT: now()})
+    ended(protocol.REVERTED, reason)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="agent")
     parser.add_argument("--fault", required=True, choices=sorted(FAULTS))
     parser.add_argument("--lease", required=True)
-    parser.add_argument("--deadline-s", type=float, required=True)
-    parser.add_argument("--lease-s", type=float, required=True)
+    parser.add_argument("--deadline-s", type=float)
+    parser.add_argument("--lease-s", type=float)
     parser.add_argument("--spec", type=json.loads, default={}, help="what the fault needs to know, as JSON")
+    parser.add_argument("--revert-only", action="store_true", help="undo what a gone agent of this Lease left")
     args = parser.parse_args(argv)
+    if not args.revert_only and (args.deadline_s is None or args.lease_s is None):
+        parser.error("--deadline-s and --lease-s are required to apply a fault: it must end by itself")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     fault, lease, stopped = FAULTS[args.fault], Lease(args.lease), []
     # what the fault puts on the host is named after this agent (GAMEDAY-<its suffix>): its revert
     # finds exactly that, and a second agent on the node never touches the first's
     args.spec = {**args.spec, "tag": f"GAMEDAY-{args.lease[-6:]}"}
     signal.signal(signal.SIGTERM, lambda *_: stopped.append("stopped (SIGTERM: the agent's pod deleted)"))
+    if args.revert_only:
+        return clean_up(fault, args.spec, lease)
     if why := fault.preflight(args.spec):
         log.error("refused %s: %s", fault.name, why)
         lease.report(**{protocol.STATE: protocol.REFUSED, protocol.REASON: why})

@@ -17,10 +17,14 @@ AGENT_GID, AGENT_CONNMARK = 4242, "0x4242"
 LABEL = "app.kubernetes.io/name=kube-gameday-agent"
 LABELS = {"app.kubernetes.io/name": "kube-gameday-agent"}
 
-# the Lease's annotations: written by the agent (STATE, REASON, APPLIED_AT, REVERTED_AT), by the runner (REVERT)
+# the Lease's annotations: written by the agent (STATE, REASON, APPLIED_AT, REVERTED_AT), by the
+# runner (REVERT; NODE, FAULT and SPEC as it creates the Lease: what a cleanup agent needs to undo
+# the fault when the agent that applied it is gone)
 STATE, REASON = "kube-gameday/state", "kube-gameday/reason"
 APPLIED_AT, REVERTED_AT = "kube-gameday/applied-at", "kube-gameday/reverted-at"
-NODE, FAULT, REVERT = "kube-gameday/node", "kube-gameday/fault", "kube-gameday/revert"
+NODE, FAULT, REVERT, SPEC = "kube-gameday/node", "kube-gameday/fault", "kube-gameday/revert", "kube-gameday/spec"
+# a cleanup agent (`--revert-only`) is named after the Lease with this suffix
+CLEANUP_SUFFIX = "-undo"
 
 # the states, in order; REFUSED and REVERTED end an agent
 STARTING, REFUSED, APPLIED, REVERT_FAILED, REVERTED = "starting", "refused", "applied", "revert-failed", "reverted"

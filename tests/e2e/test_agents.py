@@ -7,6 +7,7 @@ runner is SIGKILLed or frozen (SIGSTOP: no lease renewal) and at its deadline; b
 refused before any agent starts. Each fault is kept shorter than the 30 s after NotReady at which
 pods are evicted, so the stack is left as it was. `docker exec` only looks at the nodes here."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -205,6 +206,33 @@ def test_a_delay_to_a_service_slows_only_what_needs_it_until_the_rollback(target
     assert all(status == 200 and took < 0.5 for status, took in after), after
     print(f"delay 600 ms to mca: first plans {first}, plans took {[round(t, 2) for _, t in plans]} s, "
           f"after the rollback {[round(t, 2) for _, t in after]} s")
+
+
+def pod_rules(node: str, pod: str, table: str) -> str:
+    """`iptables -S` of `table` inside the pod's network namespace, read on its node."""
+    sandbox = on_node(node, "crictl", "pods", "--name", pod, "-q").split()[0]
+    pid = json.loads(on_node(node, "crictl", "inspectp", sandbox))["info"]["pid"]
+    return on_node(node, "nsenter", "-t", str(pid), "-n", "iptables", "-t", table, "-S")
+
+
+def test_a_fault_whose_agent_was_killed_is_reverted_by_a_cleanup_agent(target):
+    """An agent SIGKILLed on its node (an OOM kill, say) leaves its fault behind: here a delay
+    line's redirect, which with the line dead refuses the pod's new connections to the agents.
+    The rollback finds no agent to ask, starts a cleanup agent on the node with the spec the
+    Lease keeps, and the rules are gone."""
+    done = disturb_pod_network(label_selector="app=core-api", qty=1, delay_ms=300, delay_to_service="mca",
+                               deadline_s=300, lease_s=15, configuration=target.configuration())
+    (pod,), (agent,) = done["pods"], done["agents"]
+    node, name = agent["node"], agent["agent"]
+    assert "REDIRECT" in pod_rules(node, pod, "nat") and "tcp-reset" in pod_rules(node, pod, "filter")
+    on_node(node, "pkill", "-KILL", "-f", f"agent --fault pod-network --lease {name}")
+    wait_until(lambda: kubectl("get", "pod", name, "-n", protocol.NAMESPACE, "-o", "jsonpath={.status.phase}")
+               == "Failed", timeout=60, interval=1, what=f"agent {name} killed")
+    assert "REDIRECT" in pod_rules(node, pod, "nat"), "the killed agent's rules outlive it"
+    reverted, = revert_agent_faults(configuration=target.configuration())
+    assert reverted["state"] == protocol.REVERTED, reverted
+    assert "GAMEDAY-" not in pod_rules(node, pod, "nat") + pod_rules(node, pod, "filter")
+    assert agents_in_place(core_api(target.context)) == []
 
 
 def test_delay_on_a_kernel_without_netem_is_refused_before_anything_is_applied(target):

@@ -1,6 +1,8 @@
 """The bounds every host fault carries (actions.agents): a deadline and a lease period, checked
 before any agent starts."""
 
+import json
+
 import pytest
 
 from actions.agents import check_bounds
@@ -85,3 +87,25 @@ def test_a_pod_on_the_nodes_own_network_is_refused_a_network_fault():
                             spec=client.V1PodSpec(containers=[], host_network=host_network))
     assert "no network namespace of its own (hostNetwork)" in network_refusal(pod(True))
     assert network_refusal(pod(False)) is None and network_refusal(pod(None)) is None
+
+
+def test_an_agent_that_applies_a_fault_needs_its_bounds_and_a_cleanup_agent_does_not(capsys):
+    """A cleanup agent (--revert-only) undoes what a gone agent left; it applies nothing, so it
+    needs no deadline; an agent that would apply one without its bounds is refused before it
+    touches the host or the API."""
+    from agent.__main__ import main
+    with pytest.raises(SystemExit):
+        main(["--fault", "kubelet-stop", "--lease", "gameday-kubelet-stop-abcdef"])
+    assert "--deadline-s and --lease-s are required" in capsys.readouterr().err
+
+
+def test_a_cleanup_agent_is_its_leases_agent_reverting_with_the_spec_the_lease_keeps():
+    from actions.agents import _agent_pod
+    from core import agents as protocol
+    spec = {"pod_uid": "u-1", "delay_ms": 300, "delay_to": ["10.96.0.20:8080"]}
+    pod = _agent_pod("gameday-pod-network-abcdef", "gameday-worker", "pod-network", 0, 0, spec, revert_only=True)
+    args = pod.spec.containers[0].args
+    assert pod.metadata.name == "gameday-pod-network-abcdef" + protocol.CLEANUP_SUFFIX
+    assert args[:4] == ["--fault", "pod-network", "--lease", "gameday-pod-network-abcdef"]  # the same tag
+    assert "--revert-only" in args and "--deadline-s" not in args and json.loads(args[-1]) == spec
+    assert pod.spec.node_name == "gameday-worker" and pod.spec.containers[0].security_context.run_as_group == 4242
