@@ -4,7 +4,7 @@ overlapping PDB removed), the seed stack's known drain finding goes away. deploy
 again afterwards, whatever happened; a fault or rule a test added is taken away.
 
 The HPA's defects need minutes of load and scaling each, the kubelet-stop one waits for a 5 min
-alert: they are `long` (`make gameday`)."""
+alert, the agent-latency one holds its delay 3 min: they are `long` (`make gameday`)."""
 
 import json
 from contextlib import contextmanager
@@ -286,3 +286,19 @@ def test_replicas_reset_behind_the_hpas_back_fail_its_scale_in(game_day, stack_r
     assert not result.error, result.error
     scaled_in = check(result.verdicts, "hpa_scaled_in[core-api]")
     assert scaled_in.status == "fail" and "inside the stabilization window" in scaled_in.reason, scaled_in
+
+
+@pytest.mark.long
+@pytest.mark.gameday
+@pytest.mark.cluster
+def test_a_core_api_that_waits_on_its_agents_for_10_s_fails_the_slowest_request(game_day, stack_restored_after):
+    """Defect: the core API's agent timeout raised from 2 s to 10 s, met by a 1.5 s ± 0.5 s delay to
+    the agents: no plan fails any more, each one waits out the slow network instead, and
+    slowest_request names the plans that kept a client waiting past 2.5 s."""
+    kubectl("set", "env", "deployment/core-api", "-n", stack_restored_after, "AGENT_TIMEOUT_S=10")
+    kubectl("rollout", "status", "deployment/core-api", "-n", stack_restored_after, "--timeout=300s")
+    result = game_day(EXPERIMENTS / "agent-latency.yaml")
+    assert not result.error, result.error
+    slowest = check(result.verdicts, "slowest_request")
+    assert slowest.status == "fail" and "took longer than 2.5 s" in slowest.reason, slowest
+    assert slowest.details["slowest_s"] > 2.5, slowest
