@@ -186,11 +186,21 @@ def timed(path: str) -> tuple[int, float]:
     return answers(path), time.monotonic() - started
 
 
-def test_a_delay_to_a_service_slows_only_what_needs_it_until_the_rollback(target):
+def pod_rules(node: str, pod: str, table: str) -> str:
+    """`iptables -S` of `table` inside the pod's network namespace, read on its node."""
+    sandbox = on_node(node, "crictl", "pods", "--name", pod, "-q").split()[0]
+    pid = json.loads(on_node(node, "crictl", "inspectp", sandbox))["info"]["pid"]
+    return on_node(node, "nsenter", "-t", str(pid), "-n", "iptables", "-t", table, "-S")
+
+
+def test_a_delay_to_a_service_slows_only_what_needs_it_and_the_rollback_takes_it_away_even_unattended(target):
     """Every core API pod's TCP to the MCA agents delayed 600 ms by a delay line in its own network
     namespace (no netem on this kernel): a plan (one call to an agent) takes 0.6-1.2 s more and
-    still succeeds, inside the 2 s agent timeout; the catalogue stays fast; the rollback takes the
-    delay away. A connection a core API pod had open to an agent is reset once as it starts."""
+    still succeeds, inside the 2 s agent timeout; the catalogue stays fast. A connection a core
+    API pod had open to an agent is reset once as it starts. Then one agent is SIGKILLed on its
+    node (an OOM kill, say): its redirect outlives it, to a dead line. The rollback reverts the
+    two others and, for that one, starts a cleanup agent with the spec its Lease keeps: every
+    rule is gone and plans are fast again."""
     assert timed("/api/plan")[0] == 200
     done = disturb_pod_network(label_selector="app=core-api", qty=0, delay_ms=600, delay_to_service="mca",
                                deadline_s=300, lease_s=15, configuration=target.configuration())
@@ -200,39 +210,23 @@ def test_a_delay_to_a_service_slows_only_what_needs_it_until_the_rollback(target
     plans = [timed("/api/plan") for _ in range(6)]
     assert {status for status, _ in plans} == {200} and all(0.6 <= took < 2.0 for _, took in plans), plans
     assert all(status == 200 and took < 0.5 for status, took in (timed("/api/items") for _ in range(6)))
+
+    killed, node = done["agents"][0]["agent"], done["agents"][0]["node"]
+    pod = next(p for p in done["pods"] if kubectl("get", "pod", p, "-n", "gameday", "-o",
+                                                   "jsonpath={.spec.nodeName}") == node)
+    assert "REDIRECT" in pod_rules(node, pod, "nat") and "tcp-reset" in pod_rules(node, pod, "filter")
+    on_node(node, "pkill", "-KILL", "-f", f"agent --fault pod-network --lease {killed}")
+    wait_until(lambda: kubectl("get", "pod", killed, "-n", protocol.NAMESPACE, "-o", "jsonpath={.status.phase}")
+               == "Failed", timeout=60, interval=1, what=f"agent {killed} killed")
+    assert "REDIRECT" in pod_rules(node, pod, "nat"), "the killed agent's rules outlive it"
+
     reverted = revert_agent_faults(configuration=target.configuration())
-    assert len(reverted) == 3 and {r["state"] for r in reverted} == {protocol.REVERTED}
+    assert len(reverted) == 3 and {r["state"] for r in reverted} == {protocol.REVERTED}, reverted
+    assert "GAMEDAY-" not in pod_rules(node, pod, "nat") + pod_rules(node, pod, "filter")
     after = [timed("/api/plan") for _ in range(6)]
     assert all(status == 200 and took < 0.5 for status, took in after), after
     print(f"delay 600 ms to mca: first plans {first}, plans took {[round(t, 2) for _, t in plans]} s, "
-          f"after the rollback {[round(t, 2) for _, t in after]} s")
-
-
-def pod_rules(node: str, pod: str, table: str) -> str:
-    """`iptables -S` of `table` inside the pod's network namespace, read on its node."""
-    sandbox = on_node(node, "crictl", "pods", "--name", pod, "-q").split()[0]
-    pid = json.loads(on_node(node, "crictl", "inspectp", sandbox))["info"]["pid"]
-    return on_node(node, "nsenter", "-t", str(pid), "-n", "iptables", "-t", table, "-S")
-
-
-def test_a_fault_whose_agent_was_killed_is_reverted_by_a_cleanup_agent(target):
-    """An agent SIGKILLed on its node (an OOM kill, say) leaves its fault behind: here a delay
-    line's redirect, which with the line dead refuses the pod's new connections to the agents.
-    The rollback finds no agent to ask, starts a cleanup agent on the node with the spec the
-    Lease keeps, and the rules are gone."""
-    done = disturb_pod_network(label_selector="app=core-api", qty=1, delay_ms=300, delay_to_service="mca",
-                               deadline_s=300, lease_s=15, configuration=target.configuration())
-    (pod,), (agent,) = done["pods"], done["agents"]
-    node, name = agent["node"], agent["agent"]
-    assert "REDIRECT" in pod_rules(node, pod, "nat") and "tcp-reset" in pod_rules(node, pod, "filter")
-    on_node(node, "pkill", "-KILL", "-f", f"agent --fault pod-network --lease {name}")
-    wait_until(lambda: kubectl("get", "pod", name, "-n", protocol.NAMESPACE, "-o", "jsonpath={.status.phase}")
-               == "Failed", timeout=60, interval=1, what=f"agent {name} killed")
-    assert "REDIRECT" in pod_rules(node, pod, "nat"), "the killed agent's rules outlive it"
-    reverted, = revert_agent_faults(configuration=target.configuration())
-    assert reverted["state"] == protocol.REVERTED, reverted
-    assert "GAMEDAY-" not in pod_rules(node, pod, "nat") + pod_rules(node, pod, "filter")
-    assert agents_in_place(core_api(target.context)) == []
+          f"after the rollback (one by a cleanup agent) {[round(t, 2) for _, t in after]} s")
 
 
 def test_delay_on_a_kernel_without_netem_is_refused_before_anything_is_applied(target):
