@@ -147,11 +147,12 @@ def select_disturbed(core: client.CoreV1Api, target: Target, a: dict) -> tuple[l
 
 def _plan_network(a: dict, target: Target) -> list[str]:
     pods, spec = select_disturbed(core_api(target.context), target, a)
+    delay = f"{spec['delay_ms']:g} ms" + (f" ± {spec['jitter_ms']:g} ms" if spec["jitter_ms"] else "") + " delay"
     what = ", ".join(filter(None, [spec["loss_pct"] and f"{spec['loss_pct']} % of packets lost",
                                    spec["drop_to"] and f"traffic to {', '.join(spec['drop_to'])} dropped",
                                    spec["delay_ms"] and spec["delay_to"] and
-                                   f"{spec['delay_ms']} ms delay on TCP to {', '.join(spec['delay_to'])} (delay line)",
-                                   spec["delay_ms"] and not spec["delay_to"] and f"{spec['delay_ms']} ms delay (netem)",
+                                   f"{delay} on TCP to {', '.join(spec['delay_to'])} (delay line)",
+                                   spec["delay_ms"] and not spec["delay_to"] and f"{delay} (netem)",
                                    spec["corrupt_pct"] and f"{spec['corrupt_pct']} % corrupted (netem)"]))
     return [f"disturb the network of pod {p.metadata.namespace}/{p.metadata.name} on node {p.spec.node_name} through "
             f"a node agent: {what} ({bounds_said(a)})" for p in pods]
