@@ -140,7 +140,7 @@ def check_python_provider(provider: dict, where: str, configuration: dict) -> No
         raise ExperimentError(f"{where}: provider: module and func are required, as strings")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as err:
+    except (ImportError, ValueError, TypeError) as err:  # also an empty or a relative ('.x') name
         raise ExperimentError(f"{where}: provider.module: cannot import {module_name!r} ({err})") from err
     func = getattr(module, func_name, None)
     if not callable(func):

@@ -37,6 +37,15 @@ def test_a_module_that_does_not_exist(tmp_path):
     assert "rollbacks[0] (start-stopped-nodes): provider.module: cannot import 'actions.node'" in broken(tmp_path, misname)
 
 
+@pytest.mark.parametrize("name", ["", ".actions"])
+def test_a_module_name_importlib_cannot_even_look_up(tmp_path, name):
+    """An empty or a relative name makes importlib raise ValueError/TypeError, not ImportError (the
+    fuzz test found the empty one): still a clean error naming the field."""
+    def unnamed(e):
+        e["rollbacks"][0]["provider"]["module"] = name
+    assert f"rollbacks[0] (start-stopped-nodes): provider.module: cannot import {name!r}" in broken(tmp_path, unnamed)
+
+
 def test_an_argument_the_function_does_not_take(tmp_path):
     def extra(e):
         e["method"][0]["provider"]["arguments"]["namespace"] = "gameday"
