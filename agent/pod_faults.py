@@ -3,9 +3,9 @@ loss, drops and delay in its own network namespace."""
 
 import ctypes
 import os
+import select
 import shutil
 import signal
-import select
 import subprocess
 import sys
 import time
@@ -189,8 +189,8 @@ def _disturbable(spec: dict) -> str | None:
     return netem_supported() if netem_argv(spec) else None
 
 
-# The delay lines running, by fault tag; a revert ends its line and waits this long for the
-# connections it carries to finish (no more delay on them) before cutting them.
+# The delay lines running, by fault tag; a revert ends its line (no more delay; each connection it
+# carries closed between two exchanges) and waits this long for it before killing it.
 DELAY_LINES: dict[str, subprocess.Popen] = {}
 DELAY_LINE_GRACE_S = 10
 
