@@ -61,15 +61,18 @@ class DelayLine:
         raised at once."""
         due: asyncio.Queue = asyncio.Queue()
 
+        def send_at() -> float:
+            return time.monotonic() + (self.lag_s() if late else 0)
+
         async def read() -> None:
             try:
                 while chunk := await source.read(CHUNK):
                     on.queued, on.last = on.queued + 1, time.monotonic()
-                    due.put_nowait((time.monotonic() + (self.lag_s() if late else 0), chunk))
+                    due.put_nowait((send_at(), chunk))
             except OSError as reset:  # a reset is never late
                 due.put_nowait((0.0, reset))
                 return
-            due.put_nowait((time.monotonic() + (self.lag_s() if late else 0), b""))
+            due.put_nowait((send_at(), b""))
 
         reading, last = asyncio.create_task(read()), 0.0
         try:
