@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from kubernetes import client
 
-from actions import planned
+from core.plans import planned
 from core.target import Target
 from edge.kube import apps_api
 from edge.poll import poll

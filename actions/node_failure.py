@@ -17,9 +17,9 @@ import shutil
 import subprocess
 from datetime import datetime, timezone
 
-from actions import arguments_of, planned
 from actions.agents import revert_agent_faults, stop_kubelet
 from actions.nodes import is_kind, start_stopped_nodes, stop_nodes
+from core.plans import arguments_of, planned
 from core.target import Target
 
 log = logging.getLogger("chaostoolkit")

@@ -24,8 +24,8 @@ from datetime import datetime, timezone
 
 from kubernetes import client
 
-from actions import planned
 from core import agents
+from core.plans import planned
 from core.target import Target
 from edge.kube import API_ERRORS, core_api, named_with_pdbs, pod_ready, pods_under_several_pdbs, ready_selected
 from edge.poll import poll

@@ -12,9 +12,9 @@ from datetime import datetime, timezone
 
 from kubernetes import client
 
-from actions import planned
 from actions.agents import bounds_said, check_bounds, on_nodes, revert_agent_faults  # noqa: F401 (their undo)
 from actions.pods import select_pods
+from core.plans import planned
 from core.target import Target
 from edge.kube import core_api
 

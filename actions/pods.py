@@ -12,7 +12,7 @@ import re
 
 from kubernetes import client
 
-from actions import planned
+from core.plans import planned
 from core.target import Target
 from edge.kube import core_api
 

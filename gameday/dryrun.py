@@ -12,9 +12,9 @@ import importlib
 
 from chaoslib import substitute  # resolves ${...} exactly as `chaos run` will
 
-from actions import arguments_of
 from actions.leftovers import leftovers
 from core.faults import UNDOS
+from core.plans import arguments_of
 from core.target import Target
 from edge.stack import Stack
 
