@@ -18,10 +18,11 @@ from datetime import datetime, timezone
 
 from kubernetes import client
 
-from actions import planned
 from actions.nodes import node_ready, pod_names_on, select_nodes_to_stop
 from core import agents as protocol
+from core.plans import planned
 from core.target import Target
+from edge.agents import agent_pod, pod_message
 from edge.kube import API_ERRORS, core_api
 from edge.poll import poll
 
@@ -81,24 +82,9 @@ def _agent_pod(name: str, node: str, fault: str, deadline_s: float, lease_s: flo
                revert_only: bool = False) -> client.V1Pod:
     """The agent of Lease `name`; revert_only: its cleanup agent (core.agents.CLEANUP_SUFFIX)."""
     bounds = ["--revert-only"] if revert_only else ["--deadline-s", str(deadline_s), "--lease-s", str(lease_s)]
-    return client.V1Pod(
-        metadata=client.V1ObjectMeta(name=name + (protocol.CLEANUP_SUFFIX if revert_only else ""),
-                                     namespace=protocol.NAMESPACE, labels=protocol.LABELS,
-                                     annotations={protocol.NODE: node, protocol.FAULT: fault}),
-        spec=client.V1PodSpec(
-            node_name=node,  # no scheduler: a cordoned or tainted node is still the one meant
-            host_pid=True, host_network=True, restart_policy="Never", dns_policy="ClusterFirstWithHostNet",
-            service_account_name=protocol.SERVICE_ACCOUNT, automount_service_account_token=True,
-            tolerations=[client.V1Toleration(operator="Exists")],  # no taint, not even NotReady's, evicts it
-            termination_grace_period_seconds=60,
-            containers=[client.V1Container(
-                name="agent", image=protocol.IMAGE, image_pull_policy="IfNotPresent",
-                command=["python3", "-m", "agent"],
-                args=["--fault", fault, "--lease", name, *bounds, "--spec", json.dumps(spec)],
-                # its own group: a network fault exempts the agent's traffic by it (core.agents)
-                security_context=client.V1SecurityContext(privileged=True, run_as_user=0,
-                                                          run_as_group=protocol.AGENT_GID),
-                termination_message_policy="File")]))
+    return agent_pod(name + (protocol.CLEANUP_SUFFIX if revert_only else ""), node,
+                     "agent", ["--fault", fault, "--lease", name, *bounds, "--spec", json.dumps(spec)],
+                     {protocol.FAULT: fault})
 
 
 def check_bounds(deadline_s: float, lease_s: float) -> None:
@@ -150,17 +136,10 @@ def _started(core: client.CoreV1Api, name: str) -> tuple[bool, tuple[str, str]]:
     if state == protocol.STARTING:
         pod = core.read_namespaced_pod(name, protocol.NAMESPACE)
         if pod.status.phase in ("Failed", "Succeeded"):
-            return True, ("ended", _pod_message(pod))
+            return True, ("ended", pod_message(pod))
         waiting = [s.state.waiting.reason for s in pod.status.container_statuses or [] if s.state.waiting]
         return False, (pod.status.phase, ", ".join(waiting))
     return True, (state, notes.get(protocol.REASON, ""))
-
-
-def _pod_message(pod: client.V1Pod) -> str:
-    for status in pod.status.container_statuses or []:
-        if status.state.terminated:
-            return status.state.terminated.message or status.state.terminated.reason or ""
-    return pod.status.reason or ""
 
 
 def _remove(core: client.CoreV1Api, name: str) -> None:
@@ -340,7 +319,7 @@ def _reverted(core: client.CoreV1Api, name: str) -> tuple[bool, str]:
     if _running(agent) or _running(cleanup):
         return False, f"{state} ({(cleanup or agent).status.phase})"
     if cleanup is not None:
-        return False, f"{state}, its cleanup agent ended: {_pod_message(cleanup) or cleanup.status.phase}"
+        return False, f"{state}, its cleanup agent ended: {pod_message(cleanup) or cleanup.status.phase}"
     _start_cleanup_agent(core, lease)
     return False, f"{state}, agent pod {'gone' if agent is None else agent.status.phase}: a cleanup agent reverts it"
 
