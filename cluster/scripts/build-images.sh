@@ -53,7 +53,9 @@ while read -r spec source entrypoint; do
       echo "FROM $from"
       if [ -n "$bin" ]; then
         cp "$bin" "$ctx/$name"
-        if [ "$from" = scratch ]; then echo "COPY $name /$name"; else echo "COPY $name /usr/local/bin/$name"; fi
+        # the binary where the upstream image has it: its entrypoint, else /usr/local/bin
+        dest=/usr/local/bin/$name; [ "$entrypoint" = - ] || dest=$entrypoint
+        if [ "$from" = scratch ]; then echo "COPY $name /$name"; else echo "COPY $name $dest"; fi
       fi
       [ "$entrypoint" = - ] || echo "ENTRYPOINT [\"$entrypoint\"]"
       echo "LABEL kube-gameday.key=$key"

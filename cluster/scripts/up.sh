@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # make cluster: the kind cluster of kind-config.yaml, created once and then reused. Starts the
 # docker engine if needed, restarts node containers an interrupted test left stopped, and installs
-# metrics-server (the HPA's resource metrics). OFFLINE=1 forces the local node-image build;
-# OFFLINE=0 forces the upstream kindest/node image; unset, it builds locally when the upstream
-# image can be neither found nor pulled.
+# metrics-server (the HPA's resource metrics) and the NetworkPolicy enforcer (deploy/network-policy).
+# OFFLINE=1 forces the local node-image build; OFFLINE=0 forces the upstream kindest/node image;
+# unset, it builds locally when the upstream image can be neither found nor pulled.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 scripts=$CLUSTER_DIR/scripts
@@ -115,5 +115,7 @@ log "waiting for every node to be Ready"
 kubectl --context "$context" wait --for=condition=Ready nodes --all --timeout=300s >/dev/null
 kubectl --context "$context" apply -k "$REPO_DIR/deploy/monitoring/metrics-server" >/dev/null
 kubectl --context "$context" -n kube-system rollout status deployment/metrics-server --timeout=180s >/dev/null
+kubectl --context "$context" apply -k "$REPO_DIR/deploy/network-policy" >/dev/null
+kubectl --context "$context" -n kube-system rollout status daemonset/kube-network-policies --timeout=180s >/dev/null
 log "cluster $CLUSTER_NAME ready: kubectl --context $context get nodes"
 kubectl --context "$context" get nodes -L topology.kubernetes.io/zone >&2
