@@ -133,6 +133,9 @@ FAILED_REQUESTS = Check(
 SLOWEST_REQUEST = Check(
     "slowest_request", SlowestRequest, "no request to endpoint slower than max_s while the faults were in: "
     "its timeouts bound what a client waits on a slow dependency", sources=(LOAD,), trend=("slowest_s",))
+REACHABILITY = Check(
+    "reachability", NoFields, "(with a reachability_matrix probe in the method) every path it measured from inside "
+    "the pods open or blocked as expected: too open and too closed are findings, the matrix the evidence")
 SLO_CLIENT = Check(
     "slo_client", NoFields, "the stack's SLO objectives as clients saw them (Locust)", sources=(LOAD,), margin=True)
 SLO_SERVER = Check(
@@ -179,7 +182,7 @@ STACK_PRESENT = Check(
 
 CHECKS: dict[str, Check] = {c.name: c for c in (
     FAILOVER_RECOVERED, PDB_RESPECTED, DRAIN_COMPLETED, PDBS_DISJOINT, LONGEST_OUTAGE, FAILED_REQUESTS, SLOWEST_REQUEST,
-    SLO_CLIENT, SLO_SERVER, SLO_AGREEMENT, HPA_SCALED_OUT, HPA_SCALED_IN, ALERT_FIRED, ALERT_RESOLVED, ALERT_DELIVERED,
+    REACHABILITY, SLO_CLIENT, SLO_SERVER, SLO_AGREEMENT, HPA_SCALED_OUT, HPA_SCALED_IN, ALERT_FIRED, ALERT_RESOLVED, ALERT_DELIVERED,
     ALERT_CAN_FIRE, NO_UNEXPECTED_CRITICAL_ALERT, CAPACITY_FOR_TARGET, GUARDRAIL_HELD, STEADY_STATE, STACK_PRESENT)}
 # what an experiment may list: the rest come with another check or with every run
 LISTABLE = tuple(n for n in CHECKS if n not in ("alert_resolved", "alert_delivered", "guardrail_held", "steady_state",

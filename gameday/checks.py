@@ -28,6 +28,7 @@ from probes.drain import drain_completed, pdbs_disjoint
 from probes.failover import failed_requests, failover_recovered, longest_outage_s, pdb_respected, slowest_request
 from probes.guardrails import guardrail_held
 from probes.hpa import hpa_scaled_in, hpa_scaled_out, hpa_spec, target_crossed_at
+from probes.reachability import reachability
 from probes.slo import server_counts, slo_agreement, slo_error_ratio, slo_latency
 
 
@@ -74,9 +75,9 @@ class Run:
             return f"the journal has no action named {action!r}"
         return f"action {action!r} injected no fault: it {record.get('status')}: {record.get('exception') or ''}".strip()
 
-    def outputs_of(self, func: str) -> list[dict]:
-        """The journal records of the method's actions calling `func` (e.g. drain_node)."""
-        return [r for r in self.actions if r["activity"].get("provider", {}).get("func") == func]
+    def outputs_of(self, func: str, kind: str = "action") -> list[dict]:
+        """The journal records of the method's actions (or probes) calling `func` (e.g. drain_node)."""
+        return [r for r in self.dir.activities("run", kind) if r["activity"].get("provider", {}).get("func") == func]
 
     def event(self, kinds: tuple[str, ...], after: float = 0) -> dict | None:
         """The first event of events.jsonl of one of `kinds` at or after `after` (unix time)."""
@@ -252,6 +253,16 @@ def judge_slowest_request(run: Run, spec: declared.SlowestRequest) -> list[Verdi
         return [inconclusive("slowest_request", f"no {spec.endpoint} request slower than {spec.max_s:g} s",
                              "no Locust timeline", window, subject=spec.endpoint)]
     return [slowest_request(run.timeline, window, spec.endpoint, spec.max_s)]
+
+
+@judges(declared.REACHABILITY)
+def judge_reachability(run: Run, spec: declared.NoFields) -> list[Verdict]:
+    """Each reachability_matrix probe of the method: its matrix against what each path expects."""
+    records = run.outputs_of("reachability_matrix", kind="probe")
+    if not records:
+        return [inconclusive("reachability", "paths open or blocked as expected",
+                             "the method ran no reachability_matrix probe", run.window)]
+    return [reachability(r) for r in records]
 
 
 @judges(declared.SLO_CLIENT)

@@ -9,7 +9,10 @@ A mistake is one ExperimentError naming the file and the field.
 import dataclasses
 import importlib
 import inspect
+import json
 from pathlib import Path
+
+from chaoslib import substitute  # ${...} resolved as `chaos run` will
 
 from core.checks import Asked, asked
 from core.guardrails import READINESS, Guardrail, GuardrailError, parse_guardrails
@@ -160,6 +163,16 @@ def check_python_provider(provider: dict, where: str, configuration: dict) -> No
         if unknown:
             raise ExperimentError(f"{where}: provider.arguments: {module_name}.{func_name} takes no argument "
                                   f"{unknown[0]!r} (it takes {', '.join(parameters) or 'none'})")
+    # an activity of the suite may check its arguments' contents before anything runs: as written,
+    # or from the configuration's fixed values (those from the environment only at run time)
+    check_arguments = getattr(func, "check_arguments", None)
+    fixed = {k: v for k, v in configuration.items() if not (isinstance(v, dict) and "type" in v)}
+    given = substitute(arguments, fixed, {})
+    if check_arguments is not None and "${" not in json.dumps(given, default=str):
+        try:
+            check_arguments(given)
+        except ValueError as err:
+            raise ExperimentError(f"{where}: provider.arguments.{err}") from None
 
 
 def check_actions_named(check: Asked, actions: set, where: str) -> None:

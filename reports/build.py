@@ -5,6 +5,7 @@ guardrails' samples and prometheus.jsonl. Whatever an artifact lacks is said in 
     gameday report runs/<run>/        (writes runs/<run>/report.html)
 """
 
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -26,9 +27,11 @@ def _ts(text: str) -> float:
 
 
 def action_spans(run: RunDir) -> list[Span]:
-    """The method's actions and the rollbacks, each from its start to its end."""
-    return [Span(_ts(r["start"]), _ts(r["end"]), r["activity"]["name"])
-            for r in run.activities("run") + run.activities("rollbacks")]
+    """The method's activities (its probes too: a look such as a reachability matrix takes time)
+    and the rollbacks, each from its start to its end."""
+    return [Span(_ts(r["start"]), _ts(r["end"]),
+                 r["activity"]["name"] + (" (probe)" if r["activity"].get("type") == "probe" else ""))
+            for r in run.activities("run", kind=None) + run.activities("rollbacks")]
 
 
 def _func(record: dict) -> str:
@@ -193,6 +196,18 @@ def burn_chart(series: dict[str, list], t0: float, t1: float, spans: list[Span])
                  "× the allowed rate")
 
 
+def reachability_tables(verdicts: list[dict]) -> list[dict]:
+    """Per reachability verdict, its matrix path by path: what each path's cells saw, counted."""
+    tables = []
+    for v in verdicts:
+        if v["check"] != "reachability" or not isinstance(v.get("evidence"), dict):
+            continue
+        paths = [{**p, "seen": Counter(c["outcome"] for c in p["cells"])} for p in v["evidence"].get("paths", [])]
+        tables.append({"name": v["name"], "status": v["status"], "timeout_s": v["evidence"].get("timeout_s"),
+                       "paths": paths})
+    return tables
+
+
 def build_report(run_dir: Path) -> Path:
     """Writes run_dir/report.html from the artifacts; returns its path."""
     run = RunDir(run_dir)
@@ -225,6 +240,7 @@ def build_report(run_dir: Path) -> Path:
         burn=burn_chart(budgets["series"], t0, t1, spans) if t0 and budgets["series"] else "",
         capacity=[{**v["details"], "name": v["name"], "status": v["status"]} for v in verdicts
                   if v["check"] == "capacity_for_target" and v.get("details")],
+        reachability=reachability_tables(verdicts),
         alerts=alerts_table(run.prometheus, verdicts), missing=missing,
         artifacts=sorted(str(p.relative_to(run.path)) for p in run.path.rglob("*") if p.is_file() and p.name != "report.html"))
     out = run.path / "report.html"

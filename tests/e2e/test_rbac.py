@@ -23,6 +23,7 @@ ALLOWED = [("get", "pods", "gameday"), ("delete", "pods", "gameday"), ("create",
            ("get", "horizontalpodautoscalers", "gameday"), ("patch", "nodes", None), ("list", "pods", None),
            ("get", "namespaces", None), ("get", "services", "gameday"),
            ("create", "pods", "kube-gameday-agents"), ("delete", "pods", "kube-gameday-agents"),
+           ("get", "pods/log", "kube-gameday-agents"),
            ("create", "leases", "kube-gameday-agents"), ("patch", "leases", "kube-gameday-agents"),
            ("get", "endpointslices:kubernetes", "default"), ("list", "endpointslices", "gameday")]
 DENIED = [("get", "secrets", "gameday"), ("list", "secrets", None), ("delete", "deployments", "gameday"),

@@ -142,3 +142,22 @@ def test_a_halted_run_says_by_what_and_charts_the_guardrail_against_its_limit(tm
     text = build_report(tmp_path).read_text()
     assert ">HALTED<" in text and "<strong>Halted:</strong> guardrail &#39;ready(api) &lt; 1 for 20s&#39; crossed" in text
     assert "Guardrail: ready(api) &lt; 1 for 20s" in text and "limit" in text
+
+
+def test_a_reachability_verdict_shows_its_matrix_path_by_path(tmp_path):
+    from probes.reachability import reachability
+    cells = [{"source": "gameday/npa-1", "to": "Service gameday/mca", "destination": "10.96.0.20:8080",
+              "outcome": outcome, "ms": 2.0, "detail": "", "node": "w1"} for outcome in ("open", "timeout")]
+    front = {"from": "app=core-api", "to": "mca", "expect": "open", "missing": "",
+             "cells": [{**cells[0], "source": "gameday/core-api-1"}]}
+    leaky = {"from": "app=npa", "to": "mca", "expect": "blocked", "missing": "", "cells": cells}
+    verdict = reachability({"activity": {"name": "look"}, "status": "succeeded", "start": "2027-01-15T08:00:40+00:00",
+                            "end": "2027-01-15T08:00:45+00:00", "output": {"timeout_s": 3, "paths": [front, leaky]}})
+    write_run(tmp_path)
+    record = json.loads((tmp_path / "verdicts.json").read_text())
+    record["verdicts"].append({**verdict.to_dict(), "window": None})
+    (tmp_path / "verdicts.json").write_text(json.dumps(record))
+    text = build_report(tmp_path).read_text()
+    for needle in ("reachability after look", "app=npa", "1 open, 1 timeout", "too-open", "gameday/npa-1",
+                   "Service gameday/mca (10.96.0.20:8080)", "as-expected"):
+        assert needle in text, needle
