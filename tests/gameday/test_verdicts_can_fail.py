@@ -302,3 +302,23 @@ def test_a_core_api_that_waits_on_its_agents_for_10_s_fails_the_slowest_request(
     slowest = check(result.verdicts, "slowest_request")
     assert slowest.status == "fail" and "took longer than 2.5 s" in slowest.reason, slowest
     assert slowest.details["slowest_s"] > 2.5, slowest
+
+
+@pytest.mark.long
+@pytest.mark.gameday
+@pytest.mark.cluster
+def test_the_seeds_network_policy_as_written_shuts_out_the_scrape(game_day, stack_restored_after):
+    """Defect: the seeds' webapp-netpol as written (only the front tier may reach the agents, no
+    rule for monitoring), on the agents: Prometheus can no longer scrape them. Both looks of
+    network-policy-holds fail `reachability` as too closed for that path and no other; the
+    traffic itself, which that policy does let through, fails nothing."""
+    kubectl("patch", "networkpolicy", "agents-netpol", "-n", stack_restored_after, "--type=json", "-p",
+            '[{"op": "remove", "path": "/spec/ingress/1"}]')
+    result = game_day(EXPERIMENTS / "network-policy-holds.yaml")
+    assert not result.error, result.error
+    looks = by_name(result.verdicts, "reachability")
+    assert [v.after for v in looks] == ["look-at-the-policy", "look-again-with-the-new-pod"], looks
+    for look in looks:
+        assert look.status == "fail" and look.details["too_closed"] == 1 and look.details["too_open"] == 0, look
+        assert look.reason.startswith("too-closed: monitoring/app=prometheus → mca (expected open)"), look.reason
+    assert check(result.verdicts, "failed_requests").status == "pass"
