@@ -102,19 +102,29 @@ def start_agent(core: client.CoreV1Api, node: str, fault: str, deadline_s: float
     says the fault is applied; RuntimeError (the agent reverted or ended) if the node refused it.
     spec: what the fault needs to know that only the cluster knows (agent.faults)."""
     check_bounds(deadline_s, lease_s)
+    return _applied(core, _launch(core, node, fault, deadline_s, lease_s, spec or {}), node, fault, deadline_s, lease_s)
+
+
+def _launch(core: client.CoreV1Api, node: str, fault: str, deadline_s: float, lease_s: float, spec: dict) -> str:
+    """The Lease (renewed from now on) and the agent pod; returns their name."""
     name = f"gameday-{fault}-{uuid.uuid4().hex[:6]}"
     leases = _leases(core)
     lease = client.V1Lease(
         metadata=client.V1ObjectMeta(name=name, namespace=protocol.NAMESPACE, labels=protocol.LABELS,
                                      annotations={protocol.NODE: node, protocol.FAULT: fault,
-                                                  protocol.SPEC: json.dumps(spec or {}),
-                                                  protocol.STATE: protocol.STARTING}),
+                                                  protocol.SPEC: json.dumps(spec), protocol.STATE: protocol.STARTING}),
         spec=client.V1LeaseSpec(holder_identity=f"{socket.gethostname()}/{os.getpid()}",
                                 lease_duration_seconds=int(lease_s), acquire_time=_micro_now(),
                                 renew_time=_micro_now()))
     leases.create_namespaced_lease(protocol.NAMESPACE, lease)
     RENEWALS.hold(name, leases, lease_s)
-    core.create_namespaced_pod(protocol.NAMESPACE, _agent_pod(name, node, fault, deadline_s, lease_s, spec or {}))
+    core.create_namespaced_pod(protocol.NAMESPACE, _agent_pod(name, node, fault, deadline_s, lease_s, spec))
+    return name
+
+
+def _applied(core: client.CoreV1Api, name: str, node: str, fault: str, deadline_s: float, lease_s: float) -> dict:
+    """Waits until agent `name` says its fault is applied; if it refused or ended, removes it and
+    raises RuntimeError saying why."""
     reached, seen, waited = poll(lambda: _started(core, name), START_TIMEOUT_S, f"agent {name} on {node} to apply {fault}")
     state, reason = seen if isinstance(seen, tuple) else ("unknown", str(seen))
     if state != protocol.APPLIED:
@@ -156,18 +166,25 @@ def _remove(core: client.CoreV1Api, name: str) -> None:
 
 
 def on_nodes(target: Target, fault: str, deadline_s: float, lease_s: float, placed: list[tuple[str, dict]]) -> list[dict]:
-    """One agent per (node, spec), all or nothing: if one cannot apply, the others are asked to
-    revert (a zone half-failed is not the experiment asked for)."""
+    """One agent per (node, spec), all started before any is waited for (a zone's nodes fail
+    together, not one agent start ~4 s after the other), and all or nothing: if one cannot apply,
+    the others are asked to revert (a zone half-failed is not the experiment asked for)."""
+    check_bounds(deadline_s, lease_s)
     core = core_api(target.context)
-    agents = []
+    launched: list[tuple[str, str]] = []  # (node, agent)
     try:
         for node, spec in placed:
-            agents.append(start_agent(core, node, fault, deadline_s, lease_s, spec))
+            launched.append((node, _launch(core, node, fault, deadline_s, lease_s, spec)))
+        return [_applied(core, name, node, fault, deadline_s, lease_s) for node, name in launched]
     except Exception:
-        for started in agents:
-            _request_revert(core, started["agent"])
+        for _, name in launched:  # the rest, applied or not yet, revert (a refused one is gone already)
+            try:
+                _request_revert(core, name)
+            except API_ERRORS as err:
+                if not (isinstance(err, client.ApiException) and err.status == 404):
+                    log.warning("agent %s: revert not asked for (%s); the rollback or gameday cleanup finds it",
+                                name, err)
         raise
-    return agents
 
 
 def _selected(target: Target, fault: str, pods_label_selector: str, ns: str, nodes: list[str] | None, zone: str,
