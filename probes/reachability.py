@@ -24,7 +24,7 @@ from core.reachability import BLOCKED, OPEN, Path, paths_of
 from core.target import Target
 from core.verdict import Verdict, Window, inconclusive, judged, utc
 from edge.agents import one_shot_output, start_one_shot
-from edge.kube import core_api
+from edge.kube import API_ERRORS, core_api
 
 log = logging.getLogger("chaostoolkit")
 AGENT_TIMEOUT_S = 120
@@ -121,24 +121,30 @@ def reachability_matrix(paths: list[dict], timeout_s: float = 3, configuration: 
         raise ValueError(f"timeout_s: seconds in (0, 30], not {timeout_s!r}")
     core = core_api(target.context)
     planned_paths = _matrix_plan(core, paths_of(paths), target.namespace)
-    by_node: dict[str, dict[str, dict]] = defaultdict(dict)  # node -> pod -> its source spec
+    by_node: dict[str, dict[str, dict]] = defaultdict(dict)  # node -> "ns/pod" -> its source spec
     for entry in planned_paths:
         for pod in entry["sources"]:
-            source = by_node[pod.spec.node_name].setdefault(
-                pod.metadata.name, {"pod": f"{pod.metadata.namespace}/{pod.metadata.name}", "uid": pod.metadata.uid,
-                                    "destinations": []})
+            named = f"{pod.metadata.namespace}/{pod.metadata.name}"
+            source = by_node[pod.spec.node_name].setdefault(named, {"pod": named, "uid": pod.metadata.uid,
+                                                                    "destinations": []})
             source["destinations"] += [[a, p] for a, p, _ in entry["destinations"] if [a, p] not in source["destinations"]]
     probed_at = datetime.now(timezone.utc).isoformat()
-    agents = {node: start_one_shot(core, node, "reach", "agent.reach",
-                                   ["--spec", json.dumps({"timeout_s": timeout_s, "sources": list(sources.values())})])
-              for node, sources in by_node.items()}
-    seen: dict[tuple[str, str], dict] = {}  # (source pod, "address:port") -> cell
+    agents: dict[str, str | Exception] = {}  # every node's agent started before any is waited for
+    for node, sources in by_node.items():
+        try:
+            agents[node] = start_one_shot(core, node, "reach", "agent.reach", [
+                "--spec", json.dumps({"timeout_s": timeout_s, "sources": list(sources.values())})])
+        except API_ERRORS as err:
+            agents[node] = err
+    seen: dict[tuple[str, str], dict] = {}  # ("ns/pod", "address:port") -> cell
     for node, agent in agents.items():
         try:
+            if isinstance(agent, Exception):
+                raise RuntimeError(f"not started: {agent}")
             answer = json.loads(one_shot_output(core, agent, AGENT_TIMEOUT_S).strip().splitlines()[-1])
-        except (RuntimeError, ValueError, IndexError) as err:
+        except (RuntimeError, ValueError, IndexError, *API_ERRORS) as err:  # those cells unmeasured, not the rest
             answer = [{"pod": s["pod"], "cells": [{"destination": f"{a}:{p}", "outcome": "error", "ms": None,
-                                                   "detail": f"node agent on {node}: {err}"}
+                                                   "detail": f"node agent on {node}: {str(err)[:300]}"}
                                                   for a, p in s["destinations"]]} for s in by_node[node].values()]
         for source in answer:
             for cell in source["cells"]:
