@@ -4,7 +4,8 @@ overlapping PDB removed), the seed stack's known drain finding goes away. deploy
 again afterwards, whatever happened; a fault or rule a test added is taken away.
 
 The HPA's defects need minutes of load and scaling each, the kubelet-stop one waits for a 5 min
-alert, the agent-latency one holds its delay 3 min: they are `long` (`make gameday`)."""
+alert, the agent-latency one holds its delay 3 min, the seeds' network policy runs a whole game day
+(its verdict also fails in make test: tests/e2e/test_network_policy.py): they are `long` (`make gameday`)."""
 
 import json
 from contextlib import contextmanager
