@@ -16,7 +16,7 @@ from actions.agents import bounds_said, check_bounds, on_nodes, revert_agent_fau
 from actions.pods import select_pods
 from core.plans import planned
 from core.target import Target
-from edge.kube import core_api
+from edge.kube import cluster_ipv4s, core_api, read_service, service_backends, tcp_ports
 
 
 def running_pods(core: client.CoreV1Api, target: Target, label_selector: str, ns: str, qty: int,
@@ -96,18 +96,11 @@ def service_destinations(core: client.CoreV1Api, ns: str, service: str) -> list[
     """"IP:PORT" of the Service's cluster IPs and of every endpoint behind it: inside a pod the
     packets still carry the cluster IP (the node translates it once they leave the pod), and a
     client may also reach the pods directly."""
-    try:
-        spec = core.read_namespaced_service(service, ns).spec
-    except client.ApiException as err:
-        if err.status == 404:
-            raise LookupError(f"Service {ns}/{service} does not exist: no traffic to disturb") from None
-        raise
-    fronts = [f"{ip}:{port.port}" for ip in spec.cluster_ips or [] if ip != "None" and ":" not in ip
-              for port in spec.ports or [] if (port.protocol or "TCP") == "TCP"]
-    slices = client.DiscoveryV1Api(core.api_client).list_namespaced_endpoint_slice(
-        ns, label_selector=f"kubernetes.io/service-name={service}").items
-    backs = [f"{address}:{port.port}" for s in slices if s.address_type == "IPv4" for port in s.ports or []
-             if (port.protocol or "TCP") == "TCP" for endpoint in s.endpoints or [] for address in endpoint.addresses]
+    found = read_service(core, ns, service)
+    if found is None:
+        raise LookupError(f"Service {ns}/{service} does not exist: no traffic to disturb")
+    fronts = [f"{ip}:{port.port}" for ip in cluster_ipv4s(found) for port in tcp_ports(found)]
+    backs = [f"{b.address}:{b.port}" for b in service_backends(core, ns, service)]
     if not backs:
         raise LookupError(f"Service {ns}/{service} has no endpoint to disturb traffic to")
     return sorted(set(fronts + backs))

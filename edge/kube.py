@@ -3,6 +3,8 @@ game day's target, core.target), never whatever the kubeconfig's current context
 The context `in-cluster` is the pod's own ServiceAccount: the suite running inside the cluster
 it tests (deploy/runner)."""
 
+from dataclasses import dataclass
+
 import urllib3
 from kubernetes import client, config
 
@@ -127,3 +129,43 @@ def pods_under_several_pdbs(core: client.CoreV1Api, ns: str) -> dict[str, list[s
 def named_with_pdbs(several: dict[str, list[str]]) -> str:
     """pods_under_several_pdbs' result as one line: "ns/pod (pdb-a, pdb-b); ..."."""
     return "; ".join(f"{pod} ({', '.join(pdbs)})" for pod, pdbs in several.items())
+
+
+# ---- a Service and what is behind it: where traffic to it goes (network faults, reachability) ----
+
+@dataclass(frozen=True)
+class Backend:
+    address: str      # IPv4
+    port: int         # the port the endpoint serves on (the Service port's target)
+    port_name: str    # the Service port it serves ('' for an unnamed one)
+    pod: str          # the endpoint's pod, or "endpoint" when it names none
+    ready: bool
+
+
+def read_service(core: client.CoreV1Api, ns: str, name: str) -> client.V1Service | None:
+    """The Service, None if there is none."""
+    try:
+        return core.read_namespaced_service(name, ns)
+    except client.ApiException as err:
+        if err.status == 404:
+            return None
+        raise
+
+
+def cluster_ipv4s(service: client.V1Service) -> list[str]:
+    """The Service's IPv4 cluster IPs (none for a headless one)."""
+    return [ip for ip in service.spec.cluster_ips or [] if ip and ip != "None" and ":" not in ip]
+
+
+def tcp_ports(service: client.V1Service) -> list:
+    return [p for p in service.spec.ports or [] if (p.protocol or "TCP") == "TCP"]
+
+
+def service_backends(core: client.CoreV1Api, ns: str, name: str) -> list[Backend]:
+    """Every IPv4 TCP endpoint of the Service's EndpointSlices, ready or not."""
+    slices = client.DiscoveryV1Api(core.api_client).list_namespaced_endpoint_slice(
+        ns, label_selector=f"kubernetes.io/service-name={name}").items
+    return [Backend(address, port.port, port.name or "", endpoint.target_ref.name if endpoint.target_ref else "endpoint",
+                    endpoint.conditions is None or endpoint.conditions.ready is not False)
+            for s in slices if s.address_type == "IPv4" for port in s.ports or [] if (port.protocol or "TCP") == "TCP"
+            for endpoint in s.endpoints or [] for address in endpoint.addresses]

@@ -166,9 +166,11 @@ def check_python_provider(provider: dict, where: str, configuration: dict) -> No
     # an activity of the suite may check its arguments' contents before anything runs: as written,
     # or from the configuration's fixed values (those from the environment only at run time)
     check_arguments = getattr(func, "check_arguments", None)
+    if check_arguments is None:
+        return
     fixed = {k: v for k, v in configuration.items() if not (isinstance(v, dict) and "type" in v)}
     given = substitute(arguments, fixed, {})
-    if check_arguments is not None and "${" not in json.dumps(given, default=str):
+    if "${" not in json.dumps(given, default=str):
         try:
             check_arguments(given)
         except ValueError as err:

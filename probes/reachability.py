@@ -24,7 +24,7 @@ from core.reachability import BLOCKED, OPEN, Path, paths_of
 from core.target import Target
 from core.verdict import Verdict, Window, inconclusive, judged, utc
 from edge.agents import one_shot_output, start_one_shot
-from edge.kube import API_ERRORS, core_api
+from edge.kube import API_ERRORS, cluster_ipv4s, core_api, read_service, service_backends, tcp_ports
 
 log = logging.getLogger("chaostoolkit")
 AGENT_TIMEOUT_S = 120
@@ -50,30 +50,18 @@ def destinations_of(core: client.CoreV1Api, path: Path, default_ns: str) -> list
     if address := path.address():
         return [(*address, path.to)]
     ns, name, wanted = path.service(default_ns)
-    try:
-        service = core.read_namespaced_service(name, ns)
-    except client.ApiException as err:
-        if err.status == 404:
-            raise LookupError(f"to {path.to}: no Service {name} in {ns}") from None
-        raise
-    ports = [p for p in service.spec.ports or [] if (p.protocol or "TCP") == "TCP"
-             and (not wanted or wanted in (str(p.port), p.name))]
+    service = read_service(core, ns, name)
+    if service is None:
+        raise LookupError(f"to {path.to}: no Service {name} in {ns}")
+    ports = [p for p in tcp_ports(service) if not wanted or wanted in (str(p.port), p.name)]
     if len(ports) != 1:
         listed = ", ".join(f"{p.name or '-'}:{p.port}" for p in service.spec.ports or [])
         raise LookupError(f"to {path.to}: Service {ns}/{name} has {'no' if not ports else 'more than one'} "
                           f"TCP port{' ' + wanted if wanted else ''} to pick (its ports: {listed or 'none'})")
-    port = ports[0]
-    found = [(ip, port.port, f"Service {ns}/{name}") for ip in service.spec.cluster_ips or [] if ip not in ("None", "")
-             and ":" not in ip]
-    slices = client.DiscoveryV1Api(core.api_client).list_namespaced_endpoint_slice(
-        ns, label_selector=f"kubernetes.io/service-name={name}").items
-    for s in (s for s in slices if s.address_type == "IPv4"):
-        target = next((p.port for p in s.ports or [] if (p.name or "") == (port.name or "")), None)
-        for endpoint in s.endpoints or []:
-            if target and (endpoint.conditions is None or endpoint.conditions.ready is not False):
-                pod = endpoint.target_ref.name if endpoint.target_ref else "endpoint"
-                found += [(address, target, f"pod {ns}/{pod}") for address in endpoint.addresses]
-    return found
+    port_name = ports[0].name or ""
+    return ([(ip, ports[0].port, f"Service {ns}/{name}") for ip in cluster_ipv4s(service)]
+            + [(b.address, b.port, f"pod {ns}/{b.pod}") for b in service_backends(core, ns, name)
+               if b.ready and b.port_name == port_name])
 
 
 def _matrix_plan(core: client.CoreV1Api, paths: list[Path], default_ns: str) -> list[dict]:
