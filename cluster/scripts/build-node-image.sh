@@ -16,6 +16,8 @@ ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 cp -r "$CLUSTER_DIR/node/." "$ctx/"
 sed -i "s/PODNET_TAG/$PODNET_VERSION/" "$ctx/files/kind/manifests/default-cni.yaml"
+sed -i -e "s/LOCAL_PATH_PROVISIONER_VERSION/$LOCAL_PATH_PROVISIONER_VERSION/" -e "s/DEBIAN_SUITE/$DEBIAN_SUITE/" \
+  "$ctx/files/kind/manifests/default-storage.yaml"
 sed -i "s/PAUSE_VERSION/$PAUSE_VERSION/" "$ctx/files/etc/containerd/config.toml"
 echo "$K8S_VERSION" > "$ctx/files/kind/version"
 mkdir -p "$ctx/bin"

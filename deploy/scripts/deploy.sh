@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # make deploy: the stack under test and its monitoring on the kind cluster (idempotent). Builds
-# and loads the service and node agent images (the others are in the node image), applies
-# deploy/stack, deploy/monitoring and deploy/agents, restarts Deployments still running an older
-# build of the service image, and waits until every Deployment is available, every Prometheus target is up and Prometheus
-# has found its Alertmanager, printing progress while it waits.
+# and loads the service, stateful tier and node agent images (the others are in the node image),
+# applies deploy/stack, deploy/monitoring and deploy/agents, restarts Deployments still running an
+# older build of the service image, and waits until every Deployment is available, every
+# StatefulSet ready, the Redis Cluster made, every Prometheus target up and Prometheus has found
+# its Alertmanager, printing progress while it waits.
 set -euo pipefail
 source "$(dirname "$0")/../../cluster/scripts/lib.sh"
 context=${KUBE_CONTEXT:-kind-$CLUSTER_NAME}
@@ -40,6 +41,33 @@ wait_available() {
   done
 }
 
+# wait_statefulsets_ready NAMESPACE: every StatefulSet's pods ready and of its current revision
+wait_statefulsets_ready() {
+  local ns=$1 status pending deadline=$((SECONDS + 300))
+  while :; do
+    status=$(k -n "$ns" get statefulset -o jsonpath='{range .items[*]}{.metadata.name} {.status.readyReplicas}/{.spec.replicas} {.status.updatedReplicas}{"\n"}{end}')
+    pending=$(awk '{split($2, a, "/"); if (a[1] + 0 < a[2] || $3 + 0 < a[2]) print $1}' <<< "$status")
+    [ -z "$pending" ] && return 0
+    [ $SECONDS -lt $deadline ] || die "$ns: StatefulSets not ready after 300 s: $(tr '\n' ' ' <<< "$status")"
+    log "  $ns: waiting for $(echo $pending) ($(awk '{printf "%s %s ", $1, $2}' <<< "$status"))"
+    sleep 5
+  done
+}
+
+# wait_job_complete NAMESPACE JOB: the Job succeeded (its log shown when it failed for good)
+wait_job_complete() {
+  local ns=$1 job=$2 deadline=$((SECONDS + 180))
+  until [ "$(k -n "$ns" get job "$job" -o jsonpath='{.status.succeeded}')" = 1 ]; do
+    if [ "$(k -n "$ns" get job "$job" -o jsonpath='{.status.conditions[?(@.type=="Failed")].status}')" = True ]; then
+      k -n "$ns" logs "job/$job" --tail=20 >&2 || true
+      die "$ns/job/$job failed"
+    fi
+    [ $SECONDS -lt $deadline ] || die "$ns/job/$job not complete after 180 s"
+    log "  $ns: waiting for job $job"
+    sleep 5
+  done
+}
+
 # every target Prometheus discovered has been scraped successfully
 wait_targets_up() {
   local deadline=$((SECONDS + 180)) summary
@@ -67,6 +95,7 @@ wait_alertmanager_found() {
 }
 
 service_image=$("$REPO_DIR/deploy/scripts/service-image.sh")
+"$REPO_DIR/deploy/scripts/stateful-image.sh" >/dev/null
 "$REPO_DIR/deploy/scripts/agent-image.sh" >/dev/null
 log "applying deploy/stack, deploy/monitoring and deploy/agents to $context"
 k apply -k "$REPO_DIR/deploy/stack" >/dev/null
@@ -74,6 +103,8 @@ k apply -k "$REPO_DIR/deploy/monitoring" >/dev/null
 k apply -k "$REPO_DIR/deploy/agents" >/dev/null
 roll_stale "$service_image"
 wait_available "$stack_ns"
+wait_statefulsets_ready "$stack_ns"
+wait_job_complete "$stack_ns" redis-cluster-init
 wait_available monitoring
 wait_available kube-system app.kubernetes.io/name=kube-state-metrics
 wait_targets_up
