@@ -78,8 +78,10 @@ def test_one_slow_starting_core_api_replica_fails_pod_kill_and_is_halted(game_da
     failover = check(result.verdicts, "failover_recovered[core-api] after kill-a-core-api-pod")
     assert failover.status == "fail" and failover.details["lowest_ready"] == 0, failover
     assert check(result.verdicts, "failed_requests").status == "fail"
+    # the killed pod serves out its 5 s drain (DRAIN_S), then nothing answers until the halt, 20 s
+    # after readiness fell to 0: 15 s, give or take the timeline's 1 s seconds (measured 14 and 15)
     outage = check(result.verdicts, "longest_outage")
-    assert outage.status == "fail" and outage.details["longest_outage_s"] >= 15, outage
+    assert outage.status == "fail" and outage.details["longest_outage_s"] >= 13, outage
     errors = check(result.verdicts, "slo_client[error_ratio]")
     assert errors.status == "fail" and errors.evidence["failures"] > 0, errors
     report = (result.run_dir / "report.html").read_text()
