@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from . import orders
 from .metrics import Metrics
 from .settings import Settings
 
@@ -237,25 +238,31 @@ def create_app(settings: Settings) -> Starlette:
         Route("/admin/faults", set_faults, methods=["POST"]),
         Route("/admin/faults", clear_faults, methods=["DELETE"]),
     ]
-    # (path, route label in the metrics: the name Locust reports too, handler)
+    # (path, route label in the metrics: the name Locust reports too, handler, method)
     if settings.role == "core":
-        served = [("/", "/", home), ("/api/items", "/api/items", list_items),
-                  ("/api/items/{item_id:int}", "/api/items/{id}", get_item),
-                  ("/api/work", "/api/work", work), ("/api/plan", "/api/plan", plan)]
+        served = [("/", "/", home, "GET"), ("/api/items", "/api/items", list_items, "GET"),
+                  ("/api/items/{item_id:int}", "/api/items/{id}", get_item, "GET"),
+                  ("/api/work", "/api/work", work, "GET"), ("/api/plan", "/api/plan", plan, "GET")]
+        if settings.postgres_primary_dsn:
+            served += [("/api/orders", "/api/orders", orders.write_order, "POST"),
+                       ("/api/orders/{order_id}", "/api/orders/{id}", orders.read_order, "GET"),
+                       ("/api/orders/found", "/api/orders/found", orders.orders_found, "POST"),
+                       ("/api/orders/cached", "/api/orders/cached", orders.orders_cached, "POST")]
     else:
-        served = [("/agent/act", "/agent/act", agent_act)]
+        served = [("/agent/act", "/agent/act", agent_act, "GET")]
     # an agent applies its faults itself: they must count as agent errors too
     inject = settings.role == "core"
-    routes = common + [Route(path, instrumented(label, fn, inject)) for path, label, fn in served]
+    routes = common + [Route(path, instrumented(label, fn, inject), methods=[method])
+                       for path, label, fn, method in served]
 
     state = State(settings)
     # every route's 200 series exists from the start (at 0), so that rate()/increase() count the
     # first requests after a (re)start too
     # (likewise the agent's series: absent, the seeds' agent alerts could not fire)
     m = state.metrics
-    for _, label, _ in served:
-        m.requests.labels(label, "GET", "200")
-        m.latency.labels(label, "GET")
+    for _, label, _, method in served:
+        m.requests.labels(label, method, "200")
+        m.latency.labels(label, method)
     if settings.role == "agent":
         m.agent_requests.labels(settings.agent_type)
         m.agent_errors.labels(settings.agent_type)
@@ -274,7 +281,10 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await state.http.aclose()
+            await app.state.stores.close()
 
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(CloseWhileDraining, state=state)])
     app.state.gameday = state
+    app.state.stores = orders.Stores(settings.postgres_primary_dsn, settings.postgres_replica_dsn or
+                                     settings.postgres_primary_dsn, settings.redis_url, settings.database_timeout_s)
     return app

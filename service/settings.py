@@ -20,6 +20,11 @@ class Settings:
     drain_s: float = 5.0            # on SIGTERM: not-ready for this long, then stop accepting
     graceful_timeout_s: float = 30.0  # then wait this long at most for in-flight requests
     sink_capacity: int = 10000      # alertsink: deliveries kept
+    # the core API's orders (service/orders.py); without a primary DSN the routes are not served
+    postgres_primary_dsn: str = ""
+    postgres_replica_dsn: str = ""
+    redis_url: str = ""
+    database_timeout_s: float = 3.0
     host: str = "0.0.0.0"
     port: int = 8080
 
@@ -36,6 +41,10 @@ class Settings:
             drain_s=float(_env("DRAIN_S", str(cls.drain_s))),
             graceful_timeout_s=float(_env("GRACEFUL_TIMEOUT_S", str(cls.graceful_timeout_s))),
             sink_capacity=int(_env("SINK_CAPACITY", str(cls.sink_capacity))),
+            postgres_primary_dsn=_env("POSTGRES_PRIMARY_DSN", cls.postgres_primary_dsn),
+            postgres_replica_dsn=_env("POSTGRES_REPLICA_DSN", cls.postgres_replica_dsn),
+            redis_url=_env("REDIS_URL", cls.redis_url),
+            database_timeout_s=float(_env("DATABASE_TIMEOUT_S", str(cls.database_timeout_s))),
             host=_env("HOST", cls.host),
             port=int(_env("PORT", str(cls.port))),
         )

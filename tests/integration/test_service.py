@@ -80,3 +80,27 @@ def test_agent_exports_the_seed_metrics_and_injected_errors_count(workdir):
 def test_bad_fault_spec_is_a_clear_400(stack):
     resp = requests.post(f"{stack['core']}/admin/faults", json={"error_ratio": 2, "duration_s": 5}, timeout=5)
     assert resp.status_code == 400 and "error_ratio" in resp.json()["error"]
+
+
+def test_orders_without_a_reachable_primary_are_refused_and_leave_health_alone(workdir):
+    """No PostgreSQL where the DSN points (a closed loopback port): every order is a 503 that
+    says it was refused (it certainly did not apply), the read-back is a 503 too (never an empty
+    "found"), and readiness does not depend on the database. Without a DSN there are no orders."""
+    closed = free_port()
+    proc, url = start(workdir, "core-orders", postgres_primary_dsn=f"postgresql://app:pw@127.0.0.1:{closed}/db",
+                      database_timeout_s=1)
+    try:
+        placed = requests.post(f"{url}/api/orders", json={"id": "o-1"}, timeout=10)
+        assert placed.status_code == 503 and placed.json()["outcome"] == "refused", placed.text
+        assert "no connection to postgres-primary" in placed.json()["error"]
+        found = requests.post(f"{url}/api/orders/found", json={"ids": ["o-1"]}, timeout=10)
+        assert found.status_code == 503 and "found" not in found.json()
+        assert requests.post(f"{url}/api/orders", json={"nope": 1}, timeout=5).status_code == 400
+        assert requests.get(f"{url}/health/ready", timeout=5).status_code == 200
+    finally:
+        proc.stop()
+    plain, plain_url = start(workdir, "core-plain")
+    try:
+        assert requests.post(f"{plain_url}/api/orders", json={"id": "o-1"}, timeout=5).status_code == 404
+    finally:
+        plain.stop()
