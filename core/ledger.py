@@ -29,6 +29,15 @@ NAMED = 20             # lost ids named in a verdict's text; its details list th
 NAMED_COLLISIONS = 5
 
 
+# what the core API's answers to a write say (service/orders.py): 201 committed; these, that it
+# certainly did not apply (refused, or no such route); anything else, 0 (no answer) included, unknown
+REFUSED_STATUSES = frozenset({400, 404, 405, 409, 503})
+
+
+def outcome_of(status: int) -> str:
+    return ACK if status == 201 else ERROR if status in REFUSED_STATUSES else UNKNOWN
+
+
 @dataclass(frozen=True)
 class ReadBack:
     found: frozenset[str] | None    # write ids present after recovery; None: the read-back could not be done

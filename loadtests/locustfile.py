@@ -1,18 +1,23 @@
 """The traffic of a game day against the core API: people browsing, API clients doing work that
-costs CPU (what the HPA scales on), and planners whose requests go through to an agent.
+costs CPU (what the HPA scales on), planners whose requests go through to an agent, and, when the
+profile asks for them (`writers`), writers placing orders that a failover must not lose.
 
 Run it through loadtests.runner (Locust in its own process); the shape comes from --profile.
 """
 
+import itertools
 import random
+import time
+import uuid
 from functools import partial
 
 from locust import HttpUser, between, task
 
-from loadtests import timeline  # noqa: F401  (records the 1 s per-endpoint timeline)
+from loadtests import ledger, timeline  # noqa: F401  (record the 1 s per-endpoint timeline, the write ledger)
 from loadtests.shapes import ProfileShape, profile_from_env  # noqa: F401  (Locust picks up the shape class)
 
-TIMEOUT_S = profile_from_env().timeout_s
+PROFILE = profile_from_env()
+TIMEOUT_S = PROFILE.timeout_s
 
 
 class Client(HttpUser):
@@ -61,3 +66,26 @@ class Planner(Client):
     @task
     def plan(self):
         self.client.get("/api/plan")
+
+
+class Writer(Client):
+    """Places orders, one after the other, each with an id no other write has, and notes what
+    became of each in the ledger: acknowledged (and by which server), refused, or unknown."""
+    fixed_count = PROFILE.writers
+    abstract = PROFILE.writers == 0     # only in the game days that ask for writers
+    wait_time = between(0.05, 0.15)
+
+    def on_start(self):
+        writer = uuid.uuid4().hex[:12]    # this writer's own prefix: no two writers' ids collide
+        self.ids = (f"{writer}-{n}" for n in itertools.count())
+
+    @task
+    def place_order(self):
+        order_id = next(self.ids)
+        sent = time.time()
+        with self.client.post("/api/orders", json={"id": order_id}, catch_response=True) as response:
+            done = time.time()
+            body = response.json() if response.status_code == 201 else {}
+            ledger.record(order_id, sent, done, response.status_code, body.get("server", ""))
+            if response.status_code != 201:
+                response.failure(f"order not acknowledged: {response.status_code}")

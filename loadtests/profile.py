@@ -14,6 +14,7 @@ that says how many users run at second t. No Locust import here: the runner and 
     after_s: 60            # spike: baseline after the spike
     thresholds: ["p95 < 1s", "error_ratio < 5%"]
     timeout_s: 10          # a request unanswered this long fails: a client gives up, it does not hang
+    writers: 0             # of the users, how many place orders and keep the write ledger
 """
 
 from dataclasses import dataclass, field, fields, replace
@@ -43,6 +44,7 @@ class Profile:
     after_s: float = 60.0
     thresholds: tuple = ("p95 < 1s", "error_ratio < 5%")
     timeout_s: float = 10.0
+    writers: int = 0
     source: str = field(default="<defaults>", compare=False)
 
     @property
@@ -81,12 +83,14 @@ def validated(p: Profile) -> Profile:
     for name in ("before_s", "after_s"):
         if getattr(p, name) < 0:
             bad(name, "must be >= 0")
-    for name in ("users", "step_users", "steps", "spike_users"):
+    for name in ("users", "step_users", "steps", "spike_users", "writers"):
         value = getattr(p, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             bad(name, f"must be a whole number >= 0, not {value!r}")
     if p.shape != "spike" and p.users < 1:
         bad("users", "a run needs at least 1 user")
+    if p.writers > min(p.users, p.spike_users if p.shape == "spike" else p.users):
+        bad("writers", f"{p.writers} writers are more than the {p.users} users they are part of")
     if not isinstance(p.thresholds, (list, tuple)):
         bad("thresholds", "must be a list like [\"p95 < 1s\"]")
     from core.thresholds import parse_threshold, ThresholdError

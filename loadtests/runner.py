@@ -1,6 +1,7 @@
 """Runs Locust in a process of its own (importing locust patches gevent into the importer) and
-judges its numbers. Writes into OUT: profile.json, timeline.jsonl (1 s per endpoint), Locust's
-CSV stats and stats history, locust.log, verdicts.json.
+judges its numbers. Writes into OUT: profile.json, timeline.jsonl (1 s per endpoint), ledger.jsonl (with
+writers: every order placed and what became of it), Locust's CSV stats and stats history,
+locust.log, verdicts.json.
 
     python -m loadtests.runner --host http://127.0.0.1:30080 --profile loadtests/profiles/step.yaml --out runs/x/load
     python -m loadtests.runner --host http://127.0.0.1:8080 --shape steady --users 20 --duration 60 --out /tmp/load
@@ -67,7 +68,7 @@ def build_profile(args) -> Profile:
     profile = load_profile(args.profile) if args.profile else validated(Profile(source="command line"))
     return profile.with_overrides(shape=args.shape, users=args.users, spawn_rate=args.spawn_rate,
                                   duration_s=args.duration, step_users=args.step_users, step_s=args.step_s,
-                                  steps=args.steps, spike_users=args.spike_users,
+                                  steps=args.steps, spike_users=args.spike_users, writers=args.writers,
                                   thresholds=tuple(args.threshold) if args.threshold else None)
 
 
@@ -95,7 +96,8 @@ def run_locust(host: str, profile: Profile, out: Path) -> int:
     cmd = python_module("locust", "-f", str(LOCUSTFILE), "--headless", "--host", host,
                         "--csv", str(out / "locust"), "--csv-full-history", "--only-summary",
                         "--loglevel", "WARNING", "--logfile", str(out / "locust.log"), "--stop-timeout", "5")
-    env = {**os.environ, "GAMEDAY_PROFILE": json.dumps(spec), "GAMEDAY_TIMELINE": str(timeline)}
+    env = {**os.environ, "GAMEDAY_PROFILE": json.dumps(spec), "GAMEDAY_TIMELINE": str(timeline),
+           "GAMEDAY_LEDGER": str(out / "ledger.jsonl")}
     started = time.time()
     with open(out / "locust.stdout", "w") as stdout:
         proc = spawn(cmd, stdout=stdout, stderr=subprocess.STDOUT, env=env)  # gone if this runner dies
@@ -146,6 +148,7 @@ def main(argv=None) -> int:
     p.add_argument("--step-s", type=float)
     p.add_argument("--steps", type=int)
     p.add_argument("--spike-users", type=int)
+    p.add_argument("--writers", type=int, help="of the users, how many place orders (the write ledger: ledger.jsonl)")
     p.add_argument("--threshold", action="append", help="e.g. 'p95 < 1s' (repeatable; replaces the profile's)")
     args = p.parse_args(argv)
     interruptible()

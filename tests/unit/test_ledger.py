@@ -205,3 +205,10 @@ def test_ledger_timeline_counts_writes_per_bin():
 def test_an_empty_ledger_has_an_empty_timeline_with_its_columns():
     timeline = ledger_timeline(ledger())
     assert timeline.empty and list(timeline.columns) == ["t", "attempted", "acknowledged", "refused", "unknown", "lost"]
+
+
+def test_the_writer_records_only_what_the_core_api_vouches_for_as_acknowledged_or_refused():
+    from core.ledger import outcome_of
+    assert outcome_of(201) == "ack"
+    assert [outcome_of(s) for s in (400, 404, 409, 503)] == ["error"] * 4   # certainly not applied
+    assert [outcome_of(s) for s in (0, 500, 502, 504)] == ["unknown"] * 4   # no answer, or no word on it

@@ -60,3 +60,11 @@ def test_unknown_field_and_bad_yaml_are_clear(tmp_path):
         load_profile(tmp_path / "b.yaml")
     with pytest.raises(ProfileError, match="cannot read"):
         load_profile(tmp_path / "missing.yaml")
+
+
+def test_writers_are_part_of_the_users_and_never_more():
+    assert validated(Profile(users=10, writers=4)).writers == 4
+    with pytest.raises(ProfileError, match="field 'writers': 11 writers are more than the 10 users"):
+        validated(Profile(users=10, writers=11))
+    with pytest.raises(ProfileError, match="field 'writers': must be a whole number"):
+        validated(Profile(users=10, writers=-1))
