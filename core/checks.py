@@ -108,6 +108,17 @@ class CapacityForTarget:
     target_rps: float
 
 
+@dataclass(frozen=True)
+class FailoverTime:
+    after: str = field(metadata=ACTION)     # the fault that took the primary
+    within_s: float = 30
+
+
+@dataclass(frozen=True)
+class SplitBrain:
+    group: str                              # a group of stack.yaml's `elected`: postgres
+
+
 # ---- the checks ----
 
 SERVER = ("http_requests_total", "http_request_duration_seconds_bucket")
@@ -171,6 +182,19 @@ CAPACITY_FOR_TARGET = Check(
     "a step-load capacity model: replicas for target_rps with a zone lost fit under maxReplicas",
     sources=(LOAD, READINESS, PROMETHEUS),
     metrics=("http_requests_total", "container_cpu_usage_seconds_total", "kube_pod_container_resource_requests"))
+# the writers' ledger (load/ledger.jsonl) against the read-back after the run (core.ledger)
+ACKNOWLEDGED_WRITES_LOST = Check(
+    "acknowledged_writes_lost", NoFields, "(with writers) every write the database acknowledged is there after "
+    "recovery: the lost ones are named; no read-back is inconclusive", trend=("lost",))
+UNACKNOWLEDGED_WRITES_APPLIED = Check(
+    "unacknowledged_writes_applied", NoFields, "(with writers) how many writes the client saw no ack for are there "
+    "after all: reported, not failed", trend=("applied",))
+FAILOVER_TIME = Check(
+    "failover_time", FailoverTime, "(with writers) from the fault to the first write acknowledged by a new primary, "
+    "within within_s", trend=("failover_s",))
+SPLIT_BRAIN = Check(
+    "split_brain", SplitBrain, "never two pods of the group labelled leader at once (the sampler's 1 s look at "
+    "their labels)", sources=(READINESS,), trend=("instants",))
 # not asked for by name: judged for every run (guardrail_held: for each guardrail the experiment declares)
 GUARDRAIL_HELD = Check(
     "guardrail_held", NoFields, "the guardrail was never crossed while the faults were in effect (crossing one halts "
@@ -183,7 +207,8 @@ STACK_PRESENT = Check(
 CHECKS: dict[str, Check] = {c.name: c for c in (
     FAILOVER_RECOVERED, PDB_RESPECTED, DRAIN_COMPLETED, PDBS_DISJOINT, LONGEST_OUTAGE, FAILED_REQUESTS, SLOWEST_REQUEST,
     REACHABILITY, SLO_CLIENT, SLO_SERVER, SLO_AGREEMENT, HPA_SCALED_OUT, HPA_SCALED_IN, ALERT_FIRED, ALERT_RESOLVED, ALERT_DELIVERED,
-    ALERT_CAN_FIRE, NO_UNEXPECTED_CRITICAL_ALERT, CAPACITY_FOR_TARGET, GUARDRAIL_HELD, STEADY_STATE, STACK_PRESENT)}
+    ALERT_CAN_FIRE, NO_UNEXPECTED_CRITICAL_ALERT, CAPACITY_FOR_TARGET, ACKNOWLEDGED_WRITES_LOST,
+    UNACKNOWLEDGED_WRITES_APPLIED, FAILOVER_TIME, SPLIT_BRAIN, GUARDRAIL_HELD, STEADY_STATE, STACK_PRESENT)}
 # what an experiment may list: the rest come with another check or with every run
 LISTABLE = tuple(n for n in CHECKS if n not in ("alert_resolved", "alert_delivered", "guardrail_held", "steady_state",
                                                 "stack_present"))

@@ -5,7 +5,9 @@ per artifact and with one time parser. The judge, the report and the trend take 
     events.jsonl        the control's account as it happened: activities and rollbacks started/ended
     readiness.jsonl     the sampler's lines, ≤ 1 s apart (gameday.sampler)
     guardrails.jsonl    each guardrail's value once a second while the faults were in effect (gameday.guardrails)
-    load/               Locust's 1 s timeline, stats history, profile.json and the runner's verdicts
+    load/               Locust's 1 s timeline, stats history, profile.json and the runner's verdicts;
+                        with writers, ledger.jsonl (every order and what became of it) and
+                        readback.json (which of them the stack held after the run)
     prometheus.jsonl    the run's Prometheus series, recorded after the run (gameday.record)
     verdicts.json       the run's status, notes, target and verdicts; junit.xml, report.html
 
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.ledger import ReadBack, ledger_frame
 from core.verdict import Window, upgraded, utc
 from edge.files import columns_of, read_json_lines
 
@@ -29,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 EVENTS = "events.jsonl"
 PROMETHEUS_STEP_S = 5  # prometheus.jsonl's step: the kind Prometheus scrapes and evaluates every 5 s
 TIMELINE_COLUMNS = ["t", "method", "name", "requests", "failures", "rt_ms"]
-READINESS_COLUMNS = ["t", "kind", "name", "ready", "desired", "min_available"]
+READINESS_COLUMNS = ["t", "kind", "name", "ready", "desired", "min_available", "role", "leader"]
 GUARDRAIL_COLUMNS = ["t", "guardrail", "value", "blind"]
 
 
@@ -143,6 +146,22 @@ class RunDir:
     def users(self) -> pd.DataFrame | None:
         history = self.path / "load/locust_stats_history.csv"
         return load_users(history) if history.exists() else None
+
+    @cached_property
+    def ledger(self) -> pd.DataFrame | None:
+        """The writers' ledger (core.ledger); None when the load had no writers."""
+        path = self.path / "load/ledger.jsonl"
+        return ledger_frame(read_json_lines(path)) if path.exists() else None
+
+    @cached_property
+    def readback(self) -> ReadBack | None:
+        """What the stack held of the ledger's orders after the run; None when none was made."""
+        data = self._json("load/readback.json")
+        if data is None:
+            return None
+        found = data.get("found")
+        return ReadBack(None if found is None else frozenset(found), data.get("at"), data.get("error", ""),
+                        data.get("source", ""))
 
     @cached_property
     def readiness(self) -> pd.DataFrame | None:

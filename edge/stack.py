@@ -2,7 +2,8 @@
 A typo is an error that names the file and the field, never a silently ignored setting."""
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -17,6 +18,15 @@ OPTIONAL_URLS = ("alertmanager", "alert_sink")
 
 class StackError(ValueError):
     """stack.yaml is missing, malformed, or names something wrongly."""
+
+
+@dataclass(frozen=True)
+class Elected:
+    """Pods that elect a leader among themselves and label it: the sampler records each one's
+    label, split_brain judges two leaders at once."""
+    selector: str       # which pods: app=postgres
+    label: str          # the label saying each one's role: role
+    leader: str         # its value on the leader: master
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,7 @@ class Stack:
     objectives: tuple[Threshold, ...]
     server_selector: str
     burn_rate_window_divisor: int
+    elected: dict[str, Elected] = field(default_factory=dict)
 
 
 class _Fields:
@@ -86,7 +97,7 @@ def load_stack(path: str | os.PathLike | None = None) -> Stack:
     """The stack of `path`, else of $GAMEDAY_STACK, else the seed stack (stack.yaml)."""
     source = Path(path or os.environ.get("GAMEDAY_STACK") or DEFAULT)
     top = _Fields(source, read_yaml(source, StackError))
-    top.check_keys(("name", "kube_context", "namespace", "urls", "slo") + KINDS)
+    top.check_keys(("name", "kube_context", "namespace", "urls", "slo", "elected") + KINDS)
     urls = top.section("urls")
     urls.check_keys(REQUIRED_URLS + OPTIONAL_URLS)
     slo = top.section("slo")
@@ -107,5 +118,20 @@ def load_stack(path: str | os.PathLike | None = None) -> Stack:
         alertmanager_url=urls.url("alertmanager", False), alert_sink_url=urls.url("alert_sink", False),
         **{kind: top.names(kind) for kind in KINDS},
         objectives=tuple(objectives), server_selector=slo.get("server_selector", str, ""),
-        burn_rate_window_divisor=divisor,
+        burn_rate_window_divisor=divisor, elected=_elected(top),
     )
+
+
+def _elected(top: _Fields) -> dict[str, Elected]:
+    if top.get("elected", dict, None) is None:
+        return {}
+    groups = top.section("elected")
+    elected = {}
+    for name in groups.data:
+        group = groups.section(name)
+        group.check_keys(("selector", "label", "leader"))
+        selector = group.get("selector", str)
+        if not all(re.fullmatch(r"[\w./-]+=[\w.-]+", term) for term in selector.split(",")):
+            group.fail("selector", f"{selector!r}: only label=value terms, comma-separated (app=postgres)")
+        elected[name] = Elected(selector, group.get("label", str), group.get("leader", str))
+    return elected

@@ -21,6 +21,7 @@ from edge.rundir import GUARDRAIL_COLUMNS, RunDir
 from edge.stack import Stack
 from gameday.coverage import Hole, source_holes
 from gameday.record import deployment_samples
+from core.ledger import acknowledged_writes_lost, failover_time, split_brain, unacknowledged_writes_applied
 from probes.alerts import alert_can_fire, alert_fired, alert_resolved, alert_timeline, rule_timing, unexpected_critical_alerts
 from probes.capacity import capacity_for_target, load_steps
 from probes.delivery import delivery_verdict
@@ -396,3 +397,50 @@ def judge_capacity(run: Run, spec: declared.CapacityForTarget) -> list[Verdict]:
     ready = run.readiness[run.readiness.kind == "deployment"]
     return [capacity_for_target(steps, run.timeline, samples, ready, hpas,
                                 list(run.stack.objectives), spec.target_rps, zones, run.window)]
+
+
+def _ledger(run: Run, check: str, expected: str, readback: bool = True) -> list[Verdict]:
+    """Why the writers' ledger (and the read-back) cannot be judged, as an inconclusive; [] if it can."""
+    if run.dir.ledger is None:
+        why = "no write ledger: the load had no writers (profile field `writers`)"
+    elif readback and run.dir.readback is None:
+        why = "no read-back: the run ended before its control read the orders back"
+    else:
+        return []
+    return [inconclusive(check, expected, why, run.window)]
+
+
+@judges(declared.ACKNOWLEDGED_WRITES_LOST)
+def judge_writes_lost(run: Run, spec: declared.NoFields) -> list[Verdict]:
+    return _ledger(run, "acknowledged_writes_lost", "every acknowledged write read back") or \
+        [acknowledged_writes_lost(run.dir.ledger, run.dir.readback, run.window)]
+
+
+@judges(declared.UNACKNOWLEDGED_WRITES_APPLIED)
+def judge_unacknowledged_applied(run: Run, spec: declared.NoFields) -> list[Verdict]:
+    return _ledger(run, "unacknowledged_writes_applied", "unacknowledged writes read back: reported") or \
+        [unacknowledged_writes_applied(run.dir.ledger, run.dir.readback, run.window)]
+
+
+@judges(declared.FAILOVER_TIME)
+def judge_failover_time(run: Run, spec: declared.FailoverTime) -> list[Verdict]:
+    expected = f"a new primary acknowledges writes within {spec.within_s:g} s of the fault"
+    fault_at = run.fault(spec.after)
+    if fault_at is None:
+        return [inconclusive("failover_time", expected, run.no_fault(spec.after), run.window, after=spec.after)]
+    return _ledger(run, "failover_time", expected, readback=False) or \
+        [replace(failover_time(run.dir.ledger, fault_at.timestamp(), spec.within_s, run.window), after=spec.after)]
+
+
+@judges(declared.SPLIT_BRAIN)
+def judge_split_brain(run: Run, spec: declared.SplitBrain) -> list[Verdict]:
+    elected = run.stack.elected.get(spec.group)
+    expected = f"at most one pod of {spec.group} labelled leader at any instant"
+    if elected is None:
+        return [inconclusive("split_brain", expected, f"{run.stack.source} names no elected group {spec.group!r} "
+                             f"(known: {', '.join(run.stack.elected) or 'none'})", run.window, subject=spec.group)]
+    samples = run.readiness
+    rows = samples[(samples.kind == "role") & samples.name.str.startswith(f"{spec.group}/")] \
+        if samples is not None else pd.DataFrame(columns=["t", "name", "role"])
+    roles = pd.DataFrame({"t": rows.t, "pod": rows.name.str.split("/", n=1).str[1], "role": rows.role.fillna("")})
+    return [replace(split_brain(roles, run.window, elected.leader), subject=spec.group)]

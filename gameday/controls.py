@@ -14,7 +14,8 @@ process, against the stack of $GAMEDAY_STACK (default stack.yaml) with the profi
 $GAMEDAY_LOAD_PROFILE, which `gameday run --load` sets), and, if the experiment declares guardrails,
 their watcher (gameday.guardrails: it halts the experiment when one is crossed); then lets the load
 warm up so the steady-state probes have traffic to judge. After it (and on a crash, at cleanup):
-stops them gracefully, so Locust still writes its numbers. Artifacts go to $GAMEDAY_RUN_DIR (default
+stops them gracefully, so Locust still writes its numbers, and, when the load had writers, reads
+back which of their orders the stack holds (load/readback.json). Artifacts go to $GAMEDAY_RUN_DIR (default
 runs/<UTC>-chaos/).
 
 Throughout, it writes events.jsonl (edge.rundir.append_event): the warm-up, the steady-state
@@ -23,6 +24,7 @@ times), the rollbacks started and ended. The live progress line and the runner's
 handling read those, not Chaos Toolkit's log.
 """
 
+import json
 import logging
 import os
 import signal
@@ -33,14 +35,16 @@ from pathlib import Path
 from chaoslib.exceptions import InterruptExecution
 
 from edge.kube import IN_CLUSTER, autoscaling_api
+from edge.orders import read_back
 from edge.poll import poll
 from edge.processes import python_module, spawn
-from edge.rundir import REPO, append_event, new_run_dir
+from edge.rundir import REPO, RunDir, append_event, new_run_dir
 from edge.stack import load_stack
 from gameday.experiment import ExperimentError, guardrails_of
 
 log = logging.getLogger("chaostoolkit")
 LOAD_CEILING_S = 3600  # the load runs until the experiment ends; this only bounds a lost process
+READ_BACK_DEADLINE_S = 120  # a database still failing over when the run ends is waited for this long
 _children: dict[str, subprocess.Popen] = {}  # by name, in the order started
 
 
@@ -131,6 +135,22 @@ def before_experiment_control(context: dict, profile: str = "loadtests/profiles/
 def after_experiment_control(context: dict, state: dict | None = None, **_) -> None:
     append_event(run_dir(), "experiment-ended", status=(state or {}).get("status"))
     cleanup_control()
+    read_back_the_writes(run_dir())
+
+
+def read_back_the_writes(out: Path, deadline_s: float = READ_BACK_DEADLINE_S) -> None:
+    """With writers, once they have stopped: which of their orders the stack holds now
+    (load/readback.json), what the durability verdicts judge the ledger against."""
+    ledger = RunDir(out).ledger
+    if ledger is None:
+        return
+    log.info("kube-gameday: reading back the %d orders the writers placed", len(ledger))
+    append_event(out, "read-back-started", orders=len(ledger))
+    got = read_back(load_stack().entry_url, ledger.id.tolist(), deadline_s)
+    record = {"found": None if got.found is None else sorted(got.found), "at": got.at, "error": got.error,
+              "source": got.source}
+    (out / "load/readback.json").write_text(json.dumps(record))
+    append_event(out, "read-back-ended", found=None if got.found is None else len(got.found), error=got.error)
 
 
 # ---- events: what the experiment is doing, as it does it ----

@@ -7,6 +7,11 @@ writes one line per Deployment and per PDB of stack.yaml:
     {"t": 1763758800.25, "kind": "deployment", "name": "core-api", "ready": 2, "desired": 3}
     {"t": 1763758800.25, "kind": "pdb", "name": "agents", "ready": 3, "min_available": 3}
 
+and, for each group of pods the stack says elect a leader (stack.yaml `elected`), one line per
+pod with its role label ("" when it has none) and whether that says leader:
+
+    {"t": 1763758800.25, "kind": "role", "name": "postgres/postgres-0", "role": "master", "leader": true}
+
     python -m gameday.sampler --out runs/x/readiness.jsonl [--stack stack.yaml]
 
 Stops on SIGINT/SIGTERM. Lines are flushed as written, so a crash loses nothing already seen.
@@ -79,7 +84,8 @@ class Sampler:
         with self.lock:
             if not self.watching:
                 return []
-            pods = list(self.pods.values())
+            named = dict(self.pods)
+        pods = list(named.values())
         ns = self.stack.namespace
         deployments = {d.metadata.name: d for d in self.apps.list_namespaced_deployment(ns).items}
         pdbs = {p.metadata.name: p for p in self.policy.list_namespaced_pod_disruption_budget(ns).items}
@@ -93,6 +99,12 @@ class Sampler:
             expected = (p.status.expected_pods or 0) if p and p.status else 0
             rows.append({"t": now, "kind": "pdb", "name": name, "ready": ready_selected(p, pods) if p else None,
                          "min_available": min_available(p, expected) if p else None})
+        for group, elected in self.stack.elected.items():
+            wanted = dict(term.split("=", 1) for term in elected.selector.split(","))
+            rows += [{"t": now, "kind": "role", "name": f"{group}/{pod}", "role": labels.get(elected.label, ""),
+                      "leader": labels.get(elected.label) == elected.leader}
+                     for pod, (labels, _) in sorted(named.items())
+                     if all(labels.get(k) == v for k, v in wanted.items())]
         return rows
 
     def run(self) -> None:

@@ -1,4 +1,4 @@
-"""Chaos Toolkit probe: is a Deployment fully available? Through the suite's client (every call
+"""Chaos Toolkit probes: is a Deployment fully available, a StatefulSet all ready? Through the suite's client (every call
 times out) and the target's context, where chaostoolkit-kubernetes' probe builds a client of its
 own without timeouts."""
 
@@ -12,3 +12,11 @@ def deployment_available(name: str, ns: str = "", configuration: dict | None = N
     d = apps_api(target.context).read_namespaced_deployment(name, ns or target.namespace)
     want = d.spec.replicas or 0
     return (d.status.ready_replicas or 0) == want and (d.status.available_replicas or 0) == want
+
+
+def statefulset_ready(name: str, ns: str = "", configuration: dict | None = None) -> bool:
+    """True when every replica of the StatefulSet is ready and of its current revision (`tolerance: true`)."""
+    target = Target.of(configuration)
+    s = apps_api(target.context).read_namespaced_stateful_set(name, ns or target.namespace)
+    want = s.spec.replicas or 0
+    return (s.status.ready_replicas or 0) == want and (s.status.updated_replicas or 0) == want

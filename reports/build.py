@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from core.faults import FAULTS
 from core.guardrails import parse_guardrail
+from core.ledger import TIMELINE, ledger_timeline
 from core.verdict import utc
 from edge.rundir import RunDir
 from reports.budget import BURN_WINDOW_S, PAGE, PERIOD_S, TICKET, error_budgets, latencies_long, objectives_of, per_second
@@ -152,6 +153,7 @@ def charts(run: RunDir, long: pd.DataFrame | None, spans: list[Span], t0: float,
         out.append(chart("Server latency (Prometheus)", {
             f"p{q}": [tuple(v) for r in prom.get(f"server_p{q}_s", []) for v in r["values"]] for q in (50, 95, 99)},
             t0, t1, spans, "s"))
+    out += ledger_charts(run, t0, t1, spans)
     out += guardrail_charts(run, t0, t1, spans)
     if run.readiness is not None:
         frame, series = run.readiness, {}
@@ -173,6 +175,25 @@ def charts(run: RunDir, long: pd.DataFrame | None, spans: list[Span], t0: float,
         ready = {f"{node} ({zones[node]})" if node in zones else node: values
                  for node, values in _named(prom.get("node_ready", []), "node").items()}
         out.append(chart("Node Ready (zone)", ready, t0, t1, spans, "1 = Ready", y_max=1.2))
+    return out
+
+
+def ledger_charts(run: RunDir, t0: float, t1: float, spans: list[Span]) -> list[str]:
+    """The writers' ledger per second (lost: acknowledged, then not read back), and how many pods
+    of each elected group were labelled leader at each sample (two is a split brain)."""
+    out = []
+    if run.ledger is not None:
+        timeline = ledger_timeline(run.ledger, run.readback)
+        out.append(chart("Writes (the writers' ledger" + ("" if run.readback and run.readback.found is not None
+                                                          else "; no read-back: lost unknown") + ")",
+                         {name: list(zip(timeline.t, timeline[name])) for name in TIMELINE[1:]}, t0, t1, spans,
+                         "orders per second"))
+    roles = run.readiness[run.readiness.kind == "role"] if run.readiness is not None else None
+    if roles is not None and not roles.empty:
+        groups = roles.assign(group=roles.name.str.split("/").str[0], leads=roles.leader.eq(True))
+        series = {f"{group}: pods labelled leader": list(rows.groupby("t").leads.sum().astype(int).items())
+                  for group, rows in groups.groupby("group")}
+        out.append(chart("Leaders (sampled ≤ 1 s)", series, t0, t1, spans, "pods", y_max=3))
     return out
 
 

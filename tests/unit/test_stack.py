@@ -29,6 +29,7 @@ def test_the_seed_stack_is_the_default():
     assert "core-api" in stack.deployments and "agents" in stack.pdbs
     assert [o.expr for o in stack.objectives] == ["p95 < 1s", "error_ratio < 5%"]
     assert stack.burn_rate_window_divisor == 12
+    assert (stack.elected["postgres"].selector, stack.elected["postgres"].leader) == ("app=postgres", "master")
 
 
 def test_a_minimal_stack_takes_defaults(tmp_path):
@@ -37,6 +38,7 @@ def test_a_minimal_stack_takes_defaults(tmp_path):
     assert stack.alertmanager_url is None and stack.deployments == ()
     assert stack.objectives[0].quantile == 0.99 and stack.objectives[0].limit == 0.3
     assert stack.burn_rate_window_divisor == 1
+    assert stack.elected == {}
 
 
 def test_the_environment_names_another_stack(tmp_path, monkeypatch):
@@ -53,6 +55,11 @@ def test_the_environment_names_another_stack(tmp_path, monkeypatch):
     (("name: mine", "name: mine\nhpas: [api, 3]"), "hpas", "list of names"),
     (("slo: {", "slo: {burn_rate_window_divisor: 0, "), "slo.burn_rate_window_divisor", "1 (production"),
     (("kube_context: kind-mine", "kube_context: true"), "kube_context", "must be a str"),
+    (("name: mine", "name: mine\nelected: {db: {selector: app=db, label: role}}"), "elected.db.leader", "is required"),
+    (("name: mine", "name: mine\nelected: {db: {selector: 'app in (db)', label: role, leader: m}}"),
+     "elected.db.selector", "only label=value terms"),
+    (("name: mine", "name: mine\nelected: {db: {selector: app=db, label: role, leader: m, lable: x}}"),
+     "elected.db.lable", "unknown field"),
 ])
 def test_a_mistake_names_file_and_field(tmp_path, change, field, problem):
     path = write(tmp_path, MINIMAL.replace(*change))
