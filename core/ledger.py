@@ -207,34 +207,41 @@ def _longest_run_s(flags: pd.Series) -> float:
 
 
 def split_brain(roles: pd.DataFrame, window: Window | None = None, leader_role: str = "master") -> Verdict:
-    """fail: at some sampling instant two or more pods carried the leader role. roles: t (one
-    sampling instant, unix seconds), pod, role ('' for none). longest_s is a lower bound: from the
-    first to the last sample of the longest run of such instants."""
-    check, expected = "split_brain", f"at most one pod labelled {leader_role} at any instant"
+    """fail: at some sampling instant two or more ready pods carried the leader role. roles: t (one
+    sampling instant, unix seconds), pod, role ('' for none) and, when known, ready: a label left
+    on a pod that is not ready (its node dead, say) routes nothing, and is counted apart (stale).
+    longest_s is a lower bound: from the first to the last sample of the longest run of such instants."""
+    check, expected = "split_brain", f"at most one ready pod labelled {leader_role} at any instant"
     if roles.empty or not {"t", "pod", "role"} <= set(roles.columns):
         return inconclusive(check, expected, "no role sample", window)
     instants = np.sort(roles.t.unique())
-    leaders = roles[roles.role == leader_role].groupby("t").pod.nunique().reindex(instants, fill_value=0)
+    labelled = roles.role == leader_role
+    ready = roles.ready.fillna(True).astype(bool) if "ready" in roles.columns else pd.Series(True, roles.index)
+    serving, stale = roles[labelled & ready], roles[labelled & ~ready]
+    leaders = serving.groupby("t").pod.nunique().reindex(instants, fill_value=0)
     if not leaders.any():
         return inconclusive(check, expected, f"no leader seen: the sampler saw nothing to compare "
-                            f"({len(instants):,} instant(s), no pod labelled {leader_role})", window)
+                            f"({len(instants):,} instant(s), no ready pod labelled {leader_role})", window)
     split = leaders > 1
-    leaderless = int((leaders == 0).sum())
+    counts = {"leaderless": int((leaders == 0).sum()), "stale_instants": int(stale.t.nunique()),
+              "stale_pods": sorted(stale.pod.unique())}
+    aside = (f"; {', '.join(counts['stale_pods'])} labelled {leader_role} while not ready in "
+             f"{counts['stale_instants']:,} instant(s), not counted" if len(stale) else "")
     if not split.any():
-        seen = roles[roles.role == leader_role].sort_values("t", kind="stable").pod.unique().tolist()
+        seen = serving.sort_values("t", kind="stable").pod.unique().tolist()
         return judged(check, True, expected, f"one {leader_role} at most in each of {len(instants):,} instant(s) "
-                      f"({leader_role}: {', '.join(seen)})", window, instants=0, longest_s=0.0, leaderless=leaderless)
+                      f"({leader_role}: {', '.join(seen)}){aside}", window, instants=0, longest_s=0.0, **counts)
     splits = split[split].index
     first_at = float(splits[0])
-    at_first = sorted(roles[(roles.t == first_at) & (roles.role == leader_role)].pod.unique())
-    pods = sorted(roles[roles.t.isin(splits) & (roles.role == leader_role)].pod.unique())
+    at_first = sorted(serving[serving.t == first_at].pod.unique())
+    pods = sorted(serving[serving.t.isin(splits)].pod.unique())
     longest_s = _longest_run_s(split)
-    return judged(check, False, expected, f"{len(at_first)} pods labelled {leader_role} at "
+    return judged(check, False, expected, f"{len(at_first)} ready pods labelled {leader_role} at "
                   f"+{first_at - instants[0]:.1f} s ({', '.join(at_first)}); {len(splits):,} instant(s), "
-                  f"longest run {longest_s:.1f} s", window,
+                  f"longest run {longest_s:.1f} s{aside}", window,
                   {"split_at": [float(t) for t in splits]},
-                  f"split brain: {', '.join(pods)} were {leader_role} at once", instants=len(splits),
-                  first_at=first_at, pods=pods, longest_s=longest_s, leaderless=leaderless)
+                  f"split brain: {', '.join(pods)} were {leader_role} and ready at once", instants=len(splits),
+                  first_at=first_at, pods=pods, longest_s=longest_s, **counts)
 
 
 def ledger_timeline(ledger: pd.DataFrame, readback: ReadBack | None = None, bin_s: float = 1.0) -> pd.DataFrame:

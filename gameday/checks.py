@@ -441,6 +441,7 @@ def judge_split_brain(run: Run, spec: declared.SplitBrain) -> list[Verdict]:
                              f"(known: {', '.join(run.stack.elected) or 'none'})", run.window, subject=spec.group)]
     samples = run.readiness
     rows = samples[(samples.kind == "role") & samples.name.str.startswith(f"{spec.group}/")] \
-        if samples is not None else pd.DataFrame(columns=["t", "name", "role"])
-    roles = pd.DataFrame({"t": rows.t, "pod": rows.name.str.split("/", n=1).str[1], "role": rows.role.fillna("")})
+        if samples is not None else pd.DataFrame(columns=["t", "name", "role", "ready"])
+    roles = pd.DataFrame({"t": rows.t, "pod": rows.name.str.split("/", n=1).str[1], "role": rows.role.fillna(""),
+                          "ready": rows.ready.astype(object)})
     return [replace(split_brain(roles, run.window, elected.leader), subject=spec.group)]

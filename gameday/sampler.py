@@ -8,9 +8,10 @@ writes one line per Deployment and per PDB of stack.yaml:
     {"t": 1763758800.25, "kind": "pdb", "name": "agents", "ready": 3, "min_available": 3}
 
 and, for each group of pods the stack says elect a leader (stack.yaml `elected`), one line per
-pod with its role label ("" when it has none) and whether that says leader:
+pod with its role label ("" when it has none), whether that says leader, and whether it is ready:
 
-    {"t": 1763758800.25, "kind": "role", "name": "postgres/postgres-0", "role": "master", "leader": true}
+    {"t": 1763758800.25, "kind": "role", "name": "postgres/postgres-0", "role": "master", "leader": true,
+     "ready": true}
 
     python -m gameday.sampler --out runs/x/readiness.jsonl [--stack stack.yaml]
 
@@ -102,8 +103,8 @@ class Sampler:
         for group, elected in self.stack.elected.items():
             wanted = dict(term.split("=", 1) for term in elected.selector.split(","))
             rows += [{"t": now, "kind": "role", "name": f"{group}/{pod}", "role": labels.get(elected.label, ""),
-                      "leader": labels.get(elected.label) == elected.leader}
-                     for pod, (labels, _) in sorted(named.items())
+                      "leader": labels.get(elected.label) == elected.leader, "ready": ready}
+                     for pod, (labels, ready) in sorted(named.items())
                      if all(labels.get(k) == v for k, v in wanted.items())]
         return rows
 

@@ -165,7 +165,20 @@ def test_two_leaders_for_three_samples_is_split_brain_with_its_longest_run():
     v = split_brain(roles([(0, one), (1, one), (2, two), (3, two), (4.5, two), (5.5, one)]))
     assert v.status == "fail" and v.details["instants"] == 3 and v.details["longest_s"] == 2.5
     assert v.details["first_at"] == T0 + 2 and v.details["pods"] == ["db-0", "db-1"]
-    assert v.observed.startswith("2 pods labelled master at +2.0 s (db-0, db-1)")
+    assert v.observed.startswith("2 ready pods labelled master at +2.0 s (db-0, db-1)")
+
+
+def test_a_leader_label_left_on_a_pod_that_is_not_ready_is_stale_not_split_brain():
+    """The old leader's node died: nobody takes its label away, but it routes nothing."""
+    samples = pd.DataFrame([{"t": T0 + t, "pod": pod, "role": role, "ready": ready} for t, pods in [
+        (0, {"db-0": ("master", True), "db-1": ("replica", True)}),
+        (1, {"db-0": ("master", False), "db-1": ("replica", True)}),
+        (2, {"db-0": ("master", False), "db-1": ("master", True)})] for pod, (role, ready) in pods.items()])
+    v = split_brain(samples)
+    assert v.status == "pass" and v.details["stale_instants"] == 2 and v.details["stale_pods"] == ["db-0"]
+    assert "db-0 labelled master while not ready in 2 instant(s), not counted" in v.observed
+    samples.loc[samples.t == T0 + 2, "ready"] = True           # both ready and labelled: split brain
+    assert split_brain(samples).status == "fail"
 
 
 def test_leaders_overlapping_at_one_instant_are_split_brain_too():
