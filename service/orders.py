@@ -1,6 +1,6 @@
 """The core API's stateful routes: orders written to PostgreSQL through postgres-primary, read
 through postgres-replica, cached in Redis Cluster. Each answer tells the client what became of
-its write, which is what the writer's ledger records (loadtests/writer.py):
+its write, which is what the writers' ledger records (loadtests/locustfile.py, loadtests/ledger.py):
 
     201  committed: the primary acknowledged it (and which server did, to time a failover)
     503  refused: it certainly did not apply (no connection to a primary, a read-only server)
@@ -43,8 +43,12 @@ class Stores:
                 pool = await asyncpg.create_pool(dsn, min_size=0, max_size=4, timeout=self.timeout_s,
                                                  command_timeout=self.timeout_s,
                                                  max_inactive_connection_lifetime=30)
-                if which == "primary":
-                    await pool.execute(SCHEMA)
+                try:
+                    if which == "primary":
+                        await pool.execute(SCHEMA)
+                except BaseException:   # no database yet: the next request makes a pool anew
+                    pool.terminate()
+                    raise
                 setattr(self, which, pool)
         return getattr(self, which)
 
