@@ -28,27 +28,15 @@ roll_stale() {
   done
 }
 
-# wait_available NAMESPACE [SELECTOR]: every Deployment there available and updated
-wait_available() {
-  local ns=$1 selector=${2:-} status pending deadline=$((SECONDS + 300))
+# wait_rolled KIND COUNT NAMESPACE [SELECTOR]: every KIND there (deploy, statefulset) has its
+# replicas counted by status.COUNT (availableReplicas, readyReplicas) and of its current revision
+wait_rolled() {
+  local kind=$1 count=$2 ns=$3 selector=${4:-} status pending deadline=$((SECONDS + 300))
   while :; do
-    status=$(k -n "$ns" get deploy ${selector:+-l "$selector"} -o jsonpath='{range .items[*]}{.metadata.name} {.status.availableReplicas}/{.spec.replicas} {.status.updatedReplicas}{"\n"}{end}')
+    status=$(k -n "$ns" get "$kind" ${selector:+-l "$selector"} -o jsonpath="{range .items[*]}{.metadata.name} {.status.$count}/{.spec.replicas} {.status.updatedReplicas}{\"\\n\"}{end}")
     pending=$(awk '{split($2, a, "/"); if (a[1] + 0 < a[2] || $3 + 0 < a[2]) print $1}' <<< "$status")
     [ -z "$pending" ] && return 0
-    [ $SECONDS -lt $deadline ] || die "$ns: not available after 300 s: $(tr '\n' ' ' <<< "$status")"
-    log "  $ns: waiting for $(echo $pending) ($(awk '{printf "%s %s ", $1, $2}' <<< "$status"))"
-    sleep 5
-  done
-}
-
-# wait_statefulsets_ready NAMESPACE: every StatefulSet's pods ready and of its current revision
-wait_statefulsets_ready() {
-  local ns=$1 status pending deadline=$((SECONDS + 300))
-  while :; do
-    status=$(k -n "$ns" get statefulset -o jsonpath='{range .items[*]}{.metadata.name} {.status.readyReplicas}/{.spec.replicas} {.status.updatedReplicas}{"\n"}{end}')
-    pending=$(awk '{split($2, a, "/"); if (a[1] + 0 < a[2] || $3 + 0 < a[2]) print $1}' <<< "$status")
-    [ -z "$pending" ] && return 0
-    [ $SECONDS -lt $deadline ] || die "$ns: StatefulSets not ready after 300 s: $(tr '\n' ' ' <<< "$status")"
+    [ $SECONDS -lt $deadline ] || die "$ns: $kind not $count after 300 s: $(tr '\n' ' ' <<< "$status")"
     log "  $ns: waiting for $(echo $pending) ($(awk '{printf "%s %s ", $1, $2}' <<< "$status"))"
     sleep 5
   done
@@ -102,11 +90,11 @@ k apply -k "$REPO_DIR/deploy/stack" >/dev/null
 k apply -k "$REPO_DIR/deploy/monitoring" >/dev/null
 k apply -k "$REPO_DIR/deploy/agents" >/dev/null
 roll_stale "$service_image"
-wait_available "$stack_ns"
-wait_statefulsets_ready "$stack_ns"
+wait_rolled deploy availableReplicas "$stack_ns"
+wait_rolled statefulset readyReplicas "$stack_ns"
 wait_job_complete "$stack_ns" redis-cluster-init
-wait_available monitoring
-wait_available kube-system app.kubernetes.io/name=kube-state-metrics
+wait_rolled deploy availableReplicas monitoring
+wait_rolled deploy availableReplicas kube-system app.kubernetes.io/name=kube-state-metrics
 wait_targets_up
 wait_alertmanager_found
 log "deployed: core API http://127.0.0.1:30080, Prometheus $prometheus," \
