@@ -84,10 +84,15 @@ def pod_ready(pod) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in conditions)
 
 
+def matches(labels: dict, match_labels: dict) -> bool:
+    """Whether a pod with these labels is one a selector of matchLabels selects."""
+    return all(labels.get(k) == v for k, v in match_labels.items())
+
+
 def ready_selected(obj, pods: list[tuple[dict, bool]]) -> int:
     """Ready pods among those the Deployment's or PDB's matchLabels select."""
     selector = obj.spec.selector.match_labels or {}
-    return sum(ready for labels, ready in pods if all(labels.get(k) == v for k, v in selector.items()))
+    return sum(ready for labels, ready in pods if matches(labels, selector))
 
 
 def min_available(pdb, expected_pods: int) -> int | None:

@@ -28,6 +28,11 @@ class Elected:
     label: str          # the label saying each one's role: role
     leader: str         # its value on the leader: master
 
+    @property
+    def match_labels(self) -> dict[str, str]:
+        """The selector's label=value terms (edge.kube.matches)."""
+        return dict(term.split("=", 1) for term in self.selector.split(","))
+
 
 @dataclass(frozen=True)
 class Stack:

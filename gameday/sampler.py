@@ -30,7 +30,7 @@ import urllib3
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
-from edge.kube import api_client, min_available, pod_ready, ready_selected
+from edge.kube import api_client, matches, min_available, pod_ready, ready_selected
 from edge.stack import Stack, StackError, load_stack
 
 TICK_S = 1.0
@@ -101,11 +101,11 @@ class Sampler:
             rows.append({"t": now, "kind": "pdb", "name": name, "ready": ready_selected(p, pods) if p else None,
                          "min_available": min_available(p, expected) if p else None})
         for group, elected in self.stack.elected.items():
-            wanted = dict(term.split("=", 1) for term in elected.selector.split(","))
+            wanted = elected.match_labels
             rows += [{"t": now, "kind": "role", "name": f"{group}/{pod}", "role": labels.get(elected.label, ""),
                       "leader": labels.get(elected.label) == elected.leader, "ready": ready}
                      for pod, (labels, ready) in sorted(named.items())
-                     if all(labels.get(k) == v for k, v in wanted.items())]
+                     if matches(labels, wanted)]
         return rows
 
     def run(self) -> None:
