@@ -50,7 +50,19 @@ def test_the_series_the_verdicts_need_are_there():
 
 def test_our_rule_files_are_loaded():
     groups = {g["name"] for g in requests.get(f"{PROMETHEUS}/api/v1/rules", timeout=10).json()["data"]["groups"]}
-    assert {"seed-alerts", "core-api-slo-recording", "core-api-slo-alerts"} <= groups
+    assert {"seed-alerts", "stateful-tier", "core-api-slo-recording", "core-api-slo-alerts"} <= groups
+
+
+def test_every_stateful_tier_alert_can_fire_here_and_none_fires_on_the_healthy_tier():
+    """Patroni's and the Redis exporter's metrics are scraped, and none of the alerts is pending or
+    firing on a healthy tier (a rule that is always true would be noise on every game day)."""
+    prom = Prometheus(PROMETHEUS)
+    rules = yaml.safe_load((RULES / "stateful-alerts.yaml").read_text())["groups"][0]["rules"]
+    verdicts = {r["alert"]: alert_can_fire(prom, r["alert"], r["expr"], recent(300)) for r in rules}
+    assert {n: v.status for n, v in verdicts.items()} == dict.fromkeys(
+        ["PostgresNoPrimary", "PostgresReplicationLagHigh", "RedisClusterStateNotOk"], "pass")
+    for rule in rules:
+        assert prom.instant(rule["expr"]) == [], rule["alert"]
 
 
 def test_which_seed_rules_can_fire_here():
