@@ -13,19 +13,21 @@ from datetime import datetime, timezone
 from kubernetes import client
 
 from actions.agents import bounds_said, check_bounds, on_nodes, revert_agent_faults  # noqa: F401 (their undo)
-from actions.pods import select_pods
+from actions.pods import named_by, select_pods
 from core.plans import planned
 from core.target import Target
 from edge.kube import cluster_ipv4s, core_api, read_service, service_backends, tcp_ports
 
 
 def running_pods(core: client.CoreV1Api, target: Target, label_selector: str, ns: str, qty: int,
-                 fault: str) -> list[client.V1Pod]:
-    """The first `qty` running pods the selector matches (all with qty 0); LookupError if none."""
-    pods, _ = select_pods(core, target, ns, label_selector, all=True)
+                 fault: str, among: set[str] | None = None) -> list[client.V1Pod]:
+    """The first `qty` running pods the selector matches (all with qty 0), of those named in
+    `among` when given; LookupError if none."""
+    pods, _ = select_pods(core, target, ns, label_selector, all=True, among=among)
     running = [p for p in pods if p.status.phase == "Running" and not p.metadata.deletion_timestamp]
     if not running:
-        raise LookupError(f"no running pod in {ns} matches {label_selector!r}: nothing to {fault}")
+        named = f" among {', '.join(sorted(among))}" if among is not None else ""
+        raise LookupError(f"no running pod in {ns} matches {label_selector!r}{named}: nothing to {fault}")
     return running[:qty or None]
 
 
@@ -106,6 +108,12 @@ def service_destinations(core: client.CoreV1Api, ns: str, service: str) -> list[
     return sorted(set(fronts + backs))
 
 
+def pod_addresses(core: client.CoreV1Api, target: Target, ns: str, label_selector: str) -> list[str]:
+    """The IPs of the running pods the selector matches; LookupError if none."""
+    return sorted({p.status.pod_ip for p in running_pods(core, target, label_selector, ns, 0, "cut off")
+                   if p.status.pod_ip})
+
+
 def network_spec(loss_pct: float, drop_to: list[str], delay_ms: float, jitter_ms: float, delay_to: list[str],
                  corrupt_pct: float, egress_only: bool) -> dict:
     """The agent's spec, its numbers checked (ValueError): a disturbance of nothing is no fault."""
@@ -129,10 +137,13 @@ def select_disturbed(core: client.CoreV1Api, target: Target, a: dict) -> tuple[l
     ns = a["ns"] or target.namespace
     def destinations(listed: str, service: str) -> list[str]:
         return list(a[listed] or []) + (service_destinations(core, ns, a[service]) if a[service] else [])
+    # every packet to the pods of drop_to_pods, whatever its port: both ways of each TCP connection
+    peers = pod_addresses(core, target, ns, a["drop_to_pods"]) if a["drop_to_pods"] else []
 
-    spec = network_spec(a["loss_pct"], destinations("drop_to", "drop_to_service"), a["delay_ms"], a["jitter_ms"],
+    spec = network_spec(a["loss_pct"], destinations("drop_to", "drop_to_service") + peers, a["delay_ms"], a["jitter_ms"],
                         destinations("delay_to", "delay_to_service"), a["corrupt_pct"], a["egress_only"])
-    pods = running_pods(core, target, a["label_selector"], ns, a["qty"], "disturb")
+    pods = running_pods(core, target, a["label_selector"], ns, a["qty"], "disturb",
+                        named_by(a["named_by_query"], a["prometheus_url"]))
     if refusals := [why for why in map(network_refusal, pods) if why]:
         raise PermissionError("; ".join(refusals))
     return pods, spec
@@ -153,25 +164,28 @@ def _plan_network(a: dict, target: Target) -> list[str]:
 
 @planned(_plan_network)
 def disturb_pod_network(label_selector: str = "", ns: str = "", qty: int = 1, loss_pct: float = 0,
-                        drop_to_service: str = "", drop_to: list[str] | None = None, delay_ms: float = 0,
-                        jitter_ms: float = 0, delay_to_service: str = "", delay_to: list[str] | None = None,
+                        drop_to_service: str = "", drop_to: list[str] | None = None, drop_to_pods: str = "",
+                        delay_ms: float = 0, jitter_ms: float = 0, delay_to_service: str = "",
+                        delay_to: list[str] | None = None,
                         corrupt_pct: float = 0, egress_only: bool = False, deadline_s: float = 600,
-                        lease_s: float = 15, configuration: dict | None = None) -> dict:
+                        lease_s: float = 15, named_by_query: str = "", prometheus_url: str = "",
+                        configuration: dict | None = None) -> dict:
     """Disturbs the network of the first `qty` running pods the selector matches (0: all), inside
     each pod's own network namespace: loss_pct of its packets lost (both ways unless
-    egress_only), its traffic to drop_to ("ADDRESS[/BITS][:PORT]") and to the pods of the
-    Service drop_to_service dropped; delay_ms (± jitter_ms) on its TCP to delay_to and to the
-    pods of delay_to_service (a delay line in the pod, any kernel: connections it had open there
+    egress_only), its traffic to drop_to ("ADDRESS[/BITS][:PORT]"), to the pods of the Service
+    drop_to_service (its ports) and to the pods drop_to_pods selects (every port: cut off)
+    dropped; delay_ms (± jitter_ms) on its TCP to delay_to and to the pods of delay_to_service (a delay line in the pod, any kernel: connections it had open there
     are reset once, new ones are delayed), or, with neither, on everything it sends (netem);
-    corrupt_pct by netem. netem only where the node's kernel has it. Returns the pods, their
+    corrupt_pct by netem. netem only where the node's kernel has it. named_by_query (PromQL, at
+    prometheus_url) narrows the pods to those its `pod` label names. Returns the pods, their
     agents and when each started."""
     target = Target.of(configuration)
     core = core_api(target.context)
     pods, spec = select_disturbed(core, target, dict(
         label_selector=label_selector, ns=ns, qty=qty, loss_pct=loss_pct, drop_to_service=drop_to_service,
-        drop_to=drop_to, delay_ms=delay_ms, jitter_ms=jitter_ms, delay_to_service=delay_to_service,
-        delay_to=delay_to, corrupt_pct=corrupt_pct, egress_only=egress_only, deadline_s=deadline_s,
-        lease_s=lease_s))
+        drop_to=drop_to, drop_to_pods=drop_to_pods, delay_ms=delay_ms, jitter_ms=jitter_ms,
+        delay_to_service=delay_to_service, delay_to=delay_to, corrupt_pct=corrupt_pct, egress_only=egress_only, deadline_s=deadline_s,
+        lease_s=lease_s, named_by_query=named_by_query, prometheus_url=prometheus_url))
     agents = on_nodes(target, "pod-network", deadline_s, lease_s,
                       [(pod.spec.node_name, {**spec, "pod_uid": pod.metadata.uid}) for pod in pods])
     return {"pods": [pod.metadata.name for pod in pods], "disturbed_at": datetime.now(timezone.utc).isoformat(),

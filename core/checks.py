@@ -15,6 +15,7 @@ one function there, and its tests.
 """
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from core.specs import SpecError, decode
 
@@ -109,6 +110,15 @@ class CapacityForTarget:
 
 
 @dataclass(frozen=True)
+class WritesLost:
+    store: Literal["database", "cache"] = "database"    # the orders committed, or those the cache took
+    # a window in which the store documents it may lose acknowledged writes: from the start of the
+    # fault's action to tolerated_s after it returned
+    tolerated_after: str | None = field(default=None, metadata=ACTION)
+    tolerated_s: float = 0
+
+
+@dataclass(frozen=True)
 class FailoverTime:
     after: str = field(metadata=ACTION)     # the fault that took the primary
     within_s: float = 30
@@ -117,6 +127,18 @@ class FailoverTime:
 @dataclass(frozen=True)
 class SplitBrain:
     group: str                              # a group of stack.yaml's `elected`: postgres
+
+
+@dataclass(frozen=True)
+class RejoinTime:
+    after: str = field(metadata=ACTION)     # the action that took the pod(s): kill_pods, which names them
+    group: str                              # a group of stack.yaml's `elected`: postgres
+    within_s: float = 60
+
+
+@dataclass(frozen=True)
+class StaleReads:
+    max_lag_s: float = 5                    # the longest an acknowledged write may stay unseen on the replicas
 
 
 # ---- the checks ----
@@ -184,14 +206,20 @@ CAPACITY_FOR_TARGET = Check(
     metrics=("http_requests_total", "container_cpu_usage_seconds_total", "kube_pod_container_resource_requests"))
 # the writers' ledger (load/ledger.jsonl) against the read-back after the run (core.ledger)
 ACKNOWLEDGED_WRITES_LOST = Check(
-    "acknowledged_writes_lost", NoFields, "(with writers) every write the database acknowledged is there after "
-    "recovery: the lost ones are named; no read-back is inconclusive", trend=("lost",))
+    "acknowledged_writes_lost", WritesLost, "(with writers) every write the database (or the cache: store) "
+    "acknowledged is there after recovery: the lost ones are named; no read-back is inconclusive", trend=("lost",))
 UNACKNOWLEDGED_WRITES_APPLIED = Check(
     "unacknowledged_writes_applied", NoFields, "(with writers) how many writes the client saw no ack for are there "
     "after all: reported, not failed", trend=("applied",))
 FAILOVER_TIME = Check(
     "failover_time", FailoverTime, "(with writers) from the fault to the first write acknowledged by a new primary, "
     "within within_s", trend=("failover_s",))
+STALE_READS = Check(
+    "stale_reads", StaleReads, "(with writers) each acknowledged order read from the replicas until shown: the "
+    "longest a client waited to see its own write there, within max_lag_s", trend=("max_lag_s",))
+REJOIN_TIME = Check(
+    "rejoin_time", RejoinTime, "each pod the fault took is back and ready in its group within within_s (the "
+    "sampler's 1 s look at the group's pods)", sources=(READINESS,), trend=("rejoin_s",))
 SPLIT_BRAIN = Check(
     "split_brain", SplitBrain, "never two pods of the group labelled leader at once (the sampler's 1 s look at "
     "their labels)", sources=(READINESS,), trend=("instants",))
@@ -208,7 +236,7 @@ CHECKS: dict[str, Check] = {c.name: c for c in (
     FAILOVER_RECOVERED, PDB_RESPECTED, DRAIN_COMPLETED, PDBS_DISJOINT, LONGEST_OUTAGE, FAILED_REQUESTS, SLOWEST_REQUEST,
     REACHABILITY, SLO_CLIENT, SLO_SERVER, SLO_AGREEMENT, HPA_SCALED_OUT, HPA_SCALED_IN, ALERT_FIRED, ALERT_RESOLVED, ALERT_DELIVERED,
     ALERT_CAN_FIRE, NO_UNEXPECTED_CRITICAL_ALERT, CAPACITY_FOR_TARGET, ACKNOWLEDGED_WRITES_LOST,
-    UNACKNOWLEDGED_WRITES_APPLIED, FAILOVER_TIME, SPLIT_BRAIN, GUARDRAIL_HELD, STEADY_STATE, STACK_PRESENT)}
+    UNACKNOWLEDGED_WRITES_APPLIED, FAILOVER_TIME, STALE_READS, REJOIN_TIME, SPLIT_BRAIN, GUARDRAIL_HELD, STEADY_STATE, STACK_PRESENT)}
 # what an experiment may list: the rest come with another check or with every run
 LISTABLE = tuple(n for n in CHECKS if n not in ("alert_resolved", "alert_delivered", "guardrail_held", "steady_state",
                                                 "stack_present"))

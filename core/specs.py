@@ -39,6 +39,10 @@ def _value(key: str, kind, value):
         if value is None and type(None) in args:
             return None
         return _value(key, next(a for a in args if a is not type(None)), value)
+    if origin is typing.Literal:
+        if value not in args:
+            raise SpecError(f"{key}: one of {', '.join(map(str, args))}, not {value!r}")
+        return value
     if kind is str:
         if not isinstance(value, str) or not value:
             raise SpecError(f"{key}: a name, not {value!r}")

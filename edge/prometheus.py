@@ -49,6 +49,15 @@ class Prometheus:
         result = self._call("query", query, self.client.custom_query, query, params=params)
         return [(r["metric"], float(r["value"][1])) for r in result]
 
+    def pods(self, query: str) -> set[str]:
+        """The `pod` labels of the series the query returns now (redis_instance_info{role="master"}:
+        the pods in a role only the application knows); an error when it names none."""
+        rows = self.instant(query)
+        pods = {labels["pod"] for labels, _ in rows if labels.get("pod")}
+        if not pods:
+            raise PrometheusError(f"{self.url}: {query!r} names no pod ({len(rows)} series, none with a pod label)")
+        return pods
+
     def scalar(self, query: str, at: datetime | None = None) -> float | None:
         """The value of a query that aggregates to one series; None when it has none."""
         rows = self.instant(query, at)

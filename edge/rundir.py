@@ -7,7 +7,9 @@ per artifact and with one time parser. The judge, the report and the trend take 
     guardrails.jsonl    each guardrail's value once a second while the faults were in effect (gameday.guardrails)
     load/               Locust's 1 s timeline, stats history, profile.json and the runner's verdicts;
                         with writers, ledger.jsonl (every order and what became of it) and
-                        readback.json (which of them the stack held after the run)
+                        readback.json (which of them the database held after the run),
+                        readback-cache.json (which of those the cache took it held), reads.jsonl
+                        (each acknowledged order read from the replicas until they showed it)
     prometheus.jsonl    the run's Prometheus series, recorded after the run (gameday.record)
     verdicts.json       the run's status, notes, target and verdicts; junit.xml, report.html
 
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.ledger import ReadBack, ledger_frame
+from core.ledger import ReadBack, ledger_frame, reads_frame
 from core.verdict import Window, upgraded, utc
 from edge.files import columns_of, read_json_lines
 
@@ -154,9 +156,23 @@ class RunDir:
         return ledger_frame(read_json_lines(path)) if path.exists() else None
 
     @cached_property
+    def reads(self) -> pd.DataFrame | None:
+        """The writers' reads of their acknowledged orders from the replicas; None when they made none."""
+        path = self.path / "load/reads.jsonl"
+        return reads_frame(read_json_lines(path)) if path.exists() else None
+
+    @cached_property
     def readback(self) -> ReadBack | None:
-        """What the stack held of the ledger's orders after the run; None when none was made."""
-        data = self._json("load/readback.json")
+        """What the database held of the ledger's orders after the run; None when none was made."""
+        return self._readback("load/readback.json")
+
+    @cached_property
+    def cache_readback(self) -> ReadBack | None:
+        """What the cache held of the orders it took (the ledger's `cached`) after the run."""
+        return self._readback("load/readback-cache.json")
+
+    def _readback(self, name: str) -> ReadBack | None:
+        data = self._json(name)
         if data is None:
             return None
         found = data.get("found")

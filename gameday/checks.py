@@ -21,7 +21,8 @@ from edge.rundir import GUARDRAIL_COLUMNS, RunDir
 from edge.stack import Stack
 from gameday.coverage import Hole, source_holes
 from gameday.record import deployment_samples
-from core.ledger import acknowledged_writes_lost, failover_time, split_brain, unacknowledged_writes_applied
+from core.ledger import (acknowledged_writes_lost, cache_ledger, failover_time, rejoin_time, split_brain, stale_reads,
+                         unacknowledged_writes_applied)
 from probes.alerts import alert_can_fire, alert_fired, alert_resolved, alert_timeline, rule_timing, unexpected_critical_alerts
 from probes.capacity import capacity_for_target, load_steps
 from probes.delivery import delivery_verdict
@@ -68,6 +69,11 @@ class Run:
     def fault(self, action: str) -> pd.Timestamp | None:
         """When the method's action named `action` started, if it did its work."""
         return next((t for name, t in self.faults if name == action), None)
+
+    def fault_ended(self, action: str) -> pd.Timestamp | None:
+        """When the fault's action returned: by then its fault was in effect (a node agent's, say)."""
+        return next((pd.Timestamp(utc(r["end"])) for r in self.actions if r["activity"]["name"] == action
+                     and r.get("status") == "succeeded"), None)
 
     def no_fault(self, action: str) -> str:
         """Why there is no fault of the action named `action` to judge the aftermath of."""
@@ -399,21 +405,35 @@ def judge_capacity(run: Run, spec: declared.CapacityForTarget) -> list[Verdict]:
                                 list(run.stack.objectives), spec.target_rps, zones, run.window)]
 
 
-def _ledger(run: Run, check: str, expected: str, readback: bool = True) -> list[Verdict]:
-    """Why the writers' ledger (and the read-back) cannot be judged, as an inconclusive; [] if it can."""
+def _ledger(run: Run, check: str, expected: str, readback: bool = True, store: str = "database") -> list[Verdict]:
+    """Why the writers' ledger (and the store's read-back) cannot be judged, as an inconclusive; [] if it can."""
     if run.dir.ledger is None:
         why = "no write ledger: the load had no writers (profile field `writers`)"
-    elif readback and run.dir.readback is None:
-        why = "no read-back: the run ended before its control read the orders back"
+    elif readback and _readback(run, store) is None:
+        why = f"no read-back of the {store}: the run ended before its control read the orders back"
     else:
         return []
     return [inconclusive(check, expected, why, run.window)]
 
 
+def _readback(run: Run, store: str):
+    return run.dir.cache_readback if store == "cache" else run.dir.readback
+
+
 @judges(declared.ACKNOWLEDGED_WRITES_LOST)
-def judge_writes_lost(run: Run, spec: declared.NoFields) -> list[Verdict]:
-    return _ledger(run, "acknowledged_writes_lost", "every acknowledged write read back") or \
-        [acknowledged_writes_lost(run.dir.ledger, run.dir.readback, run.window)]
+def judge_writes_lost(run: Run, spec: declared.WritesLost) -> list[Verdict]:
+    """The database's: the orders it committed; the cache's: those the cache took too."""
+    if unjudged := _ledger(run, "acknowledged_writes_lost", "every acknowledged write read back", store=spec.store):
+        return unjudged
+    ledger = cache_ledger(run.dir.ledger) if spec.store == "cache" else run.dir.ledger
+    tolerated = None
+    if spec.tolerated_after is not None:
+        if (fault_at := run.fault(spec.tolerated_after)) is None:
+            return [inconclusive("acknowledged_writes_lost", "every acknowledged write read back",
+                                 run.no_fault(spec.tolerated_after), run.window)]
+        # from the action's start to tolerated_s after its end: when the fault took effect is in between
+        tolerated = (fault_at.timestamp(), run.fault_ended(spec.tolerated_after).timestamp() + spec.tolerated_s)
+    return [acknowledged_writes_lost(ledger, _readback(run, spec.store), run.window, tolerated)]
 
 
 @judges(declared.UNACKNOWLEDGED_WRITES_APPLIED)
@@ -432,16 +452,48 @@ def judge_failover_time(run: Run, spec: declared.FailoverTime) -> list[Verdict]:
         [replace(failover_time(run.dir.ledger, fault_at.timestamp(), spec.within_s, run.window), after=spec.after)]
 
 
+@judges(declared.STALE_READS)
+def judge_stale_reads(run: Run, spec: declared.StaleReads) -> list[Verdict]:
+    expected = f"an acknowledged write visible on the replicas within {spec.max_lag_s:g} s"
+    if run.dir.reads is None:
+        return _ledger(run, "stale_reads", expected, readback=False) or [inconclusive(
+            "stale_reads", expected, "no replica read: load/reads.jsonl missing (no order acknowledged?)", run.window)]
+    return [stale_reads(run.dir.reads, spec.max_lag_s, run.window)]
+
+
+def _roles(run: Run, group: str, check: str, expected: str) -> pd.DataFrame | Verdict:
+    """The sampler's role lines of an elected group (t, pod, role, ready), or why there are none."""
+    if group not in run.stack.elected:
+        return inconclusive(check, expected, f"{run.stack.source} names no elected group {group!r} "
+                            f"(known: {', '.join(run.stack.elected) or 'none'})", run.window, subject=group)
+    samples = run.readiness
+    rows = samples[(samples.kind == "role") & samples.name.str.startswith(f"{group}/")] \
+        if samples is not None else pd.DataFrame(columns=["t", "name", "role", "ready"])
+    return pd.DataFrame({"t": rows.t, "pod": rows.name.str.split("/", n=1).str[1], "role": rows.role.fillna(""),
+                         "ready": rows.ready.astype(object)})
+
+
 @judges(declared.SPLIT_BRAIN)
 def judge_split_brain(run: Run, spec: declared.SplitBrain) -> list[Verdict]:
-    elected = run.stack.elected.get(spec.group)
-    expected = f"at most one pod of {spec.group} labelled leader at any instant"
-    if elected is None:
-        return [inconclusive("split_brain", expected, f"{run.stack.source} names no elected group {spec.group!r} "
-                             f"(known: {', '.join(run.stack.elected) or 'none'})", run.window, subject=spec.group)]
-    samples = run.readiness
-    rows = samples[(samples.kind == "role") & samples.name.str.startswith(f"{spec.group}/")] \
-        if samples is not None else pd.DataFrame(columns=["t", "name", "role", "ready"])
-    roles = pd.DataFrame({"t": rows.t, "pod": rows.name.str.split("/", n=1).str[1], "role": rows.role.fillna(""),
-                          "ready": rows.ready.astype(object)})
-    return [replace(split_brain(roles, run.window, elected.leader), subject=spec.group)]
+    roles = _roles(run, spec.group, "split_brain", f"at most one pod of {spec.group} labelled leader at any instant")
+    if isinstance(roles, Verdict):
+        return [roles]
+    return [replace(split_brain(roles, run.window, run.stack.elected[spec.group].leader), subject=spec.group)]
+
+
+@judges(declared.REJOIN_TIME)
+def judge_rejoin_time(run: Run, spec: declared.RejoinTime) -> list[Verdict]:
+    """One verdict per pod the action names (kill_pods returns their names)."""
+    expected = f"the pods {spec.after} took back and ready within {spec.within_s:g} s"
+    fault_at = run.fault(spec.after)
+    if fault_at is None:
+        return [inconclusive("rejoin_time", expected, run.no_fault(spec.after), run.window, after=spec.after)]
+    roles = _roles(run, spec.group, "rejoin_time", expected)
+    if isinstance(roles, Verdict):
+        return [roles]
+    pods = next((r.get("output") for r in run.actions if r["activity"]["name"] == spec.after), None)
+    if not isinstance(pods, list) or not pods or not all(isinstance(p, str) for p in pods):
+        return [inconclusive("rejoin_time", expected, f"action {spec.after!r} names no pod it took (its output: "
+                             f"{pods!r}; kill_pods names them)", run.window, after=spec.after)]
+    return [replace(rejoin_time(roles, pod, fault_at.timestamp(), spec.within_s, run.window), after=spec.after)
+            for pod in pods]

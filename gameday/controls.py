@@ -139,18 +139,21 @@ def after_experiment_control(context: dict, state: dict | None = None, **_) -> N
 
 
 def read_back_the_writes(out: Path, deadline_s: float = READ_BACK_DEADLINE_S) -> None:
-    """With writers, once they have stopped: which of their orders the stack holds now
-    (load/readback.json), what the durability verdicts judge the ledger against."""
+    """With writers, once they have stopped: which of their orders the stack holds now, what the
+    durability verdicts judge the ledger against: all of them in the database (load/readback.json),
+    those the cache took in the cache (load/readback-cache.json)."""
     ledger = RunDir(out).ledger
     if ledger is None:
         return
-    log.info("kube-gameday: reading back the %d orders the writers placed", len(ledger))
-    append_event(out, "read-back-started", orders=len(ledger))
-    got = read_back(load_stack().entry_url, ledger.id.tolist(), deadline_s)
-    record = {"found": None if got.found is None else sorted(got.found), "at": got.at, "error": got.error,
-              "source": got.source}
-    (out / "load/readback.json").write_text(json.dumps(record))
-    append_event(out, "read-back-ended", found=None if got.found is None else len(got.found), error=got.error)
+    for route, ids, file in (("found", ledger.id, "readback.json"), ("cached", ledger.id[ledger.cached], "readback-cache.json")):
+        log.info("kube-gameday: reading back the %d orders the writers placed (/api/orders/%s)", len(ids), route)
+        append_event(out, "read-back-started", orders=len(ids), route=route)
+        got = read_back(load_stack().entry_url, ids.tolist(), deadline_s, route)
+        record = {"found": None if got.found is None else sorted(got.found), "at": got.at, "error": got.error,
+                  "source": got.source}
+        (out / "load" / file).write_text(json.dumps(record))
+        append_event(out, "read-back-ended", found=None if got.found is None else len(got.found), error=got.error,
+                     route=route)
 
 
 # ---- events: what the experiment is doing, as it does it ----

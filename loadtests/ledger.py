@@ -2,15 +2,24 @@
 per write, appended as soon as its answer (or the client's giving up) is known, so a crash
 loses nothing already answered.
 
-    {"id": "w3f2c…-17", "sent": 1763758800.12, "done": 1763758800.15, "outcome": "ack", "server": "10.244.1.8"}
+    {"id": "w3f2c…-17", "sent": 1763758800.12, "done": 1763758800.15, "outcome": "ack", "server": "10.244.1.8",
+     "cached": true}
 
 outcome: ack (201: committed), error (refused: it certainly did not apply), unknown (no answer,
 a broken connection, a 504: it may have applied). core.ledger judges the file against a read-back.
 The file is $GAMEDAY_LEDGER (none: nothing recorded).
+
+Beside it, reads.jsonl: each acknowledged order read from the replicas until they show it, one
+line an order (times in unix seconds; visible null: never shown, error: a read that reached no
+replica), which core.ledger.stale_reads judges:
+
+    {"id": "w3f2c…-17", "acked": 1763758800.15, "first": 1763758800.16, "last": 1763758800.31,
+     "visible": 1763758800.31, "reads": 3, "error": ""}
 """
 
 import json
 import os
+from pathlib import Path
 
 from locust import events
 
@@ -18,38 +27,48 @@ from core.ledger import ACK, outcome_of
 
 
 class LedgerFile:
-    def __init__(self, path: str):
+    """Lines appended as they come; opened by the first one (a run without writers leaves no file)."""
+    def __init__(self, path: Path):
         self.path, self.out = path, None
 
-    def record(self, order_id: str, sent: float, done: float, status: int, server: str) -> None:
-        if self.out is None:    # opened by the first write: a run without writers leaves no file
-            self.out = open(self.path, "a", buffering=1)    # a line a write
-        outcome = outcome_of(status)
-        self.out.write(json.dumps({"id": order_id, "sent": round(sent, 4), "done": round(done, 4),
-                                   "outcome": outcome, "server": server if outcome == ACK else ""}) + "\n")
+    def write(self, line: dict) -> None:
+        if self.out is None:
+            self.out = open(self.path, "a", buffering=1)    # a line at a time
+        self.out.write(json.dumps(line) + "\n")
 
     def close(self) -> None:
         if self.out is not None:
             self.out.close()
 
 
-_file: LedgerFile | None = None
+_writes: LedgerFile | None = None
+_reads: LedgerFile | None = None
 
 
-def record(order_id: str, sent: float, done: float, status: int, server: str) -> None:
-    if _file is not None:
-        _file.record(order_id, sent, done, status, server)
+def record(order_id: str, sent: float, done: float, status: int, server: str, cached: bool = False) -> None:
+    if _writes is not None:
+        outcome = outcome_of(status)
+        _writes.write({"id": order_id, "sent": round(sent, 4), "done": round(done, 4), "outcome": outcome,
+                       "server": server if outcome == ACK else "", "cached": outcome == ACK and bool(cached)})
+
+
+def record_read(order_id: str, acked: float, first: float, last: float, visible: float | None, reads: int,
+                error: str) -> None:
+    if _reads is not None:
+        _reads.write({"id": order_id, "acked": round(acked, 4), "first": round(first, 4), "last": round(last, 4),
+                      "visible": None if visible is None else round(visible, 4), "reads": reads, "error": error})
 
 
 @events.init.add_listener
 def _open(environment, **_):
-    global _file
+    global _writes, _reads
     path = os.environ.get("GAMEDAY_LEDGER")
     if path and environment.parsed_options is not None:
-        _file = LedgerFile(path)
+        _writes, _reads = LedgerFile(Path(path)), LedgerFile(Path(path).with_name("reads.jsonl"))
 
 
 @events.quitting.add_listener
 def _close(**_):
-    if _file is not None:
-        _file.close()
+    for file in (_writes, _reads):
+        if file is not None:
+            file.close()

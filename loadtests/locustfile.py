@@ -18,6 +18,7 @@ from loadtests.shapes import ProfileShape, profile_from_env  # noqa: F401  (Locu
 
 PROFILE = profile_from_env()
 TIMEOUT_S = PROFILE.timeout_s
+REPLICA_PATIENCE_S = 5.0    # how long a writer reads an order from the replicas before giving up
 
 
 class Client(HttpUser):
@@ -70,7 +71,9 @@ class Planner(Client):
 
 class Writer(Client):
     """Places orders, one after the other, each with an id no other write has, and notes what
-    became of each in the ledger: acknowledged (and by which server), refused, or unknown."""
+    became of each in the ledger: acknowledged (and by which server), refused, or unknown. Then
+    reads each acknowledged order from the replicas until they show it (or REPLICA_PATIENCE_S
+    has passed): how stale a client reading its own write from a replica finds them."""
     fixed_count = PROFILE.writers
     abstract = PROFILE.writers == 0     # only in the game days that ask for writers
     wait_time = between(0.05, 0.15)
@@ -86,6 +89,26 @@ class Writer(Client):
         with self.client.post("/api/orders", json={"id": order_id}, catch_response=True) as response:
             done = time.time()
             body = response.json() if response.status_code == 201 else {}
-            ledger.record(order_id, sent, done, response.status_code, body.get("server", ""))
+            ledger.record(order_id, sent, done, response.status_code, body.get("server", ""), body.get("cached", False))
             if response.status_code != 201:
                 response.failure(f"order not acknowledged: {response.status_code}")
+                return
+        self.read_from_replicas(order_id, acked=done)
+
+    def read_from_replicas(self, order_id: str, acked: float):
+        first, reads, visible, error = time.time(), 0, None, ""
+        while True:
+            reads += 1
+            with self.client.get(f"/api/orders/{order_id}?from=replica", name="/api/orders/{id}",
+                                 catch_response=True) as response:
+                if response.status_code == 200:
+                    visible = time.time()
+                elif response.status_code == 404:   # not there yet: stale, not failed
+                    response.success()
+                else:
+                    error = f"{response.status_code} {response.text[:200]}"
+                    response.failure(f"no replica answered: {response.status_code}")
+            if visible is not None or error or time.time() - acked >= REPLICA_PATIENCE_S:
+                break
+            time.sleep(0.05)
+        ledger.record_read(order_id, acked, first, time.time(), visible, reads, error)

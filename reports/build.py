@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from core.faults import FAULTS
 from core.guardrails import parse_guardrail
-from core.ledger import TIMELINE, ledger_timeline
+from core.ledger import TIMELINE, cache_ledger, ledger_timeline
 from core.verdict import utc
 from edge.rundir import RunDir
 from reports.budget import BURN_WINDOW_S, PAGE, PERIOD_S, TICKET, error_budgets, latencies_long, objectives_of, per_second
@@ -188,11 +188,21 @@ def ledger_charts(run: RunDir, t0: float, t1: float, spans: list[Span]) -> list[
                                                           else "; no read-back: lost unknown") + ")",
                          {name: list(zip(timeline.t, timeline[name])) for name in TIMELINE[1:]}, t0, t1, spans,
                          "orders per second"))
+        if run.cache_readback is not None and run.ledger.cached.any():
+            cached = ledger_timeline(cache_ledger(run.ledger), run.cache_readback)
+            out.append(chart("Cache writes (orders the cache took; lost: not in it after the run)",
+                             {name: list(zip(cached.t, cached[name])) for name in ("acknowledged", "lost")},
+                             t0, t1, spans, "orders per second"))
     roles = run.readiness[run.readiness.kind == "role"] if run.readiness is not None else None
     if roles is not None and not roles.empty:
-        groups = roles.assign(group=roles.name.str.split("/").str[0], leads=roles.leader.eq(True))
-        series = {f"{group}: pods labelled leader": list(rows.groupby("t").leads.sum().astype(int).items())
-                  for group, rows in groups.groupby("group")}
+        # a label left on a pod that is not ready routes nothing (split_brain counts it apart)
+        groups = roles.assign(group=roles.name.str.split("/").str[0], leads=roles.leader.eq(True),
+                              serving=roles.leader.eq(True) & roles.ready.eq(True))
+        series = {}
+        for group, rows in groups.groupby("group"):
+            by_t = rows.groupby("t")
+            series[f"{group}: ready pods labelled leader"] = list(by_t.serving.sum().astype(int).items())
+            series[f"{group}: labelled leader, ready or not"] = list(by_t.leads.sum().astype(int).items())
         out.append(chart("Leaders (sampled ≤ 1 s)", series, t0, t1, spans, "pods", y_max=3))
     return out
 

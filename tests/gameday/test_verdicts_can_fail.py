@@ -372,3 +372,111 @@ def test_asynchronous_replication_loses_the_orders_acknowledged_while_the_replic
     acked = {w["id"]: w["done"] for w in ledger if w["outcome"] == "ack"}
     # the lost orders are exactly some acknowledged while the replicas could not have them
     assert all(cut_at <= acked[i] <= failed_at + 1 for i in lost.details["lost_ids"]), lost.reason
+
+
+@pytest.mark.long
+@pytest.mark.gameday
+@pytest.mark.cluster
+def test_replicas_applying_wal_two_seconds_late_fail_stale_reads(game_day, seed_stack, tmp_path):
+    """Defect: the replicas replay what they receive 2 s late (recovery_min_apply_delay, a delayed
+    standby). A commit waits only for a standby to have it on disk, so the writers' orders are
+    acknowledged as fast as before, and every one read back from postgres-replica is missing
+    there for ~2 s: stale_reads fails with the lag the clients saw; nothing is lost."""
+    ns = seed_stack.namespace
+    experiment = yaml.safe_load((EXPERIMENTS / "postgres-primary-killed.yaml").read_text())
+    experiment["method"] = [{**experiment["steady-state-hypothesis"]["probes"][1], "name": "keep-the-writers-on",
+                             "pauses": {"after": 30}}]
+    experiment["extensions"] = [{"name": "kube-gameday", "verdicts": [
+        {"check": "stale_reads", "max_lag_s": 1}, {"check": "acknowledged_writes_lost"}]}]
+    path = tmp_path / "writes.yaml"
+    path.write_text(yaml.safe_dump(experiment, sort_keys=False))
+    patroni_config(ns, "postgresql.parameters.recovery_min_apply_delay=2s")
+    try:
+        result = game_day(path)
+    finally:
+        patroni_config(ns, "postgresql.parameters.recovery_min_apply_delay=0")
+    assert not result.error, result.error
+    stale = check(result.verdicts, "stale_reads")
+    assert stale.status == "fail" and 2 <= stale.details["max_lag_s"] < 5, stale
+    assert stale.details["stale"] > 0.9 * stale.details["reads"], stale
+    assert check(result.verdicts, "acknowledged_writes_lost").status == "pass"
+
+
+def redis_node_timeout(ns: str, timeout_ms: int) -> None:
+    """cluster-node-timeout on every Redis node (the running value: a restart goes back to redis.conf's)."""
+    for pod in kubectl("get", "pods", "-n", ns, "-l", "app=redis-cluster", "-o", "name").split():
+        kubectl("exec", "-n", ns, pod, "-c", "redis", "--", "redis-cli", "config", "set", "cluster-node-timeout",
+                str(timeout_ms))
+
+
+@pytest.mark.long
+@pytest.mark.gameday
+@pytest.mark.cluster
+def test_a_redis_node_timeout_of_15_s_loses_cached_orders_past_the_documented_window(game_day, seed_stack):
+    """Defect: cluster-node-timeout raised from 5 s to 15 s (fewer failovers on a flaky network,
+    the usual reason). A master cut off from its cluster now goes on acknowledging writes for
+    ~15 s before it refuses them, and all of that is dropped when it rejoins as a replica:
+    acknowledged_writes_lost[redis-cluster] fails, naming the orders lost past the 10 s that
+    the healthy cluster's window takes."""
+    ns = seed_stack.namespace
+    redis_node_timeout(ns, 15_000)
+    try:
+        result = game_day(EXPERIMENTS / "redis-master-partitioned.yaml")
+    finally:
+        redis_node_timeout(ns, 5_000)
+    assert not result.error, result.error
+    cache = next(v for v in result.verdicts if v.check == "acknowledged_writes_lost" and v.subject == "redis-cluster")
+    assert cache.status == "fail" and cache.details["lost"] > 0, cache
+    ledger = {w["id"]: w["done"] for w in map(json.loads, (result.run_dir / "load/ledger.jsonl").read_text().splitlines())}
+    journal = json.loads((result.run_dir / "journal.json").read_text())
+    cut = next(r for r in journal["run"] if r["activity"]["name"] == "cut-a-master-off-its-cluster")
+    in_effect = utc(cut["end"]).timestamp()
+    assert all(ledger[i] > in_effect + 10 for i in cache.details["lost_ids"]), cache.reason
+    database = next(v for v in result.verdicts if v.check == "acknowledged_writes_lost" and v.subject != "redis-cluster")
+    assert database.status == "pass", database
+
+
+@pytest.mark.long
+@pytest.mark.gameday
+@pytest.mark.cluster
+def test_a_replica_whose_volume_is_on_a_cordoned_node_fails_rejoin_time(game_day, seed_stack):
+    """Defect: the node holding a replica's volume is cordoned (for maintenance, say) when the
+    replica's pod dies. A local volume pins the pod to that node, so it stays Pending: the group
+    runs a member short for as long as the node is cordoned, and rejoin_time fails naming it."""
+    ns = seed_stack.namespace
+    replicas = kubectl("get", "pods", "-n", ns, "-l", "app=postgres,role=replica", "-o",
+                       "jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName}{'\\n'}{end}").split("\n")
+    pod, node = sorted(line.split() for line in replicas if line.strip())[0]   # the one kill_pods takes
+    kubectl("cordon", node)
+    try:
+        result = game_day(EXPERIMENTS / "postgres-replica-deleted.yaml")
+    finally:
+        kubectl("uncordon", node)
+        wait_until(lambda: kubectl("get", "statefulset", "-n", ns, "postgres", "-o",
+                                   "jsonpath={.status.readyReplicas}") == "3", 180, what="postgres 3/3 ready again")
+    assert not result.error, result.error
+    rejoin = check(result.verdicts, "rejoin_time")
+    assert rejoin.status == "fail" and rejoin.subject == pod and "not back" in rejoin.observed, rejoin
+    assert check(result.verdicts, "acknowledged_writes_lost").status == "pass"
+
+
+@pytest.mark.long
+@pytest.mark.gameday
+@pytest.mark.cluster
+def test_the_seeds_postgres_primary_selector_refuses_every_order(game_day, stack_restored_after):
+    """The seeds' version (seed-findings.yaml, divergences): postgres-primary selecting
+    `role: primary`, a label no pod of a Patroni 3 tier carries. The Service has no endpoint, so
+    every order is refused (503) from the first: the error ratio sinks the steady state before
+    any fault, and with no leader to ask, the read-back never answers."""
+    ns = stack_restored_after
+    kubectl("patch", "service", "postgres-primary", "-n", ns, "-p", '{"spec": {"selector": {"role": "primary"}}}')
+    kubectl("rollout", "restart", "deployment/core-api", "-n", ns)  # no connection left from the right selector
+    kubectl("rollout", "status", "deployment/core-api", "-n", ns, "--timeout=300s")
+    result = game_day(EXPERIMENTS / "postgres-primary-killed.yaml")
+    assert not result.error, result.error
+    before = check(result.verdicts, "steady_state[before]")
+    assert before.status == "fail" and "server-error-ratio-below-5-percent" in before.observed, before
+    ledger = [json.loads(line) for line in (result.run_dir / "load/ledger.jsonl").read_text().splitlines()]
+    assert ledger and {w["outcome"] for w in ledger} == {"error"}, {w["outcome"] for w in ledger}
+    lost = check(result.verdicts, "acknowledged_writes_lost")
+    assert lost.status == "inconclusive" and "no read-back" in lost.reason, lost

@@ -1,9 +1,11 @@
 """Durability verdicts over write ledgers and read-backs built by hand (core.ledger)."""
 
 import pandas as pd
+import pytest
 
 from core.ledger import (ReadBack, acknowledged_writes_lost, failover_time, ledger_frame, ledger_problems,
-                         ledger_timeline, split_brain, unacknowledged_writes_applied)
+                         ledger_timeline, reads_frame, rejoin_time, split_brain, stale_reads,
+                         unacknowledged_writes_applied)
 
 T0 = 1_800_000_000
 OLD, NEW = "10.244.1.5", "10.244.2.7"
@@ -45,7 +47,7 @@ def roles(samples):
 
 def test_a_ledger_has_its_columns_and_dtypes_even_empty():
     empty = ledger()
-    assert list(empty.columns) == ["id", "sent", "done", "outcome", "server"] and empty.empty
+    assert list(empty.columns) == ["id", "sent", "done", "outcome", "server", "cached"] and empty.empty
     assert ledger_problems(empty) == [] and ledger_problems(STEADY) == []
     assert str(STEADY.sent.dtype) == "float64" and STEADY.server.iloc[0] == OLD
     assert ledger(write("e", 0, outcome="error")).server.iloc[0] == ""
@@ -114,6 +116,15 @@ def test_a_write_acknowledged_after_the_read_back_is_not_counted_lost():
     assert v.status == "pass" and v.details["acknowledged"] == 3 and v.details["acknowledged_after_read_back"] == 2
 
 
+def test_writes_lost_in_a_tolerated_window_are_counted_and_named_not_failed():
+    window = (T0 + 1, T0 + 3)     # acked at +0.2, +1.2, +2.2, +3.2, +4.2
+    v = acknowledged_writes_lost(STEADY, read_back("w0", "w3", "w4"), tolerated=window)
+    assert v.status == "pass" and v.details["lost"] == 0 and v.details["lost_tolerated_ids"] == ["w1", "w2"]
+    assert "2 lost in the tolerated window" in v.observed and "w1, w2" in v.observed
+    v = acknowledged_writes_lost(STEADY, read_back("w0", "w3"), tolerated=window)
+    assert v.status == "fail" and v.details["lost_ids"] == ["w4"] and v.details["lost_tolerated"] == 2
+
+
 def test_unacknowledged_writes_applied_are_reported_and_a_refused_one_is_flagged():
     mixed = ledger(write("a", 0), write("u1", 1, outcome="unknown"), write("u2", 2, outcome="unknown"),
                    write("e3", 3, outcome="error"))
@@ -160,6 +171,43 @@ def test_failover_time_needs_an_old_primary_and_a_new_one_or_long_enough_a_try()
     assert late.status == "inconclusive" and "no acknowledged write before the fault" in late.reason
 
 
+def read(id, acked, visible_after=0.01, reads=1, waited=None, error=""):
+    """An order acked `acked` s after T0, read from the replicas 5 ms later; shown visible_after s
+    after the ack (None: never, the client waited `waited` s); error: the reads reached no replica."""
+    last = acked + (visible_after if visible_after is not None else waited)
+    return {"id": id, "acked": T0 + acked, "first": T0 + acked + 0.005, "last": T0 + last,
+            "visible": None if visible_after is None or error else T0 + last, "reads": reads, "error": error}
+
+
+def test_replicas_that_show_each_order_at_the_first_read_pass_with_no_stale_read():
+    v = stale_reads(reads_frame([read(f"w{i}", i) for i in range(4)]), max_lag_s=1)
+    assert v.status == "pass" and v.details["stale"] == 0 and v.details["reads"] == 4
+    assert v.details["max_lag_s"] == pytest.approx(0.01)
+
+
+def test_an_order_seen_late_is_a_stale_read_and_past_the_bound_fails_naming_it():
+    frame = reads_frame([read("w0", 0), read("w1", 1, visible_after=0.4, reads=5), read("w2", 2, 2.5, reads=30)])
+    assert stale_reads(frame, max_lag_s=3).status == "pass"
+    v = stale_reads(frame, max_lag_s=1)
+    assert v.status == "fail" and v.details["stale"] == 2 and v.details["max_lag_s"] == pytest.approx(2.5)
+    assert "w2" in v.observed and "2.50 s" in v.observed
+
+
+def test_an_order_never_seen_counts_with_the_time_the_client_waited():
+    v = stale_reads(reads_frame([read("w0", 0), read("gone", 1, visible_after=None, reads=90, waited=5)]), 2)
+    assert v.status == "fail" and v.details["never_shown"] == 1 and "never shown" in v.observed
+    assert v.details["max_lag_s"] == pytest.approx(5)
+
+
+def test_reads_that_reached_no_replica_are_counted_and_alone_are_inconclusive():
+    unreachable = read("w1", 1, visible_after=None, waited=0.01, error="503 postgres-replica: ConnectionRefusedError")
+    v = stale_reads(reads_frame([read("w0", 0), unreachable]), 1)
+    assert v.status == "pass" and v.details["errors"] == 1 and "1 reached no replica" in v.observed
+    v = stale_reads(reads_frame([unreachable]), 1)
+    assert v.status == "inconclusive" and "ConnectionRefusedError" in v.reason
+    assert stale_reads(reads_frame([]), 1).status == "inconclusive"
+
+
 def test_two_leaders_for_three_samples_is_split_brain_with_its_longest_run():
     one, two = {"db-0": "master", "db-1": "replica"}, {"db-0": "master", "db-1": "master"}
     v = split_brain(roles([(0, one), (1, one), (2, two), (3, two), (4.5, two), (5.5, one)]))
@@ -200,6 +248,33 @@ def test_one_leader_at_a_time_passes_and_no_leader_at_all_is_inconclusive():
     blind = split_brain(roles([(0, {"db-0": "replica"}), (1, {"db-0": ""})]))
     assert blind.status == "inconclusive" and "no leader seen: the sampler saw nothing to compare" in blind.reason
     assert split_brain(pd.DataFrame(columns=["t", "pod", "role"])).status == "inconclusive"
+
+
+def member(samples):
+    """samples: [(seconds after T0, {pod: (role, ready)})]: the sampler's role lines"""
+    return pd.DataFrame([{"t": T0 + s, "pod": pod, "role": role, "ready": ready}
+                         for s, pods in samples for pod, (role, ready) in pods.items()])
+
+
+LEADER = {"pg-0": ("master", True)}
+
+
+def test_rejoin_time_runs_from_the_fault_to_the_pod_ready_again_after_it_was_seen_gone():
+    samples = member([(9, {**LEADER, "pg-1": ("replica", True)}), (10, {**LEADER, "pg-1": ("replica", True)}),
+                      (11, LEADER), (12, {**LEADER, "pg-1": ("", False)}), (13, {**LEADER, "pg-1": ("replica", False)}),
+                      (14.5, {**LEADER, "pg-1": ("replica", True)})])
+    v = rejoin_time(samples, "pg-1", T0 + 10.2, within_s=30)
+    assert v.status == "pass" and v.details["rejoin_s"] == pytest.approx(4.3) and v.details["role"] == "replica"
+    assert rejoin_time(samples, "pg-1", T0 + 10.2, within_s=3).status == "fail"
+
+
+def test_a_pod_not_back_fails_once_the_bound_has_passed_and_never_seen_gone_is_inconclusive():
+    gone = member([(s, LEADER) for s in range(10, 45)])
+    v = rejoin_time(gone, "pg-1", T0 + 10, within_s=30)
+    assert v.status == "fail" and "not back in 34.0 s" in v.observed
+    assert rejoin_time(gone, "pg-1", T0 + 10, within_s=60).status == "inconclusive"
+    always = member([(s, {**LEADER, "pg-1": ("replica", True)}) for s in range(10, 45)])
+    assert "never seen gone" in rejoin_time(always, "pg-1", T0 + 10, within_s=30).reason
 
 
 def test_ledger_timeline_counts_writes_per_bin():
