@@ -4,11 +4,14 @@ that comes back to its own volume, the Redis Cluster's 3 masters with a replica 
 Prometheus seeing both."""
 
 import json
+import subprocess
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
+import yaml
 
 from edge.stack import load_stack
 from tests.kube import kubectl
@@ -138,3 +141,39 @@ def test_prometheus_scrapes_patroni_and_the_redis_exporters(tier):
         ok = prometheus(f'count(redis_cluster_state{{namespace="{NAMESPACE}"}} == 1)')
         return leaders and ok and (float(leaders[0]["value"][1]), float(ok[0]["value"][1]))
     assert wait_until(seen, 60, what="patroni_master and redis_cluster_state in Prometheus") == (1.0, 6.0)
+
+
+# ---- the seeds' stateful tier as written (tests/gameday/seed-findings.yaml, divergences) ----
+
+SEED_DOCUMENT = next((Path(__file__).resolve().parents[3] / "shared/seeds").glob("000_*.txt"))
+
+
+def seed_manifests(heading: str) -> list[dict]:
+    """The YAML documents of the seed's fenced block under `heading` (e.g. "PostgreSQL StatefulSet")."""
+    text = SEED_DOCUMENT.read_text()
+    block = text[text.index(heading):]
+    block = block[block.index("```yaml") + len("```yaml"):]
+    return [d for d in yaml.safe_load_all(block[:block.index("```")]) if d]
+
+
+def test_the_api_server_refuses_the_seeds_postgres_statefulset_as_written():
+    """`storage: 100Gi` among the container's resource requests: not a container resource."""
+    statefulset = next(d for d in seed_manifests("PostgreSQL StatefulSet") if d["kind"] == "StatefulSet")
+    statefulset["metadata"].update(namespace=NAMESPACE, name="postgres-seed-as-written")  # not ours: a creation
+    refused = subprocess.run(["kubectl", "--context", SEED.kube_context, "apply", "--dry-run=server", "-f", "-"],
+                             input=yaml.safe_dump(statefulset), capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "must be a standard resource for containers" in refused.stderr, refused.stderr
+    statefulset["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"].pop("storage")
+    accepted = subprocess.run(["kubectl", "--context", SEED.kube_context, "apply", "--dry-run=server", "-f", "-"],
+                              input=yaml.safe_dump(statefulset), capture_output=True, text=True, timeout=60)
+    assert accepted.returncode == 0, accepted.stderr    # that, and only that, is what it refuses
+
+
+def test_the_seeds_postgres_primary_selector_matches_no_pod_of_a_patroni_tier(tier):
+    service = next(d for d in seed_manifests("PostgreSQL StatefulSet")
+                   if d["kind"] == "Service" and d["metadata"]["name"] == "postgres-primary")
+    selector = ",".join(f"{k}={v}" for k, v in service["spec"]["selector"].items())
+    assert selector == "app=postgres,role=primary"
+    assert kubectl("-n", NAMESPACE, "get", "pods", "-l", selector, "-o", "name") == ""
+    assert kubectl("-n", NAMESPACE, "get", "pods", "-l", "app=postgres,role=master", "-o", "name").strip() == \
+        f"pod/{tier['leader']['name']}"
