@@ -1,6 +1,7 @@
 """HTTP routes of both roles. Every route is instrumented under its template name."""
 
 import asyncio
+import logging
 import random
 import time
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from starlette.routing import Route
 from . import orders
 from .metrics import Metrics
 from .settings import Settings
+
+log = logging.getLogger("service")
 
 SERVER_KEEP_ALIVE_S = 5  # how long the service keeps an idle client connection (uvicorn's default)
 
@@ -79,7 +82,8 @@ def instrumented(route: str, handler, inject_faults: bool = True):
         in_flight.inc()
         try:
             response = (inject_faults and await injected_fault(state, route)) or await handler(request)
-        except Exception:  # an unexpected error is a 500 the metrics must see
+        except Exception:  # an unexpected error is a 500 the metrics must see, and the log explains
+            log.exception("%s %s failed", request.method, route)
             response = JSONResponse({"error": "internal error"}, status_code=500)
         finally:
             in_flight.dec()

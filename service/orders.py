@@ -10,15 +10,17 @@ Only these routes need the databases: health and readiness never ask them, so a 
 not take the core API out of its Service."""
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 
 import asyncpg
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+log = logging.getLogger("service")
 SCHEMA = "CREATE TABLE IF NOT EXISTS orders (id text PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now())"
 MAX_IDS = 50_000    # one read-back request
 
@@ -58,6 +60,16 @@ class Stores:
                                                socket_connect_timeout=self.timeout_s)
         return self.cache
 
+    async def drop_cache(self) -> None:
+        """Forgets a cluster client that lost every node it knew (their pod IPs all changed, a node
+        restarted): the next use starts again from the Service's name."""
+        cache, self.cache = self.cache, None
+        if cache is not None:
+            try:
+                await cache.aclose()
+            except Exception:   # it is broken already: nothing more to lose
+                pass
+
     async def close(self) -> None:
         for pool in (self.primary, self.replica):
             if pool is not None:
@@ -74,6 +86,8 @@ def _unknown(err: Exception, where: str) -> Response:
     return JSONResponse({"error": f"{where}: {type(err).__name__}: {err}", "outcome": "unknown"}, status_code=504)
 
 
+# what a cache that fails raises: RedisClusterException is not a RedisError (no node reachable)
+CACHE_FAILED = (RedisError, RedisClusterException, OSError, asyncio.TimeoutError)
 # no connection, so nothing was sent: the write certainly did not apply
 NOT_CONNECTED = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 # sent, and the server said no before committing (a demoted primary still behind the Service).
@@ -123,7 +137,13 @@ async def _cache(stores: Stores, order_id: str, server: str) -> bool:
         return False
     try:
         return bool(await stores.redis().set(f"order:{order_id}", server, ex=3600))
-    except (RedisError, OSError, asyncio.TimeoutError):
+    except CACHE_FAILED as err:
+        if isinstance(err, RedisClusterException):
+            await stores.drop_cache()
+        return False
+    except Exception:   # the order is committed: whatever the cache client does, it costs the cache only
+        log.exception("the Redis cache failed unexpectedly; a new client next time")
+        await stores.drop_cache()
         return False
 
 
@@ -182,6 +202,8 @@ async def orders_cached(request: Request) -> Response:
                 for order_id in ids[start:start + 1000]:
                     pipe.exists(f"order:{order_id}")
                 values += await pipe.execute()
-    except (RedisError, OSError, asyncio.TimeoutError) as err:
+    except CACHE_FAILED as err:
+        if isinstance(err, RedisClusterException):
+            await stores.drop_cache()
         return JSONResponse({"error": f"redis-cluster: {type(err).__name__}: {err}"}, status_code=503)
     return JSONResponse({"found": [i for i, v in zip(ids, values) if v], "at": at, "source": "redis-cluster"})

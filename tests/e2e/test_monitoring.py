@@ -60,7 +60,7 @@ def test_every_stateful_tier_alert_can_fire_here_and_none_fires_on_the_healthy_t
     rules = yaml.safe_load((RULES / "stateful-alerts.yaml").read_text())["groups"][0]["rules"]
     verdicts = {r["alert"]: alert_can_fire(prom, r["alert"], r["expr"], recent(300)) for r in rules}
     assert {n: v.status for n, v in verdicts.items()} == dict.fromkeys(
-        ["PostgresNoPrimary", "PostgresReplicationLagHigh", "RedisClusterStateNotOk"], "pass")
+        ["PostgresNoPrimary", "PostgresReplicationLagHigh", "RedisClusterStateNotOk", "RedisMasterWithoutReplica"], "pass")
     for rule in rules:
         assert prom.instant(rule["expr"]) == [], rule["alert"]
 
