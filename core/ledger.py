@@ -190,10 +190,13 @@ def unacknowledged_writes_applied(ledger: pd.DataFrame, readback: ReadBack, wind
                   applied=len(applied), applied_ids=applied.id.tolist(), refused_applied=len(refused))
 
 
-def failover_time(ledger: pd.DataFrame, fault_at: float, within_s: float, window: Window | None = None) -> Verdict:
+def failover_time(ledger: pd.DataFrame, fault_at: float, within_s: float, window: Window | None = None,
+                  members: dict[str, str] | None = None) -> Verdict:
     """From the primary's loss (fault_at) to the first write acknowledged by another server than
     the one that acknowledged the last write before it: the client's failover time. Acks that
-    name no server cannot tell a primary and are left out."""
+    name no server cannot tell a primary and are left out. members: server address -> the member
+    (pod) it was, when known: a pod back on a new address is the same member, restarted, and the
+    verdict says so (its time is still the writers' outage)."""
     check, expected = "failover_time", f"a new primary acknowledges writes within {within_s:g} s of the fault"
     if why := _unusable(ledger):
         return inconclusive(check, expected, why, window)
@@ -211,12 +214,21 @@ def failover_time(ledger: pd.DataFrame, fault_at: float, within_s: float, window
     failover_s = float(first.done - fault_at)
     meanwhile = ledger[(ledger.outcome != ACK) & (ledger.sent >= fault_at) & (ledger.sent <= first.done)]
     ok = failover_s <= within_s
-    return judged(check, ok, expected, f"{failover_s:.1f} s: first ack on {first.server} at "
-                  f"{_at(ledger, first.done)}, fault at {_at(ledger, fault_at)} (old primary {old}; "
+    members = members or {}
+    old_member, new_member = members.get(old, ""), members.get(first.server, "")
+    same = bool(old_member) and old_member == new_member
+    return judged(check, ok, expected, f"{failover_s:.1f} s: first ack on {_server(first.server, members)} at "
+                  f"{_at(ledger, first.done)}, fault at {_at(ledger, fault_at)} (old primary "
+                  f"{_server(old, members)}{'; the same member back, restarted: no other took over' if same else ''}; "
                   f"{len(meanwhile):,} write(s) not acknowledged meanwhile)", window,
                   {"fault_at": fault_at, "first_new_ack_at": float(first.done)},
                   "" if ok else f"failover took {failover_s:.1f} s > {within_s:g} s", failover_s=failover_s,
-                  old_server=old, new_server=first.server, writes_refused_meanwhile=len(meanwhile))
+                  old_server=old, new_server=first.server, old_member=old_member, new_member=new_member,
+                  same_member=same, writes_refused_meanwhile=len(meanwhile))
+
+
+def _server(address: str, members: dict[str, str]) -> str:
+    return f"{members[address]} ({address})" if members.get(address) else address
 
 
 def _no_new_primary(ledger, acks, after, old, fault_at, within_s, expected, window) -> Verdict:

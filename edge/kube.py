@@ -4,9 +4,11 @@ The context `in-cluster` is the pod's own ServiceAccount: the suite running insi
 it tests (deploy/runner)."""
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import urllib3
 from kubernetes import client, config
+
 
 IN_CLUSTER = "in-cluster"
 # (connect, read) seconds: the client's default is no timeout at all, and a frozen API server would
@@ -89,10 +91,21 @@ def matches(labels: dict, match_labels: dict) -> bool:
     return all(labels.get(k) == v for k, v in match_labels.items())
 
 
-def ready_selected(obj, pods: list[tuple[dict, bool]]) -> int:
+class PodSeen(NamedTuple):
+    """What the sampler keeps of a pod: its labels, whether it is ready, its IP ("" before it has one)."""
+    labels: dict
+    ready: bool
+    ip: str
+
+
+def pod_seen(pod) -> PodSeen:
+    return PodSeen(pod.metadata.labels or {}, pod_ready(pod), (pod.status and pod.status.pod_ip) or "")
+
+
+def ready_selected(obj, pods: list[PodSeen]) -> int:
     """Ready pods among those the Deployment's or PDB's matchLabels select."""
     selector = obj.spec.selector.match_labels or {}
-    return sum(ready for labels, ready in pods if matches(labels, selector))
+    return sum(pod.ready for pod in pods if matches(pod.labels, selector))
 
 
 def min_available(pdb, expected_pods: int) -> int | None:

@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 EVENTS = "events.jsonl"
 PROMETHEUS_STEP_S = 5  # prometheus.jsonl's step: the kind Prometheus scrapes and evaluates every 5 s
 TIMELINE_COLUMNS = ["t", "method", "name", "requests", "failures", "rt_ms"]
-READINESS_COLUMNS = ["t", "kind", "name", "ready", "desired", "min_available", "role", "leader"]
+READINESS_COLUMNS = ["t", "kind", "name", "ready", "desired", "min_available", "role", "leader", "ip"]
 GUARDRAIL_COLUMNS = ["t", "guardrail", "value", "blind"]
 
 

@@ -449,7 +449,17 @@ def judge_failover_time(run: Run, spec: declared.FailoverTime) -> list[Verdict]:
     if fault_at is None:
         return [inconclusive("failover_time", expected, run.no_fault(spec.after), run.window, after=spec.after)]
     return _ledger(run, "failover_time", expected, readback=False) or \
-        [replace(failover_time(run.dir.ledger, fault_at.timestamp(), spec.within_s, run.window), after=spec.after)]
+        [replace(failover_time(run.dir.ledger, fault_at.timestamp(), spec.within_s, run.window, _members(run)),
+                 after=spec.after)]
+
+
+def _members(run: Run) -> dict[str, str]:
+    """Pod IP -> pod name, from the sampler's role lines (what the database servers are)."""
+    samples = run.readiness
+    if samples is None or "ip" not in samples.columns:
+        return {}
+    rows = samples[(samples.kind == "role") & samples.ip.notna() & (samples.ip != "")]
+    return dict(zip(rows.ip, rows.name.str.split("/", n=1).str[1]))
 
 
 @judges(declared.STALE_READS)

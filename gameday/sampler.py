@@ -8,10 +8,11 @@ writes one line per Deployment and per PDB of stack.yaml:
     {"t": 1763758800.25, "kind": "pdb", "name": "agents", "ready": 3, "min_available": 3}
 
 and, for each group of pods the stack says elect a leader (stack.yaml `elected`), one line per
-pod with its role label ("" when it has none), whether that says leader, and whether it is ready:
+pod with its role label ("" when it has none), whether that says leader, whether it is ready,
+and its IP (what a database names itself by to a client: failover_time tells members by it):
 
     {"t": 1763758800.25, "kind": "role", "name": "postgres/postgres-0", "role": "master", "leader": true,
-     "ready": true}
+     "ready": true, "ip": "10.244.1.8"}
 
     python -m gameday.sampler --out runs/x/readiness.jsonl [--stack stack.yaml]
 
@@ -30,7 +31,7 @@ import urllib3
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
-from edge.kube import api_client, matches, min_available, pod_ready, ready_selected
+from edge.kube import PodSeen, api_client, matches, min_available, pod_seen, ready_selected
 from edge.stack import Stack, StackError, load_stack
 
 TICK_S = 1.0
@@ -43,7 +44,7 @@ class Sampler:
         self.core, self.apps = client.CoreV1Api(api), client.AppsV1Api(api)
         self.policy = client.PolicyV1Api(api)
         self.stack, self.out = stack, out
-        self.pods: dict[str, tuple[dict, bool]] = {}  # name -> (labels, ready)
+        self.pods: dict[str, PodSeen] = {}
         self.watching = False
         self.lock = threading.Lock()
         self.changed = threading.Event()
@@ -57,7 +58,7 @@ class Sampler:
             try:
                 pods = self.core.list_namespaced_pod(ns)
                 with self.lock:
-                    self.pods = {p.metadata.name: (p.metadata.labels or {}, pod_ready(p)) for p in pods.items}
+                    self.pods = {p.metadata.name: pod_seen(p) for p in pods.items}
                     self.watching = True
                 self.changed.set()
                 # the server ends the watch after 60 s; a read timeout past that catches one that froze
@@ -69,7 +70,7 @@ class Sampler:
                         if event["type"] == "DELETED":
                             self.pods.pop(pod.metadata.name, None)
                         else:
-                            self.pods[pod.metadata.name] = (pod.metadata.labels or {}, pod_ready(pod))
+                            self.pods[pod.metadata.name] = pod_seen(pod)
                     self.changed.set()
                     if self.stopping.is_set():
                         return
@@ -102,10 +103,10 @@ class Sampler:
                          "min_available": min_available(p, expected) if p else None})
         for group, elected in self.stack.elected.items():
             wanted = elected.match_labels
-            rows += [{"t": now, "kind": "role", "name": f"{group}/{pod}", "role": labels.get(elected.label, ""),
-                      "leader": labels.get(elected.label) == elected.leader, "ready": ready}
-                     for pod, (labels, ready) in sorted(named.items())
-                     if matches(labels, wanted)]
+            rows += [{"t": now, "kind": "role", "name": f"{group}/{name}", "role": pod.labels.get(elected.label, ""),
+                      "leader": pod.labels.get(elected.label) == elected.leader, "ready": pod.ready, "ip": pod.ip}
+                     for name, pod in sorted(named.items())
+                     if matches(pod.labels, wanted)]
         return rows
 
     def run(self) -> None:

@@ -144,6 +144,15 @@ def test_failover_time_runs_from_the_fault_to_the_first_ack_on_another_server():
     assert v.observed.startswith(f"4.2 s: first ack on {NEW} at +14.2 s, fault at +10.0 s")
 
 
+def test_failover_time_names_the_members_and_says_when_the_same_one_came_back():
+    other = failover_time(failover_ledger(), T0 + 10, within_s=30, members={OLD: "pg-0", NEW: "pg-1"})
+    assert "first ack on pg-1 (10.244.2.7)" in other.observed and "old primary pg-0 (10.244.1.5)" in other.observed
+    assert other.details["same_member"] is False and "restarted" not in other.observed
+    back = failover_time(failover_ledger(), T0 + 10, within_s=30, members={OLD: "pg-0", NEW: "pg-0"})
+    assert back.status == "pass" and back.details["same_member"] is True
+    assert "the same member back, restarted" in back.observed
+
+
 def test_a_failover_slower_than_allowed_fails():
     v = failover_time(failover_ledger(), T0 + 10, within_s=3)
     assert v.status == "fail" and v.reason == "failover took 4.2 s > 3 s"
