@@ -9,6 +9,7 @@ from typing import NamedTuple
 import urllib3
 from kubernetes import client, config
 
+from core.weak_spots import Namespace
 
 IN_CLUSTER = "in-cluster"
 # (connect, read) seconds: the client's default is no timeout at all, and a frozen API server would
@@ -46,6 +47,21 @@ def apps_api(context: str) -> client.AppsV1Api:
 
 def autoscaling_api(context: str) -> client.AutoscalingV2Api:
     return client.AutoscalingV2Api(api_client(context))
+
+
+def read_namespace(context: str, ns: str) -> Namespace:
+    """The objects core.weak_spots reads, as the API serves them (dicts, camelCase, `kind` set)."""
+    api = api_client(context)
+    apps, plain = client.AppsV1Api(api), api.sanitize_for_serialization
+    def listed(items, kind: str) -> list[dict]:
+        return [{**plain(item), "kind": kind} for item in items]
+    return Namespace(
+        workloads=listed(apps.list_namespaced_deployment(ns).items, "Deployment")
+        + listed(apps.list_namespaced_stateful_set(ns).items, "StatefulSet"),
+        pods=listed(client.CoreV1Api(api).list_namespaced_pod(ns).items, "Pod"),
+        pdbs=listed(client.PolicyV1Api(api).list_namespaced_pod_disruption_budget(ns).items, "PodDisruptionBudget"),
+        hpas=listed(client.AutoscalingV2Api(api).list_namespaced_horizontal_pod_autoscaler(ns).items,
+                    "HorizontalPodAutoscaler"))
 
 
 def worker_zones(context: str) -> dict[str, str]:

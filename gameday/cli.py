@@ -5,6 +5,9 @@
                 [--allow-context CONTEXT] [--allow-namespace NAMESPACE]
     gameday report RUN_DIR                         (re)build RUN_DIR/report.html from its artifacts
     gameday cleanup [--stack stack.yaml]           undo whatever the suite's faults left on the cluster
+    gameday check [--stack stack.yaml] [--namespace NS]
+                                                   the stack's weak spots before any fault, each with
+                                                   its rule and object (core/weak_spots.py)
     gameday report --history DIR                   each experiment's latest run in DIR against its
                                                    earlier runs: DIR/history.html, regressions printed
 
@@ -14,6 +17,8 @@ failed), 3 the run could not be made (guard refused, bad experiment or stack, ch
 left something on the cluster, 4 interrupted (Ctrl-C or SIGTERM; the rollbacks ran, nothing was
 left), 5 halted (a guardrail of the experiment was crossed: the method stopped, the rollbacks ran).
 A second Ctrl-C abandons the rollbacks; `gameday cleanup` undoes what they would have.
+`check`: 0 no weak spot, 1 some found, 2 none found but some rules could not be checked
+(Prometheus unreachable), 3 the namespace could not be read (bad stack file, kube context).
 `report --history`: 0 no regression (or nothing to compare against), 1 a regression flagged,
 3 DIR holds no run.
 """
@@ -24,10 +29,13 @@ import sys
 import traceback
 from pathlib import Path
 
+from kubernetes.client import ApiException
+from kubernetes.config import ConfigException
+
 from actions.leftovers import cleanup as undo_leftovers, leftovers
 from core.checks import CHECKS
 from core.specs import key_of
-from core.verdict import Verdict
+from core.verdict import FAIL, INCONCLUSIVE, Verdict
 from edge.files import read_yaml
 from edge.processes import interruptible
 from edge.rundir import RunDirError, new_run_dir
@@ -36,6 +44,7 @@ from gameday.experiment import EXTENSION, ExperimentError
 from gameday.guard import GuardError, load_allowlist, target_of
 from gameday.progress import Progress
 from gameday.run import EXIT, REPO, dry_run, run_game_day
+from gameday.weak_spots import check_stack
 from reports.build import build_report
 from reports.history import REGRESSION, load_history, summary, write_history_page
 
@@ -164,6 +173,24 @@ def cleanup(args) -> int:
     return EXIT["error"] if still else 0
 
 
+def check(args) -> int:
+    """Prints each weak spot as `rule  object  detail`, then what could not be checked."""
+    try:
+        stack = load_stack(args.stack)
+        if args.namespace:
+            stack = dataclasses.replace(stack, namespace=args.namespace)
+        checked = check_stack(stack)
+    except (StackError, ConfigException, ApiException, OSError) as err:
+        print(f"gameday check: cannot read the stack's namespace: {err}", file=sys.stderr)
+        return EXIT["error"]
+    for finding in checked.findings:
+        print(f"{finding.rule:28} {finding.object:40} {finding.detail}")
+    for line in checked.unchecked:
+        print(f"not checked: {line}", file=sys.stderr)
+    print(f"{len(checked.findings)} weak spot(s) in {stack.kube_context}/{stack.namespace}", file=sys.stderr)
+    return EXIT[FAIL] if checked.findings else EXIT[INCONCLUSIVE] if checked.unchecked else 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="gameday", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -185,11 +212,14 @@ def main(argv=None) -> int:
                           help="compare each experiment's latest run in DIR with its earlier runs")
     cleanup_p = commands.add_parser("cleanup", help="undo whatever the suite's faults left on the cluster")
     cleanup_p.add_argument("--stack", help="stack file (default: $GAMEDAY_STACK, else stack.yaml)")
+    check_p = commands.add_parser("check", help="the stack's weak spots, read from its live objects, before any fault")
+    check_p.add_argument("--stack", help="stack file (default: $GAMEDAY_STACK, else stack.yaml)")
+    check_p.add_argument("--namespace", help="this namespace instead of the stack's")
     args = parser.parse_args(argv)
     interruptible()  # Ctrl-C works even where a shell started this with SIGINT ignored
     if args.command == "report" and (args.run_dir is None) == (args.history is None):
         report_p.error("give either RUN_DIR or --history DIR")
-    handlers = {"list": list_all, "run": run, "report": report, "cleanup": cleanup}
+    handlers = {"list": list_all, "run": run, "report": report, "cleanup": cleanup, "check": check}
     try:
         return handlers[args.command](*([] if args.command == "list" else [args]))
     except KeyboardInterrupt:
