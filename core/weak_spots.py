@@ -92,18 +92,19 @@ def no_readiness_probe(ns: Namespace) -> list[Finding]:
             for w in ns.workloads for c in _containers(w) if not c.get("readinessProbe")]
 
 
-def _pdb_floor(pdb: dict, expected: int) -> int | None:
-    """The pods the PDB keeps: minAvailable, or expected − maxUnavailable (percentages of expected)."""
-    spec = pdb["spec"]
-    def count(value, round_up: bool) -> int:
-        if isinstance(value, str) and value.endswith("%"):
-            share = int(value[:-1]) * expected / 100
-            return math.ceil(share) if round_up else math.floor(share)
-        return int(value)
-    if spec.get("minAvailable") is not None:
-        return count(spec["minAvailable"], round_up=True)
-    if spec.get("maxUnavailable") is not None:
-        return expected - count(spec["maxUnavailable"], round_up=False)
+def scaled_up(value: int | str, total: int) -> int:
+    """An int-or-percent of total, a percentage rounded up as the disruption controller does."""
+    if isinstance(value, str) and value.endswith("%"):
+        return -(-int(value[:-1]) * total // 100)
+    return int(value)
+
+
+def pdb_floor(min_available: int | str | None, max_unavailable: int | str | None, expected: int) -> int | None:
+    """The pods a PDB keeps out of `expected`: minAvailable, or expected − maxUnavailable."""
+    if min_available is not None:
+        return scaled_up(min_available, expected)
+    if max_unavailable is not None:
+        return expected - scaled_up(max_unavailable, expected)
     return None
 
 
@@ -114,7 +115,7 @@ def pdb_rules(ns: Namespace) -> list[Finding]:
         if not pods:
             findings.append(Finding("pdb_selects_no_pod", _name(pdb), "its selector matches no pod of the namespace"))
             continue
-        floor = _pdb_floor(pdb, len(pods))
+        floor = pdb_floor(pdb["spec"].get("minAvailable"), pdb["spec"].get("maxUnavailable"), len(pods))
         if floor is not None and floor >= len(pods):
             findings.append(Finding("pdb_allows_no_disruption", _name(pdb), f"keeps {floor} of the {len(pods)} pod(s) "
                                     "it selects: no eviction, so no drain, ever gets through"))

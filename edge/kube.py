@@ -9,7 +9,7 @@ from typing import NamedTuple
 import urllib3
 from kubernetes import client, config
 
-from core.weak_spots import Namespace
+from core.weak_spots import Namespace, pdb_floor
 
 IN_CLUSTER = "in-cluster"
 # (connect, read) seconds: the client's default is no timeout at all, and a frozen API server would
@@ -128,11 +128,8 @@ def min_available(pdb, expected_pods: int) -> int | None:
     """A PDB's floor in pods; a percentage is of the pods its controller expects."""
     spec = pdb.spec
     if spec.min_available is not None:
-        value = spec.min_available
-        if isinstance(value, str) and value.endswith("%"):
-            return -(-int(value[:-1]) * expected_pods // 100)  # rounds up, like the disruption controller
-        return int(value)
-    if spec.max_unavailable is not None and pdb.status is not None:
+        return pdb_floor(spec.min_available, None, expected_pods)
+    if spec.max_unavailable is not None and pdb.status is not None:   # what the controller computed
         return pdb.status.desired_healthy
     return None
 

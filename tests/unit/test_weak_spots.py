@@ -69,6 +69,9 @@ def test_pdbs_that_block_every_drain_select_nothing_or_overlap():
             ("pdb_allows_no_disruption", "PodDisruptionBudget/zero"), ("pod_under_two_pdbs", "Pod/web-1")} <= found(ns)
     percent = Namespace([workload()], PODS, [pdb("most", {"matchLabels": {"app": "web"}}, minAvailable="90%")], [])
     assert found(percent) == {("pdb_allows_no_disruption", "PodDisruptionBudget/most")}   # 90 % of 3 rounds up to 3
+    # maxUnavailable 10 % of 3 rounds up to 1 pod, as the disruption controller counts: a drain gets through
+    assert found(Namespace([workload()], PODS, [pdb("some", {"matchLabels": {"app": "web"}}, maxUnavailable="10%")],
+                           [])) == set()
 
 
 def test_hpas_that_cannot_scale_scale_nothing_or_have_no_cpu_to_measure():
