@@ -18,7 +18,6 @@ that line, not the file).
 """
 
 import json
-import os
 import time
 from datetime import datetime, timezone
 from functools import cached_property
@@ -29,8 +28,8 @@ import pandas as pd
 from core.ledger import ReadBack, ledger_frame, reads_frame
 from core.verdict import Window, upgraded, utc
 from edge.files import columns_of, read_json_lines
+from edge.home import runs_root
 
-REPO = Path(__file__).resolve().parents[1]
 EVENTS = "events.jsonl"
 PROMETHEUS_STEP_S = 5  # prometheus.jsonl's step: the kind Prometheus scrapes and evaluates every 5 s
 TIMELINE_COLUMNS = ["t", "method", "name", "requests", "failures", "rt_ms"]
@@ -47,10 +46,8 @@ def load_readiness(path: str | Path) -> pd.DataFrame:
 
 
 def new_run_dir(name: str) -> Path:
-    """RUNS/<UTC time>-<name>: where one run keeps everything it recorded. RUNS is $GAMEDAY_RUNS,
-    else runs/ in the repository (the in-cluster runner's tree is read-only: its RUNS is a volume)."""
-    runs = Path(os.environ.get("GAMEDAY_RUNS") or REPO / "runs")
-    return runs / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{name}"
+    """RUNS/<UTC time>-<name>: where one run keeps everything it recorded (RUNS: edge.home.runs_root)."""
+    return runs_root() / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{name}"
 
 
 def append_event(run_dir: Path, event: str, **fields) -> None:

@@ -9,8 +9,8 @@ from urllib.parse import urlparse
 
 from core.thresholds import Threshold, ThresholdError, parse_threshold
 from edge.files import read_yaml
+from edge.home import default_stack
 
-DEFAULT = Path(__file__).resolve().parents[1] / "stack.yaml"
 KINDS = ("deployments", "hpas", "pdbs", "services")
 REQUIRED_URLS = ("entry", "prometheus")
 OPTIONAL_URLS = ("alertmanager", "alert_sink")
@@ -99,8 +99,12 @@ class _Fields:
 
 
 def load_stack(path: str | os.PathLike | None = None) -> Stack:
-    """The stack of `path`, else of $GAMEDAY_STACK, else the seed stack (stack.yaml)."""
-    source = Path(path or os.environ.get("GAMEDAY_STACK") or DEFAULT)
+    """The stack of `path`, else of $GAMEDAY_STACK, else ./stack.yaml (in the repository: the
+    seed stack), else $GAMEDAY_HOME/stack.yaml (edge.home)."""
+    source = Path(path or default_stack()).absolute()
+    if not path and not source.exists():
+        raise StackError(f"no stack file: none given (--stack), $GAMEDAY_STACK unset, no {source} nor "
+                         "$GAMEDAY_HOME/stack.yaml; `gameday init NAMESPACE` writes one from a live namespace")
     top = _Fields(source, read_yaml(source, StackError))
     top.check_keys(("name", "kube_context", "namespace", "urls", "slo", "elected") + KINDS)
     urls = top.section("urls")

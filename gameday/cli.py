@@ -1,8 +1,8 @@
 """The command line SREs run on a game day.
 
-    gameday list                                   the experiments and load profiles
+    gameday list [--experiments DIR]               the experiments and load profiles
     gameday run EXPERIMENT [--load PROFILE] [--stack stack.yaml] [--run-dir DIR] [--dry-run]
-                [--allow-context CONTEXT] [--allow-namespace NAMESPACE]
+                [--experiments DIR] [--allow-context CONTEXT] [--allow-namespace NAMESPACE]
     gameday report RUN_DIR                         (re)build RUN_DIR/report.html from its artifacts
     gameday cleanup [--stack stack.yaml]           undo whatever the suite's faults left on the cluster
     gameday check [--stack stack.yaml] [--namespace NS]
@@ -37,31 +37,31 @@ from core.checks import CHECKS
 from core.specs import key_of
 from core.verdict import FAIL, INCONCLUSIVE, Verdict
 from edge.files import read_yaml
+from edge.home import experiment_folders, find, find_profile, profile_folders
 from edge.processes import interruptible
 from edge.rundir import RunDirError, new_run_dir
 from edge.stack import StackError, load_stack
 from gameday.experiment import EXTENSION, ExperimentError
 from gameday.guard import GuardError, load_allowlist, target_of
 from gameday.progress import Progress
-from gameday.run import EXIT, REPO, dry_run, run_game_day
+from gameday.run import EXIT, dry_run, run_game_day
 from gameday.weak_spots import check_stack
 from reports.build import build_report
 from reports.history import REGRESSION, load_history, summary, write_history_page
 
-EXPERIMENTS, PROFILES = REPO / "experiments", REPO / "loadtests" / "profiles"
+def first_of_each_name(folders: list[Path]) -> list[Path]:
+    """The YAML files of the folders by name, the first folder's winning (the user's over the bundled)."""
+    found: dict[str, Path] = {}
+    for folder in folders:
+        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+            found.setdefault(path.stem, path)
+    return sorted(found.values(), key=lambda p: p.stem)
 
 
-def resolve(name: str, folder: Path) -> Path:
-    """A path as given, or a name of the folder with or without .yaml."""
-    for candidate in (Path(name), folder / name, folder / f"{name}.yaml"):
-        if candidate.is_file():
-            return candidate.resolve()
-    raise FileNotFoundError(f"{name}: no such file, nor {folder.relative_to(REPO)}/{name}.yaml")
-
-
-def list_all() -> int:
-    print("experiments (gameday run NAME; * = in the CI subset):")
-    for path in sorted(EXPERIMENTS.glob("*.yaml")):
+def list_all(args) -> int:
+    folders = experiment_folders(args.experiments)
+    print(f"experiments (gameday run NAME; * = in the CI subset), from {', '.join(map(str, folders))}:")
+    for path in first_of_each_name(folders):
         try:
             experiment = read_yaml(path, ExperimentError)
         except ExperimentError as err:
@@ -74,8 +74,8 @@ def list_all() -> int:
             print(f"    {'':28} verdicts: {', '.join(dict.fromkeys(s['check'] for s in ours['verdicts']))}")
         if ours.get("guardrails"):
             print(f"    {'':28} halts on: {'; '.join(ours['guardrails'])}")
-    print("load profiles (--load NAME):")
-    for path in sorted(PROFILES.glob("*.yaml")):
+    print(f"load profiles (--load NAME), from {', '.join(map(str, profile_folders()))}:")
+    for path in first_of_each_name(profile_folders()):
         print(f"    {path.stem}")
     print("checks (an experiment's verdicts: {check: NAME, ...}):")
     for check in CHECKS.values():
@@ -95,8 +95,8 @@ def show(verdict: Verdict) -> None:
 def run(args) -> int:
     try:
         stack = load_stack(args.stack)
-        experiment = resolve(args.experiment, EXPERIMENTS)
-        load = resolve(args.load, PROFILES) if args.load else None
+        experiment = find(args.experiment, experiment_folders(args.experiments), "experiment")
+        load = find_profile(args.load) if args.load else None
     except (StackError, FileNotFoundError) as err:
         print(f"gameday: {err}", file=sys.stderr)
         return EXIT["error"]
@@ -194,12 +194,16 @@ def check(args) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="gameday", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="the experiments and load profiles")
-    run_p = commands.add_parser("run", help="one game day: an experiment under load, judged")
+    experiments = argparse.ArgumentParser(add_help=False)
+    experiments.add_argument("--experiments", type=Path, metavar="DIR",
+                             help="look for experiments here first (then $GAMEDAY_HOME/experiments, then the bundled)")
+    stack = argparse.ArgumentParser(add_help=False)
+    stack.add_argument("--stack", help="stack file (default: $GAMEDAY_STACK, ./stack.yaml, $GAMEDAY_HOME/stack.yaml)")
+    commands.add_parser("list", parents=[experiments], help="the experiments and load profiles")
+    run_p = commands.add_parser("run", parents=[experiments, stack], help="one game day: an experiment under load, judged")
     run_p.add_argument("experiment", help="a name from `gameday list`, or a path")
     run_p.add_argument("--load", help="load profile (name or path) instead of the experiment's own")
-    run_p.add_argument("--stack", help="stack file (default: $GAMEDAY_STACK, else stack.yaml)")
-    run_p.add_argument("--run-dir", type=Path, help="where the artifacts go (default: $GAMEDAY_RUNS or runs/, then <UTC>-<experiment>)")
+    run_p.add_argument("--run-dir", type=Path, help="where the artifacts go (default: $GAMEDAY_RUNS or ./runs, then <UTC>-<experiment>)")
     run_p.add_argument("--dry-run", action="store_true",
                        help="resolve every target (pods, nodes, zone) and print what would be done; touch nothing")
     run_p.add_argument("--allow-context", action="append", metavar="CONTEXT",
@@ -210,10 +214,8 @@ def main(argv=None) -> int:
     report_p.add_argument("run_dir", type=Path, nargs="?")
     report_p.add_argument("--history", type=Path, metavar="DIR",
                           help="compare each experiment's latest run in DIR with its earlier runs")
-    cleanup_p = commands.add_parser("cleanup", help="undo whatever the suite's faults left on the cluster")
-    cleanup_p.add_argument("--stack", help="stack file (default: $GAMEDAY_STACK, else stack.yaml)")
-    check_p = commands.add_parser("check", help="the stack's weak spots, read from its live objects, before any fault")
-    check_p.add_argument("--stack", help="stack file (default: $GAMEDAY_STACK, else stack.yaml)")
+    cleanup_p = commands.add_parser("cleanup", parents=[stack], help="undo whatever the suite's faults left on the cluster")
+    check_p = commands.add_parser("check", parents=[stack], help="the stack's weak spots, read from its live objects, before any fault")
     check_p.add_argument("--namespace", help="this namespace instead of the stack's")
     args = parser.parse_args(argv)
     interruptible()  # Ctrl-C works even where a shell started this with SIGINT ignored
@@ -221,7 +223,7 @@ def main(argv=None) -> int:
         report_p.error("give either RUN_DIR or --history DIR")
     handlers = {"list": list_all, "run": run, "report": report, "cleanup": cleanup, "check": check}
     try:
-        return handlers[args.command](*([] if args.command == "list" else [args]))
+        return handlers[args.command](args)
     except KeyboardInterrupt:
         print("\ngameday: interrupted", file=sys.stderr)
         return EXIT["interrupted"]

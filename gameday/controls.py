@@ -6,12 +6,13 @@
         provider:
           type: python
           module: gameday.controls
-          arguments: {profile: loadtests/profiles/steady.yaml, warmup_s: 20, settle_s: 0}
+          arguments: {profile: steady, warmup_s: 20, settle_s: 0}
 
 Before the experiment: with settle_s, waits (up to settle_s) until every HPA of the stack runs its
 minimum replicas; then starts the readiness sampler and Locust (loadtests.runner), each in its own
-process, against the stack of $GAMEDAY_STACK (default stack.yaml) with the profile named here (or
-$GAMEDAY_LOAD_PROFILE, which `gameday run --load` sets), and, if the experiment declares guardrails,
+process, against the stack of $GAMEDAY_STACK (default stack.yaml) with the profile named here (a
+name, looked up in $GAMEDAY_HOME/profiles then the bundled ones, or a path; $GAMEDAY_LOAD_PROFILE,
+which `gameday run --load` sets, replaces it), and, if the experiment declares guardrails,
 their watcher (gameday.guardrails: it halts the experiment when one is crossed); then lets the load
 warm up so the steady-state probes have traffic to judge. After it (and on a crash, at cleanup):
 stops them gracefully, so Locust still writes its numbers, and, when the load had writers, reads
@@ -38,7 +39,8 @@ from edge.kube import IN_CLUSTER, autoscaling_api
 from edge.orders import read_back
 from edge.poll import poll
 from edge.processes import python_module, spawn
-from edge.rundir import REPO, RunDir, append_event, new_run_dir
+from edge.home import find_profile
+from edge.rundir import RunDir, append_event, new_run_dir
 from edge.stack import load_stack
 from gameday.experiment import ExperimentError, guardrails_of
 
@@ -60,7 +62,7 @@ def run_dir() -> Path:
 def _start(name: str, args: list[str], out: Path) -> subprocess.Popen:
     # same process group: a Ctrl-C on the terminal stops the load and the sampler too (both stop
     # gracefully on SIGINT), so none outlives an interrupted game day
-    proc = spawn(python_module(*args), cwd=REPO, stdout=open(out / f"{name}.out", "w"), stderr=subprocess.STDOUT)
+    proc = spawn(python_module(*args), stdout=open(out / f"{name}.out", "w"), stderr=subprocess.STDOUT)
     _children[name] = proc
     return proc
 
@@ -99,7 +101,7 @@ def settle(stack, timeout_s: float) -> None:
         _interrupt(f"the stack did not settle in {timeout_s:.0f} s: {busy}")
 
 
-def before_experiment_control(context: dict, profile: str = "loadtests/profiles/steady.yaml",
+def before_experiment_control(context: dict, profile: str = "steady",
                               warmup_s: float = 20, settle_s: float = 0, **_) -> None:
     stack = load_stack()
     try:
@@ -108,7 +110,10 @@ def before_experiment_control(context: dict, profile: str = "loadtests/profiles/
         _interrupt(str(err))
     if settle_s:
         settle(stack, settle_s)
-    profile = os.environ.get("GAMEDAY_LOAD_PROFILE") or profile  # `gameday run --load` overrides
+    try:  # `gameday run --load` overrides; a name is looked up in the user's profiles, then the bundled
+        profile = find_profile(os.environ.get("GAMEDAY_LOAD_PROFILE") or profile)
+    except FileNotFoundError as err:
+        _interrupt(str(err))
     # an experiment activity of chaostoolkit-kubernetes reads its context from here: the stack's, never the
     # kubeconfig's current one
     os.environ["KUBERNETES_CONTEXT"] = stack.kube_context
@@ -117,7 +122,7 @@ def before_experiment_control(context: dict, profile: str = "loadtests/profiles/
     _start("sampler", ["gameday.sampler", "--out", str(out / "readiness.jsonl"), "--stack", str(stack.source)], out)
     # from a pod of the cluster (deploy/runner) the entry is a Service of the stack's namespace
     in_cluster = ["--cluster-namespace", stack.namespace] if stack.kube_context == IN_CLUSTER else []
-    _start("load", ["loadtests.runner", "--host", stack.entry_url, "--profile", str(REPO / profile),
+    _start("load", ["loadtests.runner", "--host", stack.entry_url, "--profile", str(profile),
                     "--duration", str(LOAD_CEILING_S), "--out", str(out / "load"), *in_cluster], out)
     if guardrails:  # halts this process (SIGINT, the graceful stop) when one is crossed
         _start("guardrails", ["gameday.guardrails", "--run-dir", str(out), "--stack", str(stack.source),

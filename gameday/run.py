@@ -20,7 +20,8 @@ from core.target import Target
 from core.verdict import FAIL, INCONCLUSIVE, PASS, Verdict
 from edge.kube import worker_zones
 from edge.processes import python_module, spawn
-from edge.rundir import REPO, RunDir, new_run_dir, read_events
+from edge.home import SUITE_ROOT
+from edge.rundir import RunDir, new_run_dir, read_events
 from edge.stack import Stack
 from gameday.dryrun import plan
 from gameday.experiment import ExperimentError, guardrails_of, load_experiment
@@ -153,7 +154,7 @@ def _run_chaos(experiment_path: Path, stack: Stack, target: Target, run_dir: Pat
                                     "run", "--rollback-strategy", "always",
                                     "--var-file", str(write_target(target, run_dir)),
                                     "--journal-path", str(run_dir / "journal.json"), str(experiment_path)),
-                      cwd=REPO, env=chaos_env(stack, run_dir, load_profile), stdout=out, stderr=subprocess.STDOUT,
+                      env=chaos_env(stack, run_dir, load_profile), stdout=out, stderr=subprocess.STDOUT,
                       start_new_session=True)
         interrupts = Interrupts(chaos, run_dir)
         try:
@@ -320,8 +321,9 @@ def run_header(experiment_path: Path, stack: Stack, load_profile: Path | None) -
 
 
 def _shown(path: Path) -> str:
+    """A bundled file relative to the suite (experiments/x.yaml), the user's own in full."""
     path = Path(path).resolve()
-    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+    return str(path.relative_to(SUITE_ROOT)) if path.is_relative_to(SUITE_ROOT) else str(path)
 
 
 def _record(result: Result) -> Result:

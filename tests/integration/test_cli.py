@@ -24,7 +24,7 @@ def test_list_names_every_experiment_and_marks_the_ci_subset():
 def test_an_unknown_experiment_is_named_and_exits_3():
     out = gameday("run", "no-such-experiment")
     assert out.returncode == 3
-    assert "no-such-experiment: no such file, nor experiments/no-such-experiment.yaml" in out.stderr
+    assert "no-such-experiment': no such file, nor no-such-experiment.yaml in " in out.stderr
 
 
 def test_a_broken_stack_file_is_named_and_exits_3(tmp_path):

@@ -2,7 +2,11 @@
 
 import pytest
 
-from edge.stack import DEFAULT, StackError, load_stack
+from pathlib import Path
+
+from edge.stack import StackError, load_stack
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def write(tmp_path, text):
@@ -20,9 +24,11 @@ slo: {objectives: ["p99 < 300ms"]}
 """
 
 
-def test_the_seed_stack_is_the_default():
+def test_the_seed_stack_is_the_default_in_the_repository(monkeypatch):
+    monkeypatch.delenv("GAMEDAY_STACK", raising=False)
+    monkeypatch.chdir(REPO)
     stack = load_stack()
-    assert stack.source == DEFAULT
+    assert stack.source == REPO / "stack.yaml"
     assert (stack.namespace, stack.kube_context) == ("gameday", "kind-gameday")
     assert stack.entry_url == "http://127.0.0.1:30080"
     assert stack.alert_sink_url == "http://127.0.0.1:30094"
