@@ -112,6 +112,12 @@ class RunDir:
         return journal
 
     @cached_property
+    def handed(self) -> dict | None:
+        """target.json's configuration: what the runner handed the experiment (gameday.run)."""
+        target = self._json("target.json")
+        return target.get("configuration") if isinstance(target, dict) else None
+
+    @cached_property
     def window(self) -> Window | None:
         """From the journal's start to its end: the run as Chaos Toolkit timed it."""
         journal = self.journal or {}

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from core.roles import ROLES
 from core.thresholds import Threshold, ThresholdError, parse_threshold
 from edge.files import read_yaml
-from edge.home import default_stack
+from edge.home import SUITE_ROOT, default_stack
 
 KINDS = ("deployments", "hpas", "pdbs", "services")
 REQUIRED_URLS = ("entry", "prometheus")
@@ -52,6 +53,9 @@ class Stack:
     server_selector: str
     burn_rate_window_divisor: int
     elected: dict[str, Elected] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)   # role -> object name (core.roles)
+    locustfile: Path | None = None   # the stack's own traffic; None: GETs spread over `paths`
+    paths: tuple[str, ...] = ("/",)  # what the generic traffic GETs
 
 
 class _Fields:
@@ -68,7 +72,7 @@ class _Fields:
         raise StackError(f"{self.source}: {field}: {problem}")
 
     def check_keys(self, allowed) -> None:
-        unknown = sorted(set(self.data) - set(allowed))
+        unknown = sorted(map(str, set(self.data) - set(allowed)))
         if unknown:
             self.fail(unknown[0], f"unknown field (known: {', '.join(allowed)})")
 
@@ -106,7 +110,7 @@ def load_stack(path: str | os.PathLike | None = None) -> Stack:
         raise StackError(f"no stack file: none given (--stack), $GAMEDAY_STACK unset, no {source} nor "
                          "$GAMEDAY_HOME/stack.yaml; `gameday init NAMESPACE` writes one from a live namespace")
     top = _Fields(source, read_yaml(source, StackError))
-    top.check_keys(("name", "kube_context", "namespace", "urls", "slo", "elected") + KINDS)
+    top.check_keys(("name", "kube_context", "namespace", "urls", "slo", "elected", "roles", "load") + KINDS)
     urls = top.section("urls")
     urls.check_keys(REQUIRED_URLS + OPTIONAL_URLS)
     slo = top.section("slo")
@@ -127,8 +131,35 @@ def load_stack(path: str | os.PathLike | None = None) -> Stack:
         alertmanager_url=urls.url("alertmanager", False), alert_sink_url=urls.url("alert_sink", False),
         **{kind: top.names(kind) for kind in KINDS},
         objectives=tuple(objectives), server_selector=slo.get("server_selector", str, ""),
-        burn_rate_window_divisor=divisor, elected=_elected(top),
+        burn_rate_window_divisor=divisor, elected=_elected(top), roles=_roles(top), **_load(top),
     )
+
+
+def _load(top: _Fields) -> dict:
+    """load: {locustfile: PATH (relative to the stack file, else to the suite's own files),
+    paths: [...] (what the generic locustfile GETs)}."""
+    if top.get("load", dict, None) is None:
+        return {}
+    load = top.section("load")
+    load.check_keys(("locustfile", "paths"))
+    paths = load.names("paths") or ("/",)
+    if not all(p.startswith("/") for p in paths):
+        load.fail("paths", f"{list(paths)!r}: each a path on the entry URL, starting with /")
+    name = load.get("locustfile", str, None)
+    if name is None:
+        return {"paths": paths}
+    for base in (top.source.parent, SUITE_ROOT):
+        if (base / name).is_file():
+            return {"locustfile": (base / name).resolve(), "paths": paths}
+    load.fail("locustfile", f"{name}: no such file next to the stack file nor among the suite's ({SUITE_ROOT})")
+
+
+def _roles(top: _Fields) -> dict[str, str]:
+    if top.get("roles", dict, None) is None:
+        return {}
+    roles = top.section("roles")
+    roles.check_keys(tuple(ROLES))
+    return {role: roles.get(role, str) for role in roles.data}
 
 
 def _elected(top: _Fields) -> dict[str, Elected]:

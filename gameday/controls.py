@@ -101,11 +101,12 @@ def settle(stack, timeout_s: float) -> None:
         _interrupt(f"the stack did not settle in {timeout_s:.0f} s: {busy}")
 
 
-def before_experiment_control(context: dict, profile: str = "steady",
-                              warmup_s: float = 20, settle_s: float = 0, **_) -> None:
+def before_experiment_control(context: dict, profile: str = "steady", warmup_s: float = 20, settle_s: float = 0,
+                              configuration: dict | None = None, **_) -> None:
     stack = load_stack()
     try:
-        guardrails = [g.expr for g in guardrails_of(context, f"experiment {context.get('title')!r}", stack.deployments)]
+        guardrails = [g.expr for g in guardrails_of(context, f"experiment {context.get('title')!r}", stack.deployments,
+                                                    configuration)]
     except ExperimentError as err:  # a guardrail that cannot be watched must not let the faults run unwatched
         _interrupt(str(err))
     if settle_s:
@@ -122,7 +123,9 @@ def before_experiment_control(context: dict, profile: str = "steady",
     _start("sampler", ["gameday.sampler", "--out", str(out / "readiness.jsonl"), "--stack", str(stack.source)], out)
     # from a pod of the cluster (deploy/runner) the entry is a Service of the stack's namespace
     in_cluster = ["--cluster-namespace", stack.namespace] if stack.kube_context == IN_CLUSTER else []
-    _start("load", ["loadtests.runner", "--host", stack.entry_url, "--profile", str(profile),
+    traffic = ["--locustfile", str(stack.locustfile)] if stack.locustfile else \
+        [arg for path in stack.paths for arg in ("--path", path)]
+    _start("load", ["loadtests.runner", "--host", stack.entry_url, "--profile", str(profile), *traffic,
                     "--duration", str(LOAD_CEILING_S), "--out", str(out / "load"), *in_cluster], out)
     if guardrails:  # halts this process (SIGINT, the graceful stop) when one is crossed
         _start("guardrails", ["gameday.guardrails", "--run-dir", str(out), "--stack", str(stack.source),

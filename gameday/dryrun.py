@@ -19,17 +19,16 @@ from core.target import Target
 from edge.stack import Stack
 
 
-def configuration(experiment: dict, env: dict[str, str], target: Target) -> dict:
-    """The experiment's configuration as `chaos run` would resolve it in this environment, the
-    target's keys given as the runner gives them (--var-file)."""
+def configuration(experiment: dict, env: dict[str, str], handed: dict) -> dict:
+    """The experiment's configuration as `chaos run` would resolve it in this environment, with
+    what the runner hands it (--var-file: the target, the stack's objects by role)."""
     resolved = {}
     for key, value in (experiment.get("configuration") or {}).items():
         if isinstance(value, dict) and value.get("type") == "env":
             resolved[key] = env.get(value["key"], value.get("default"))
         else:
             resolved[key] = value
-    given = target.configuration()
-    return {**resolved, **{k: given[k] for k in resolved if k in given}}
+    return {**resolved, **{k: handed[k] for k in resolved if k in handed}}
 
 
 def _function(provider: dict):
@@ -57,9 +56,10 @@ def describe(activity: dict, config: dict, target: Target) -> list[str]:
     return [f"{provider.get('type', '?')}: {provider.get('path') or provider.get('url') or provider}"]
 
 
-def plan(experiment: dict, source: str, stack: Stack, target: Target, env: dict[str, str], profile: str) -> list[str]:
+def plan(experiment: dict, source: str, stack: Stack, target: Target, handed: dict, env: dict[str, str],
+         profile: str) -> list[str]:
     """The lines of a dry run, in the order the game day would act."""
-    config = configuration(experiment, env, target)
+    config = configuration(experiment, env, handed)
     lines = [f"dry run of {source}: {experiment.get('title', '')}",
              f"target: context {target.context}, namespace {target.namespace}"
              + (f" (also allowed: {', '.join(target.allowed_namespaces)})" if target.allowed_namespaces else "")

@@ -10,17 +10,20 @@ import dataclasses
 import importlib
 import inspect
 import json
+import re
 from pathlib import Path
 
 from chaoslib import substitute  # ${...} resolved as `chaos run` will
 
 from core.checks import Asked, asked
+from core.roles import role_of_key
 from core.guardrails import READINESS, Guardrail, GuardrailError, parse_guardrails
 from core.specs import SpecError, key_of
 from edge.files import read_yaml
 
 EXTENSION = "kube-gameday"
 SUITE_PACKAGES = ("actions", "probes")
+PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 TARGET_KEYS = ("kube_context", "namespace")  # core.target: what an action of the suite needs to act at all
 
 
@@ -50,12 +53,42 @@ def verdict_entries(experiment: dict, source: str) -> list:
     return entries
 
 
-def guardrails_of(experiment: dict, source: str, deployments: tuple[str, ...] | None = None) -> list[Guardrail]:
-    """The guardrails the experiment declares (none: an empty list); with the stack's
-    `deployments`, a ready() guardrail must name one of them (the sampler watches no other)."""
+def configured(experiment: dict, handed: dict | None = None) -> dict:
+    """The experiment's configuration values: those fixed in the file (the seed stack's, for a
+    plain `chaos run`), overridden by what the runner hands it (target.json: the target, the
+    stack's objects by role). Those read from the environment are known only to `chaos run`."""
+    handed, values = handed or {}, {}
+    for key, value in (experiment.get("configuration") or {}).items():  # chaoslib takes only keys declared
+        if key in handed:
+            values[key] = handed[key]
+        elif not (isinstance(value, dict) and "type" in value):
+            values[key] = value
+    return values
+
+
+def placeholders(experiment: dict) -> set[str]:
+    """The configuration keys the experiment's ${...} name, anywhere in it."""
+    return set(PLACEHOLDER.findall(json.dumps(experiment, default=str)))
+
+
+def roles_used(experiment: dict) -> dict[str, list[str]]:
+    """The stack roles the experiment acts on (core.roles), each with the keys naming it."""
+    used: dict[str, list[str]] = {}
+    for key in sorted(placeholders(experiment)):
+        if role := role_of_key(key):
+            used.setdefault(role, []).append(key)
+    return used
+
+
+def guardrails_of(experiment: dict, source: str, deployments: tuple[str, ...] | None = None,
+                  handed: dict | None = None) -> list[Guardrail]:
+    """The guardrails the experiment declares (none: an empty list), ${...} resolved as `chaos
+    run` resolves them (configured); with the stack's `deployments`, a ready() guardrail must name
+    one of them (the sampler watches no other)."""
     where = f"{source}: extensions[{EXTENSION}].guardrails"
+    declared = extension(experiment, source, required=False).get("guardrails") or []
     try:
-        guardrails = parse_guardrails(extension(experiment, source, required=False).get("guardrails") or [], where)
+        guardrails = parse_guardrails(substitute(declared, configured(experiment, handed), {}), where)
     except GuardrailError as err:
         raise ExperimentError(str(err)) from None
     for i, guardrail in enumerate(guardrails):
@@ -65,28 +98,31 @@ def guardrails_of(experiment: dict, source: str, deployments: tuple[str, ...] | 
     return guardrails
 
 
-def asked_checks(experiment: dict, source: str, namespace: str | None = None) -> list[Asked]:
-    """The checks the experiment asks for, decoded; "${namespace}" in a field is `namespace`
-    (the stack's, as in the experiment's own configuration) when given."""
-    checks = []
+def asked_checks(experiment: dict, source: str, handed: dict | None = None) -> list[Asked]:
+    """The checks the experiment asks for, decoded, ${...} resolved as `chaos run` resolves them
+    (configured). A field that is one placeholder naming a list (pdb: "${pdbs}") asks for the
+    check once for each of its items."""
+    checks, values = [], configured(experiment, handed)
     for i, entry in enumerate(verdict_entries(experiment, source)):
-        if namespace is not None and isinstance(entry, dict):
-            entry = {k: _substituted(v, namespace) for k, v in entry.items()}
+        check = entry.get("check") if isinstance(entry, dict) else None
+        where = f"{source}: extensions[{EXTENSION}].verdicts[{i}]" + (f" ({check})" if isinstance(check, str) else "")
         try:
-            checks.append(asked(entry))
+            checks += [asked(one) for one in _each(entry, values)]
         except SpecError as err:
-            check = entry.get("check") if isinstance(entry, dict) else None
-            raise ExperimentError(f"{source}: extensions[{EXTENSION}].verdicts[{i}]"
-                                  + (f" ({check})" if isinstance(check, str) else "") + f": {err}") from err
+            raise ExperimentError(f"{where}: {err}") from err
     return checks
 
 
-def _substituted(value, namespace: str):
-    if isinstance(value, str):
-        return value.replace("${namespace}", namespace)
-    if isinstance(value, dict):
-        return {k: _substituted(v, namespace) for k, v in value.items()}
-    return value
+def _each(entry, values: dict) -> list:
+    """The entry resolved, once per item of a field that is one placeholder naming a list."""
+    if not isinstance(entry, dict):
+        return [entry]
+    lists = [k for k, v in entry.items() if isinstance(v, str) and PLACEHOLDER.fullmatch(v)
+             and isinstance(values.get(PLACEHOLDER.fullmatch(v)[1]), list)]
+    if len(lists) > 1:
+        raise SpecError(f"{', '.join(lists)}: only one field may name a list of objects")
+    resolved = substitute(entry, values, {})
+    return [{**resolved, lists[0]: item} for item in resolved[lists[0]]] if lists else [resolved]
 
 
 def load_experiment(path: str | Path) -> dict:
@@ -111,6 +147,10 @@ def validate(experiment, source: str) -> None:
     configuration = experiment.get("configuration") or {}
     if not isinstance(configuration, dict):
         raise ExperimentError(f"{source}: configuration: a mapping of names to values, not {configuration!r}")
+    undeclared = sorted(placeholders(experiment) - set(configuration))
+    if undeclared:  # `chaos run` would leave it as written: an action aimed at the literal text
+        raise ExperimentError(f"{source}: ${{{undeclared[0]}}} is used but configuration declares no "
+                              f"{undeclared[0]!r} (declared: {', '.join(configuration) or 'none'})")
     for part, activities in sections.items():
         if not isinstance(activities, list):
             raise ExperimentError(f"{source}: {part}: a list of activities, not {activities!r}")

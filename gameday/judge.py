@@ -58,8 +58,9 @@ def with_coverage(run: Run, verdict: Verdict) -> Verdict:
 
 def judge_run(run_dir: Path, experiment: dict, source: str, stack: Stack) -> Iterator[Verdict]:
     """The verdicts one by one, as each is judged (some query Prometheus)."""
-    run = Run(RunDir(run_dir), stack, asked_checks(experiment, source, stack.namespace),
-              guardrails_of(experiment, source))
+    run_files = RunDir(run_dir)
+    handed = run_files.handed or {"namespace": stack.namespace}  # what the run resolved ${...} with
+    run = Run(run_files, stack, asked_checks(experiment, source, handed), guardrails_of(experiment, source, handed=handed))
     yield from steady_state(run)
     every_run = [Asked(STACK_PRESENT, NoFields())] + ([Asked(GUARDRAIL_HELD, NoFields())] if run.guardrails else [])
     for entry in every_run + run.asked:

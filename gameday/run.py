@@ -18,13 +18,14 @@ from pathlib import Path
 from actions.leftovers import leftovers
 from core.target import Target
 from core.verdict import FAIL, INCONCLUSIVE, PASS, Verdict
-from edge.kube import worker_zones
+from core.roles import RoleError, role_values
+from edge.kube import read_namespace, worker_zones
 from edge.processes import python_module, spawn
 from edge.home import SUITE_ROOT
 from edge.rundir import RunDir, new_run_dir, read_events
-from edge.stack import Stack
+from edge.stack import Stack, StackError
 from gameday.dryrun import plan
-from gameday.experiment import ExperimentError, guardrails_of, load_experiment
+from gameday.experiment import ExperimentError, guardrails_of, load_experiment, roles_used
 from gameday.guard import Allowlist, GuardError, guard, load_allowlist, target_of
 from gameday.judge import judge_run
 from gameday.record import record_prometheus
@@ -68,28 +69,57 @@ def chaos_env(stack: Stack, run_dir: Path, load_profile: Path | None) -> dict[st
     return env
 
 
-def write_target(target: Target, run_dir: Path) -> Path:
-    """target.json: the target as `chaos run --var-file` hands it to the experiment's configuration."""
+def handed_configuration(stack: Stack, target: Target) -> dict:
+    """What the runner hands the experiment's configuration (`chaos run --var-file`): the target,
+    the stack's server selector and object lists, and its objects by role (core.roles), read
+    from the live namespace."""
+    handed = {**target.configuration(), "server_selector": stack.server_selector,
+              "deployments": list(stack.deployments), "hpas": list(stack.hpas), "pdbs": list(stack.pdbs)}
+    if stack.roles:
+        try:
+            handed |= role_values(stack.roles, read_namespace(stack.kube_context, stack.namespace))
+        except RoleError as err:
+            raise StackError(f"{stack.source}: {err}") from None
+    return handed
+
+
+def write_target(handed: dict, run_dir: Path) -> Path:
+    """target.json: what `chaos run --var-file` hands the experiment's configuration; the judge
+    reads it back to resolve the verdicts' ${...} as the run resolved them."""
     path = run_dir / "target.json"
-    path.write_text(json.dumps({"configuration": target.configuration()}, indent=2))
+    path.write_text(json.dumps({"configuration": handed}, indent=2))
     return path
 
 
-def preflight(experiment_path: Path, stack: Stack, allow: Allowlist | None) -> tuple[dict, Allowlist]:
-    """The experiment read and checked, the guard passed: before anything touches the cluster."""
+@dataclass
+class Prepared:
+    experiment: dict
+    target: Target
+    handed: dict    # handed_configuration
+
+
+def preflight(experiment_path: Path, stack: Stack, allow: Allowlist | None) -> Prepared:
+    """The experiment read and checked against the stack, the guard passed: before anything
+    touches the cluster."""
     allow = allow or load_allowlist()
     experiment = load_experiment(experiment_path)
-    guardrails_of(experiment, str(experiment_path), stack.deployments)
     guard(stack, experiment, str(experiment_path), allow)
-    return experiment, allow
+    target = target_of(stack, allow)
+    handed = handed_configuration(stack, target)
+    for role, keys in roles_used(experiment).items():
+        if role not in stack.roles:
+            raise StackError(f"{experiment_path} acts on the stack's {role} role ({', '.join(f'${{{k}}}' for k in keys)}): "
+                             f"{stack.source} names no roles.{role} (core/roles.py says what each role is)")
+    guardrails_of(experiment, str(experiment_path), stack.deployments, handed)
+    return Prepared(experiment, target, handed)
 
 
 def dry_run(experiment_path: Path, stack: Stack, load_profile: Path | None = None,
             allow: Allowlist | None = None) -> list[str]:
     """What the game day would do, resolved with reads only (gameday.dryrun)."""
-    experiment, allow = preflight(experiment_path, stack, allow)
+    prepared = preflight(experiment_path, stack, allow)
     env = chaos_env(stack, Path("(dry run)"), load_profile)
-    return plan(experiment, str(experiment_path), stack, target_of(stack, allow), env,
+    return plan(prepared.experiment, str(experiment_path), stack, prepared.target, prepared.handed, env,
                 env.get("GAMEDAY_LOAD_PROFILE", "the experiment's own"))
 
 
@@ -105,9 +135,9 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
     run_dir.mkdir(parents=True, exist_ok=True)
     result, target = Result(run_dir, target=run_header(experiment_path, stack, load_profile)), None
     try:
-        experiment, allow = preflight(experiment_path, stack, allow)
-        target = target_of(stack, allow)
-        chaos = _run_chaos(experiment_path, stack, target, run_dir, load_profile, result, on_tick, tick_s)
+        prepared = preflight(experiment_path, stack, allow)
+        experiment, target = prepared.experiment, prepared.target
+        chaos = _run_chaos(experiment_path, stack, prepared, run_dir, load_profile, result, on_tick, tick_s)
         if not (run_dir / "journal.json").exists():
             result.error = f"chaos run exited {chaos.returncode} without a journal; see {run_dir / 'chaos.out'}"
             return _checked(result, target)
@@ -120,7 +150,7 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
             result.target["zones"] = worker_zones(stack.kube_context)
         except Exception as err:  # unreachable API: the verdicts stand, the header lacks the zones
             result.notes.append(f"not recorded: the nodes' zones ({type(err).__name__}: {err})")
-    except (ExperimentError, GuardError) as err:
+    except (ExperimentError, GuardError, StackError) as err:
         result.error = str(err)
         return _record(result)
     except Exception as err:
@@ -142,7 +172,7 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
     return result
 
 
-def _run_chaos(experiment_path: Path, stack: Stack, target: Target, run_dir: Path, load_profile: Path | None,
+def _run_chaos(experiment_path: Path, stack: Stack, prepared: Prepared, run_dir: Path, load_profile: Path | None,
                result: Result, on_tick: Callable[[float], None] | None, tick_s: float) -> subprocess.Popen:
     """`chaos run` of the experiment, to its end; an interrupt or a failure of this process while
     it runs stops it the way a Ctrl-C does (rollbacks run) and is noted in the result."""
@@ -152,7 +182,7 @@ def _run_chaos(experiment_path: Path, stack: Stack, target: Target, run_dir: Pat
         chaos = spawn(python_module("chaostoolkit", "--log-file", str(run_dir / "chaos.log"),
                                     # rollbacks also after a failed hypothesis or an interrupt (default: not)
                                     "run", "--rollback-strategy", "always",
-                                    "--var-file", str(write_target(target, run_dir)),
+                                    "--var-file", str(write_target(prepared.handed, run_dir)),
                                     "--journal-path", str(run_dir / "journal.json"), str(experiment_path)),
                       env=chaos_env(stack, run_dir, load_profile), stdout=out, stderr=subprocess.STDOUT,
                       start_new_session=True)

@@ -108,7 +108,7 @@ def load_profile(path: str | Path) -> Profile:
     if not isinstance(data, dict):
         raise ProfileError(f"{path}: expected a mapping of fields, got {type(data).__name__}")
     known = {f.name for f in fields(Profile)} - {"source"}
-    unknown = sorted(set(data) - known)
+    unknown = sorted(map(str, set(data) - known))  # a YAML key may be anything: `?` alone is a null one
     if unknown:
         raise ProfileError(f"{path}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     try:

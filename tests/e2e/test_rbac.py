@@ -25,11 +25,12 @@ ALLOWED = [("get", "pods", "gameday"), ("delete", "pods", "gameday"), ("create",
            ("create", "pods", "kube-gameday-agents"), ("delete", "pods", "kube-gameday-agents"),
            ("get", "pods/log", "kube-gameday-agents"),
            ("create", "leases", "kube-gameday-agents"), ("patch", "leases", "kube-gameday-agents"),
-           ("get", "endpointslices:kubernetes", "default"), ("list", "endpointslices", "gameday")]
+           ("get", "endpointslices:kubernetes", "default"), ("list", "endpointslices", "gameday"),
+           ("list", "statefulsets", "gameday")]
 DENIED = [("get", "secrets", "gameday"), ("list", "secrets", None), ("delete", "deployments", "gameday"),
           ("delete", "nodes", None), ("create", "pods/eviction", "kube-system"), ("delete", "pods", "kube-system"),
           ("patch", "deployments", "monitoring"), ("create", "pods", "gameday"), ("get", "configmaps", "gameday"),
-          ("delete", "services", "gameday"), ("create", "leases", "gameday"),
+          ("delete", "services", "gameday"), ("create", "leases", "gameday"), ("patch", "statefulsets", "gameday"),
           ("create", "pods/exec", "kube-gameday-agents"), ("list", "endpointslices", "default"),
           ("get", "endpointslices:other", "default")]
 

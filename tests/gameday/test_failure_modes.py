@@ -58,7 +58,7 @@ def test_prometheus_and_locust_lost_mid_run_make_their_verdicts_inconclusive(see
         kubectl("delete", "pod", "-n", "monitoring", "-l", "app=prometheus", "--wait=false")
         # the load runner and Locust, its own process: both have the run's load directory in their arguments
         subprocess.run(["pkill", "-KILL", "-f", str(out_dir / "load")], check=True)
-    rc, out, record = disturbed_pod_kill(out_dir, "kill-another-core-api-pod", lose_prometheus_and_locust,
+    rc, out, record = disturbed_pod_kill(out_dir, "kill-another-entry-pod", lose_prometheus_and_locust,
                                          seed_stack.prometheus_url)
     assert rc in (EXIT["fail"], EXIT["inconclusive"]) and not record["error"], out
     verdicts = record["verdicts"]
@@ -83,16 +83,16 @@ def test_an_api_server_blip_is_ridden_out_and_what_it_hid_is_not_a_pass(seed_sta
             time.sleep(15)
         finally:
             docker("unpause", "gameday-control-plane")
-    rc, out, record = disturbed_pod_kill(out_dir, "kill-a-core-api-pod", pause_the_control_plane,
+    rc, out, record = disturbed_pod_kill(out_dir, "kill-an-entry-pod", pause_the_control_plane,
                                          seed_stack.prometheus_url)
     assert not record["error"] and "Traceback" not in out, out
     assert rc in (EXIT["fail"], EXIT["inconclusive"]), out
     # judged over the paused seconds: not a pass; inconclusive with the hole named, or a failure
     # really seen (in kind, DNS lives on the control plane too: calls between services fail)
     verdicts = {v["name"]: v for v in record["verdicts"]}
-    over_the_blip = [v for name, v in verdicts.items() if name == "failover_recovered[core-api] after kill-a-core-api-pod"
+    over_the_blip = [v for name, v in verdicts.items() if name == "failover_recovered[core-api] after kill-an-entry-pod"
                      or v["check"] in ("pdb_respected", "slo_server")]
     assert len(over_the_blip) == 4 and all(v["status"] != "pass" for v in over_the_blip), over_the_blip
     assert all("has no data from" in v["reason"] for v in over_the_blip if v["status"] == "inconclusive")
     # the second kill came after it: judged on whole data, it stands
-    assert verdicts["failover_recovered[core-api] after kill-another-core-api-pod"]["status"] == "pass"
+    assert verdicts["failover_recovered[core-api] after kill-another-entry-pod"]["status"] == "pass"

@@ -75,9 +75,9 @@ def test_one_slow_starting_core_api_replica_fails_pod_kill_and_is_halted(game_da
     errors_held = check(result.verdicts, "guardrail_held[error_ratio > 20% for 30s]")  # 20 s of errors: not 30
     assert errors_held.status == "pass" and errors_held.observed.startswith("past the limit for"), errors_held
     journal = json.loads((result.run_dir / "journal.json").read_text())
-    assert [r["activity"]["name"] for r in journal["run"]] == ["kill-a-core-api-pod"], "halted before the second kill"
+    assert [r["activity"]["name"] for r in journal["run"]] == ["kill-an-entry-pod"], "halted before the second kill"
     assert check(result.verdicts, "pdb_respected[core-api]").status == "fail"
-    failover = check(result.verdicts, "failover_recovered[core-api] after kill-a-core-api-pod")
+    failover = check(result.verdicts, "failover_recovered[core-api] after kill-an-entry-pod")
     assert failover.status == "fail" and failover.details["lowest_ready"] == 0, failover
     assert check(result.verdicts, "failed_requests").status == "fail"
     # the killed pod serves out its 5 s drain (DRAIN_S), then nothing answers until the halt, 20 s

@@ -93,3 +93,10 @@ def test_a_readiness_guardrail_on_a_deployment_the_stack_does_not_name():
     with pytest.raises(ExperimentError, match=r"x.yaml: .*guardrails\[0\]: 'ready\(coreapi\) < 1': the stack names no "
                                               r"Deployment 'coreapi' \(it names core-api\)"):
         guardrails_of(experiment, "x.yaml", ("core-api",))
+
+
+def test_a_placeholder_the_configuration_does_not_declare(tmp_path):
+    """`chaos run` would hand the action the text "${entry_selectr}" itself."""
+    def misspell(e):
+        e["method"][0]["provider"]["arguments"]["pods_label_selector"] = "${entry_selectr}"
+    assert "${entry_selectr} is used but configuration declares no 'entry_selectr'" in broken(tmp_path, misspell)

@@ -18,10 +18,27 @@ def test_the_listed_checks_come_back_decoded():
     assert slo.check is SLO_CLIENT
 
 
-def test_the_stack_namespace_is_put_in():
-    [alert] = asked_checks(experiment([{"check": "alert_fired", "alert": "A", "after": "x",
-                                        "labels": {"namespace": "${namespace}"}}]), "x.yaml", namespace="shop")
+def configured(verdicts, **configuration):
+    return {**experiment(verdicts), "configuration": configuration}
+
+
+def test_what_the_runner_hands_is_put_in_as_chaos_run_puts_it():
+    doc = configured([{"check": "alert_fired", "alert": "A", "after": "x", "labels": {"namespace": "${namespace}"}},
+                      {"check": "hpa_scaled_out", "hpa": "${scaled_hpa}", "at_least": "${scaled_out_to}"}],
+                     namespace={"type": "env", "key": "GAMEDAY_NAMESPACE"}, scaled_hpa="core-api", scaled_out_to=5)
+    [alert, hpa] = asked_checks(doc, "x.yaml", {"namespace": "shop", "scaled_hpa": "web", "scaled_out_to": 4,
+                                                "undeclared": "ignored"})
     assert alert.spec.labels == {"namespace": "shop"}
+    assert (hpa.spec.hpa, hpa.spec.at_least) == ("web", 4)  # a whole placeholder keeps the value's type
+    [_, seed_default] = asked_checks(doc, "x.yaml")              # a plain `chaos run`: the file's own values
+    assert (seed_default.spec.hpa, seed_default.spec.at_least) == ("core-api", 5)
+
+
+def test_a_placeholder_naming_a_list_asks_once_for_each_item():
+    doc = configured([{"check": "pdb_respected", "pdb": "${pdbs}"}], pdbs=["core-api"])
+    asked = asked_checks(doc, "x.yaml", {"pdbs": ["web", "worker", "db"]})
+    assert [a.spec.pdb for a in asked] == ["web", "worker", "db"]
+    assert asked_checks(doc, "x.yaml", {"pdbs": []}) == []
 
 
 @pytest.mark.parametrize("doc, message", [
