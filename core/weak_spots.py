@@ -44,7 +44,7 @@ def _name(obj: dict) -> str:
     return f"{obj.get('kind', '?')}/{obj['metadata']['name']}"
 
 
-def _matches(labels: dict, selector: dict) -> bool:
+def matches(labels: dict, selector: dict) -> bool:
     """matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist) against a pod's labels."""
     if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
         return False
@@ -60,17 +60,17 @@ def _selected(selector: dict | None, pods: list[dict]) -> list[dict]:
     """policy/v1: a null selector selects no pod, an empty one every pod of the namespace."""
     if selector is None:
         return []
-    return [p for p in pods if _matches(p["metadata"].get("labels") or {}, selector)]
+    return [p for p in pods if matches(p["metadata"].get("labels") or {}, selector)]
 
 
-def _hpa_of(workload: dict, hpas: list[dict]) -> dict | None:
+def hpa_of(workload: dict, hpas: list[dict]) -> dict | None:
     return next((h for h in hpas if h["spec"]["scaleTargetRef"].get("kind") == workload["kind"]
                  and h["spec"]["scaleTargetRef"]["name"] == workload["metadata"]["name"]), None)
 
 
 def _replicas(workload: dict, hpas: list[dict]) -> int:
     """The pods it runs at least: its replicas, or its HPA's minimum when one scales it."""
-    hpa = _hpa_of(workload, hpas)
+    hpa = hpa_of(workload, hpas)
     return int(hpa["spec"].get("minReplicas", 1)) if hpa else int(workload["spec"].get("replicas", 1))
 
 
@@ -80,7 +80,7 @@ def _containers(workload: dict) -> list[dict]:
 
 def single_replica(ns: Namespace) -> list[Finding]:
     def said(w: dict) -> str:
-        hpa = _hpa_of(w, ns.hpas)
+        hpa = hpa_of(w, ns.hpas)
         return (f"its HPA {hpa['metadata']['name']} may scale it to {_replicas(w, ns.hpas)} replica" if hpa
                 else f"{_replicas(w, ns.hpas)} replica") + ": the loss of that pod is an outage"
     return [Finding("single_replica", _name(w), said(w)) for w in ns.workloads if _replicas(w, ns.hpas) <= 1]

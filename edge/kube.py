@@ -64,6 +64,21 @@ def read_namespace(context: str, ns: str) -> Namespace:
                     "HorizontalPodAutoscaler"))
 
 
+def current_context() -> str:
+    """The kubeconfig's current context (what kubectl would use): `gameday init`'s default only."""
+    return config.list_kube_config_contexts()[1]["name"]
+
+
+def read_entry_points(context: str, ns: str) -> tuple[list[dict], list[dict]]:
+    """The namespace's Services and Ingresses, as the API serves them; ApiException 404 when the
+    namespace does not exist."""
+    api = api_client(context)
+    client.CoreV1Api(api).read_namespace(ns)
+    plain = api.sanitize_for_serialization
+    return ([plain(s) for s in client.CoreV1Api(api).list_namespaced_service(ns).items],
+            [plain(i) for i in client.NetworkingV1Api(api).list_namespaced_ingress(ns).items])
+
+
 def worker_zones(context: str) -> dict[str, str]:
     """{node: zone} of the schedulable (non-control-plane) nodes; a node without the zone label
     is its own zone."""

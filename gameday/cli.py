@@ -8,6 +8,9 @@
     gameday check [--stack stack.yaml] [--namespace NS]
                                                    the stack's weak spots before any fault, each with
                                                    its rule and object (core/weak_spots.py)
+    gameday init NAMESPACE [--context CONTEXT] [--prometheus URL] [--out stack.yaml] [--force]
+                                                   a stack file from the namespace's live objects, each
+                                                   guess with its reason, what to confirm marked
     gameday report --history DIR                   each experiment's latest run in DIR against its
                                                    earlier runs: DIR/history.html, regressions printed
 
@@ -19,6 +22,7 @@ left), 5 halted (a guardrail of the experiment was crossed: the method stopped, 
 A second Ctrl-C abandons the rollbacks; `gameday cleanup` undoes what they would have.
 `check`: 0 no weak spot, 1 some found, 2 none found but some rules could not be checked
 (Prometheus unreachable), 3 the namespace could not be read (bad stack file, kube context).
+`init`: 0 written, 3 not (the namespace or context cannot be read, the file exists).
 `report --history`: 0 no regression (or nothing to compare against), 1 a regression flagged,
 3 DIR holds no run.
 """
@@ -37,6 +41,7 @@ from core.checks import CHECKS
 from core.specs import key_of
 from core.verdict import FAIL, INCONCLUSIVE, Verdict
 from edge.files import read_yaml
+from edge.kube import current_context
 from edge.home import experiment_folders, find, find_profile, profile_folders
 from edge.processes import interruptible
 from edge.rundir import RunDirError, new_run_dir
@@ -45,6 +50,7 @@ from gameday.experiment import EXTENSION, ExperimentError
 from gameday.guard import GuardError, load_allowlist, target_of
 from gameday.progress import Progress
 from gameday.run import EXIT, dry_run, run_game_day
+from gameday.init import init_stack, write_stack
 from gameday.weak_spots import check_stack
 from reports.build import build_report
 from reports.history import REGRESSION, load_history, summary, write_history_page
@@ -191,6 +197,29 @@ def check(args) -> int:
     return EXIT[FAIL] if checked.findings else EXIT[INCONCLUSIVE] if checked.unchecked else 0
 
 
+def init(args) -> int:
+    """Writes the stack file, then prints what was guessed and what to confirm."""
+    try:
+        context = args.context or current_context()
+        guess = init_stack(args.namespace, context, args.prometheus)
+        write_stack(guess, args.out, args.force)
+    except ApiException as err:
+        print(f"gameday init: {context}/{args.namespace}: " + ("no such namespace" if err.status == 404 else
+                                                              f"cannot read it: {err.status} {err.reason}"),
+              file=sys.stderr)
+        return EXIT["error"]
+    except (ConfigException, OSError) as err:  # no such context, no kubeconfig, the file exists
+        print(f"gameday init: {err}", file=sys.stderr)
+        return EXIT["error"]
+    print(f"wrote {args.out} for {context}/{args.namespace}")
+    for line in guess.reasons:
+        print(f"  guessed: {line}")
+    for line in guess.confirm:
+        print(f"  CONFIRM: {line}")
+    print(f"then: gameday check --stack {args.out}; gameday run pod-kill-under-load --stack {args.out} --dry-run")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="gameday", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -217,11 +246,18 @@ def main(argv=None) -> int:
     cleanup_p = commands.add_parser("cleanup", parents=[stack], help="undo whatever the suite's faults left on the cluster")
     check_p = commands.add_parser("check", parents=[stack], help="the stack's weak spots, read from its live objects, before any fault")
     check_p.add_argument("--namespace", help="this namespace instead of the stack's")
+    init_p = commands.add_parser("init", help="write a stack file from a namespace's live objects")
+    init_p.add_argument("namespace")
+    init_p.add_argument("--context", help="kube context (default: the kubeconfig's current one)")
+    init_p.add_argument("--prometheus", default="http://127.0.0.1:30090",
+                        help="the Prometheus that scrapes the stack, reached from here (default: the kind cluster's)")
+    init_p.add_argument("--out", type=Path, default=Path("stack.yaml"), help="where to write it (default: ./stack.yaml)")
+    init_p.add_argument("--force", action="store_true", help="write over an existing file")
     args = parser.parse_args(argv)
     interruptible()  # Ctrl-C works even where a shell started this with SIGINT ignored
     if args.command == "report" and (args.run_dir is None) == (args.history is None):
         report_p.error("give either RUN_DIR or --history DIR")
-    handlers = {"list": list_all, "run": run, "report": report, "cleanup": cleanup, "check": check}
+    handlers = {"list": list_all, "run": run, "report": report, "cleanup": cleanup, "check": check, "init": init}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

@@ -2,7 +2,8 @@
 costs CPU (what the HPA scales on), planners whose requests go through to an agent, and, when the
 profile asks for them (`writers`), writers placing orders that a failover must not lose.
 
-Run it through loadtests.runner (Locust in its own process); the shape comes from --profile.
+Run it through loadtests.runner (Locust in its own process, with loadtests.harness beside it); the
+shape comes from --profile. The seed stack's file names it (load.locustfile).
 """
 
 import itertools
@@ -13,8 +14,8 @@ from functools import partial
 
 from locust import HttpUser, between, task
 
-from loadtests import ledger, timeline  # noqa: F401  (record the 1 s per-endpoint timeline, the write ledger)
-from loadtests.shapes import ProfileShape, profile_from_env  # noqa: F401  (Locust picks up the shape class)
+from loadtests import ledger  # the write ledger (the timeline and the shape: loadtests.harness)
+from loadtests.shapes import profile_from_env
 
 PROFILE = profile_from_env()
 TIMEOUT_S = PROFILE.timeout_s

@@ -3,8 +3,10 @@ judges its numbers. Writes into OUT: profile.json, timeline.jsonl (1 s per endpo
 writers: every order placed and what became of it), Locust's CSV stats and stats history,
 locust.log, verdicts.json.
 
-    python -m loadtests.runner --host http://127.0.0.1:30080 --profile loadtests/profiles/step.yaml --out runs/x/load
-    python -m loadtests.runner --host http://127.0.0.1:8080 --shape steady --users 20 --duration 60 --out /tmp/load
+    python -m loadtests.runner --host http://127.0.0.1:30080 --profile loadtests/profiles/step.yaml \
+        --locustfile loadtests/locustfile.py --out runs/x/load
+    python -m loadtests.runner --host http://127.0.0.1:8080 --shape steady --users 20 --duration 60 \
+        --path / --path /api/info --out /tmp/load
 
 Exit code: 0 every threshold passed, 1 one failed, 2 one was inconclusive, 3 the run itself failed.
 Ctrl-C / SIGTERM stop the load gracefully and still judge what was measured.
@@ -30,7 +32,10 @@ from edge.processes import interruptible, python_module, spawn
 from edge.rundir import load_timeline
 from loadtests.profile import Profile, ProfileError, load_profile, validated
 
-LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+# the traffic when none is named: GETs over --path (a stack's load.paths); the harness records the
+# timeline and follows the profile beside any locustfile
+GENERIC_LOCUSTFILE = Path(__file__).with_name("generic_locustfile.py")
+HARNESS = Path(__file__).with_name("harness.py")
 EXIT = {"pass": 0, FAIL: 1, INCONCLUSIVE: 2, "error": 3}
 
 
@@ -87,17 +92,19 @@ def progress(timeline: Path, started: float, total_s: float) -> str:
             if last_t else f"[load] {elapsed:5.0f}/{total_s:.0f} s  waiting for the first requests")
 
 
-def run_locust(host: str, profile: Profile, out: Path) -> int:
+def run_locust(host: str, profile: Profile, out: Path, locustfile: Path = GENERIC_LOCUSTFILE,
+               paths: tuple[str, ...] = ()) -> int:
     out.mkdir(parents=True, exist_ok=True)
     timeline = out / "timeline.jsonl"
     timeline.unlink(missing_ok=True)
     spec = {k: v for k, v in dataclasses.asdict(profile).items() if k != "source"}
-    (out / "profile.json").write_text(json.dumps({**spec, "source": profile.source, "host": host}, indent=2))
-    cmd = python_module("locust", "-f", str(LOCUSTFILE), "--headless", "--host", host,
+    (out / "profile.json").write_text(json.dumps({**spec, "source": profile.source, "host": host,
+                                                  "locustfile": str(locustfile)}, indent=2))
+    cmd = python_module("locust", "-f", f"{locustfile},{HARNESS}", "--headless", "--host", host,
                         "--csv", str(out / "locust"), "--csv-full-history", "--only-summary",
                         "--loglevel", "WARNING", "--logfile", str(out / "locust.log"), "--stop-timeout", "5")
     env = {**os.environ, "GAMEDAY_PROFILE": json.dumps(spec), "GAMEDAY_TIMELINE": str(timeline),
-           "GAMEDAY_LEDGER": str(out / "ledger.jsonl")}
+           "GAMEDAY_LEDGER": str(out / "ledger.jsonl"), **({"GAMEDAY_PATHS": json.dumps(paths)} if paths else {})}
     started = time.time()
     with open(out / "locust.stdout", "w") as stdout:
         proc = spawn(cmd, stdout=stdout, stderr=subprocess.STDOUT, env=env)  # gone if this runner dies
@@ -140,6 +147,9 @@ def main(argv=None) -> int:
                    help="running in a pod of the cluster under test: --host may be a Service of NS (NAME.NS.svc)")
     p.add_argument("--out", required=True, type=Path, help="directory for the run's load artifacts")
     p.add_argument("--profile", help="profile file (loadtests/profiles/*.yaml)")
+    p.add_argument("--locustfile", type=Path, default=GENERIC_LOCUSTFILE,
+                   help="the traffic (default: GETs spread over --path)")
+    p.add_argument("--path", action="append", default=[], help="a path the generic locustfile GETs (repeatable; default /)")
     p.add_argument("--shape", help="steady | step | spike | soak")
     p.add_argument("--users", type=int)
     p.add_argument("--spawn-rate", type=float)
@@ -160,7 +170,10 @@ def main(argv=None) -> int:
         return EXIT["error"]
     print(f"[load] {profile.shape} load at {host} for {profile.total_s:.0f} s ({profile.source}) -> {args.out}",
           flush=True)
-    code = run_locust(host, profile, args.out)
+    if not args.locustfile.is_file():
+        print(f"error: --locustfile {args.locustfile}: no such file", file=sys.stderr)
+        return EXIT["error"]
+    code = run_locust(host, profile, args.out, args.locustfile.resolve(), tuple(args.path))
     verdicts = judge(args.out, profile)
     (args.out / "verdicts.json").write_text(json.dumps([v.to_dict() for v in verdicts], indent=2))
     for v in verdicts:

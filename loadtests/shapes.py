@@ -1,7 +1,7 @@
 """The Locust side of a profile: one LoadTestShape that follows loadtests.profile.
 
 The runner passes the profile as JSON in GAMEDAY_PROFILE; GAMEDAY_PROFILE_FILE names a YAML
-profile for a plain `locust -f loadtests/locustfile.py` run.
+profile for a plain `locust -f loadtests/locustfile.py,loadtests/harness.py` run.
 """
 
 import json

@@ -12,6 +12,7 @@ import pytest
 from kubernetes import client
 
 from edge.stack import load_stack
+from tests.integration.local import SEED_LOCUSTFILE
 from tests.kube import CONTEXT, kubectl
 from tests.waiting import wait_until
 
@@ -119,7 +120,7 @@ def test_cpu_load_on_the_core_api_makes_its_hpa_add_replicas(api_client, stack, 
     stabilization, with room for the load to warm up; the reaction time is printed."""
     autoscaling = client.AutoscalingV2Api(api_client)
     out = run_dir / "e2e" / "hpa-load"
-    load = subprocess.Popen([sys.executable, "-m", "loadtests.runner", "--host", ENTRY, "--out", str(out),
+    load = subprocess.Popen([sys.executable, "-m", "loadtests.runner", "--locustfile", SEED_LOCUSTFILE, "--host", ENTRY, "--out", str(out),
                              "--shape", "steady", "--users", "40", "--spawn-rate", "20", "--duration", "360"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     samples, above_target_at = [], None

@@ -12,6 +12,8 @@ from pathlib import Path
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
+# the seed stack's traffic: the tests here run against the seed's core API
+SEED_LOCUSTFILE = str(REPO / "loadtests" / "locustfile.py")
 
 
 def free_port() -> int:
@@ -62,7 +64,7 @@ class Process:
 
 def run_load(host: str, out: Path, *args: str) -> subprocess.CompletedProcess:
     """loadtests.runner in its own process (Locust under it in another)."""
-    return subprocess.run([sys.executable, "-m", "loadtests.runner", "--host", host, "--out", str(out), *args],
+    return subprocess.run([sys.executable, "-m", "loadtests.runner", "--locustfile", SEED_LOCUSTFILE, "--host", host, "--out", str(out), *args],
                           capture_output=True, text=True, timeout=600)
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.local import REPO, seconds_of_load
+from tests.integration.local import REPO, SEED_LOCUSTFILE, seconds_of_load
 from tests.waiting import wait_until
 
 CHAOS = Path(sys.executable).with_name("chaos")
@@ -17,7 +17,7 @@ CHAOS = Path(sys.executable).with_name("chaos")
 def test_error_burst_experiment_deviates_and_rolls_back(stack, prometheus, workdir):
     out = workdir / "chaos"
     out.mkdir()
-    load = subprocess.Popen([sys.executable, "-m", "loadtests.runner", "--host", stack["core"],
+    load = subprocess.Popen([sys.executable, "-m", "loadtests.runner", "--locustfile", SEED_LOCUSTFILE, "--host", stack["core"],
                              "--out", str(out / "load"), "--shape", "steady", "--users", "10",
                              "--spawn-rate", "10", "--duration", "45"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

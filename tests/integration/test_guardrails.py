@@ -24,7 +24,7 @@ from edge.processes import python_module, spawn
 from edge.rundir import append_event
 from gameday.experiment import guardrails_of
 from probes.guardrails import guardrail_held
-from tests.integration.local import REPO, seconds_of_load
+from tests.integration.local import REPO, SEED_LOCUSTFILE, seconds_of_load
 from tests.waiting import wait_until
 
 EXPERIMENT = REPO / "tests/fixtures/experiments/error-storm.yaml"
@@ -45,7 +45,7 @@ def storm(run: Path, stack: dict, prometheus: str, error_ratio: float, storm_s: 
     run.mkdir()
     experiment = yaml.safe_load(EXPERIMENT.read_text())
     guardrails = guardrails_of(experiment, str(EXPERIMENT))
-    load = spawn(python_module("loadtests.runner", "--host", stack["core"], "--out", str(run / "load"), "--shape",
+    load = spawn(python_module("loadtests.runner", "--locustfile", SEED_LOCUSTFILE, "--host", stack["core"], "--out", str(run / "load"), "--shape",
                                "steady", "--users", "10", "--spawn-rate", "10", "--duration", "150"),
                  stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     chaos = watcher = None

@@ -9,13 +9,13 @@ import time
 
 import requests
 
-from tests.integration.local import run_load, seconds_of_load
+from tests.integration.local import SEED_LOCUSTFILE, run_load, seconds_of_load
 from tests.waiting import wait_until
 
 
 def test_sigint_stops_load_and_keeps_what_was_measured(stack, workdir):
     out = workdir / "interrupted"
-    proc = subprocess.Popen([sys.executable, "-m", "loadtests.runner", "--host", stack["core"], "--out", str(out),
+    proc = subprocess.Popen([sys.executable, "-m", "loadtests.runner", "--locustfile", SEED_LOCUSTFILE, "--host", stack["core"], "--out", str(out),
                              "--shape", "steady", "--users", "5", "--duration", "120"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     # a few seconds of load first: the stop keeps what was measured

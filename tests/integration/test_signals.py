@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from tests.integration.local import seconds_of_load
+from tests.integration.local import SEED_LOCUSTFILE, seconds_of_load
 from tests.signals import as_background_job, ignores, processes_naming
 from tests.waiting import wait_until
 
@@ -28,7 +28,7 @@ def served(core_url: str) -> float:
 
 
 def load_in_background(core_url: str, out) -> subprocess.Popen:
-    proc = subprocess.Popen(as_background_job([sys.executable, "-m", "loadtests.runner", "--host", core_url,
+    proc = subprocess.Popen(as_background_job([sys.executable, "-m", "loadtests.runner", "--locustfile", SEED_LOCUSTFILE, "--host", core_url,
                                                "--out", str(out), "--shape", "steady", "--users", "5",
                                                "--duration", "300"]),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -21,7 +21,7 @@ from probes.alerts import alert_can_fire
 from probes.slo import server_counts, slo_error_ratio, slo_latency
 from service.metrics import LATENCY_BUCKETS
 
-from tests.integration.local import run_load, scraped_after, seconds_of_load
+from tests.integration.local import SEED_LOCUSTFILE, run_load, scraped_after, seconds_of_load
 from tests.waiting import wait_until
 
 def settle(prometheus: str) -> None:
@@ -78,7 +78,7 @@ def test_p95_agrees_at_histogram_resolution(prometheus, steady_run):
 
 def test_injected_error_burst_is_seen_by_client_and_server(stack, prometheus, workdir):
     out = workdir / "burst"
-    load = subprocess.Popen([sys.executable, "-m", "loadtests.runner", "--host", stack["core"], "--out", str(out),
+    load = subprocess.Popen([sys.executable, "-m", "loadtests.runner", "--locustfile", SEED_LOCUSTFILE, "--host", stack["core"], "--out", str(out),
                              "--shape", "steady", "--users", "10", "--spawn-rate", "10", "--duration", "24",
                              "--threshold", "error_ratio < 1%"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
