@@ -7,7 +7,7 @@ export PATH := $(CACHE)/bin:$(PATH)
 # kubectl, the tests and the suite talk to this context only
 export KUBE_CONTEXT ?= kind-gameday
 
-.PHONY: setup cluster-deps cluster cluster-down deploy deploy-runner undeploy rules node-image test test-unit test-integration test-e2e gameday clean bench-load bench-report
+.PHONY: setup cluster-deps cluster cluster-down deploy deploy-podinfo deploy-runner undeploy rules node-image test test-unit test-integration test-e2e gameday clean bench-load bench-report
 
 # Debian packages: Prometheus and promtool (the tests' real Prometheus, rule tests), Alertmanager
 # (the integration tests' delivery chain), wrk (bench), Chromium (the integration test that renders
@@ -43,6 +43,12 @@ cluster-down:
 deploy: setup cluster
 	deploy/scripts/deploy.sh
 
+## deploy-podinfo: a stack this project did not write, as a user deploys theirs (examples/podinfo:
+## podinfo built offline from its source module, its own manifests under an overlay), namespace
+## podinfo, http://127.0.0.1:30100: what "Test your own stack" in README.md runs the suite on
+deploy-podinfo: cluster
+	examples/podinfo/deploy.sh
+
 ## deploy-runner: the suite's own image and deploy/runner (RBAC + a suspended nightly CronJob), for
 ## game days run from inside the cluster: `kubectl create job --from=cronjob/gameday-nightly NAME -n gameday`
 deploy-runner: deploy
@@ -64,7 +70,7 @@ node-image: cluster-deps
 
 ## test: every test, the cluster ones against the cluster and stack `make deploy` brings up;
 ## of the game days, the CI subset (experiments tagged `ci`; `make gameday` runs them all)
-test: setup deploy
+test: setup deploy deploy-podinfo
 	$(VENV)/bin/pytest -m "not long" --durations=30
 
 ## test-unit / test-integration / test-e2e: pure functions / real Prometheus, service, Locust
@@ -75,14 +81,16 @@ test-unit: setup
 test-integration: setup
 	$(VENV)/bin/pytest tests/integration
 
-test-e2e: setup deploy
+test-e2e: setup deploy deploy-podinfo
 	$(VENV)/bin/pytest tests/e2e
 
 ## gameday: the main job: every game day of experiments/ on the seed stack (cluster and stack
-## brought up if needed), then the long defects that show the HPA verdicts can fail; verdicts and
-## artifacts under runs/<UTC>-pytest/<test>-<experiment>/
-gameday: setup deploy
+## brought up if needed), then the long defects that show the verdicts can fail, then pod-kill,
+## drain and hpa-scale-out on podinfo as a new user runs them (README "Test your own stack");
+## verdicts and artifacts under runs/<UTC>-pytest/<test>-<experiment>/
+gameday: setup deploy deploy-podinfo
 	@status=0; $(VENV)/bin/pytest tests/gameday/test_game_days.py tests/gameday/test_verdicts_can_fail.py \
+	  tests/gameday/test_your_own_stack.py \
 	  --junitxml=runs/junit-gameday.xml || status=$$?; \
 	echo "game-day reports:"; ls -d $$(ls -td runs/*-pytest | head -1)/*/report.html; exit $$status
 
