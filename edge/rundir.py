@@ -140,6 +140,12 @@ class RunDir:
         return {**record, "verdicts": [upgraded(v) for v in record["verdicts"] if isinstance(v, dict)]}
 
     @cached_property
+    def predictions(self) -> list[dict]:
+        """predictions.json: what the game day should see, predicted before its faults (core.predictions)."""
+        predictions = self._json("predictions.json")
+        return predictions if isinstance(predictions, list) else []
+
+    @cached_property
     def profile(self) -> dict | None:
         return self._json("load/profile.json")
 

@@ -18,7 +18,9 @@ from pathlib import Path
 from actions.leftovers import leftovers
 from core.target import Target
 from core.verdict import FAIL, INCONCLUSIVE, PASS, Verdict
+from core.predictions import Prediction
 from core.roles import RoleError, role_values
+from core.weak_spots import Namespace
 from edge.kube import read_namespace, worker_zones
 from edge.processes import python_module, spawn
 from edge.home import SUITE_ROOT
@@ -28,6 +30,7 @@ from gameday.dryrun import plan
 from gameday.experiment import ExperimentError, guardrails_of, load_experiment, roles_used
 from gameday.guard import Allowlist, GuardError, guard, load_allowlist, target_of
 from gameday.judge import judge_run
+from gameday.predictions import predictions_of, write_predictions
 from gameday.record import record_prometheus
 from reports.build import build_report
 from reports.junit import junit_xml
@@ -69,7 +72,7 @@ def chaos_env(stack: Stack, run_dir: Path, load_profile: Path | None) -> dict[st
     return env
 
 
-def handed_configuration(stack: Stack, target: Target) -> dict:
+def handed_configuration(stack: Stack, target: Target, ns: Namespace) -> dict:
     """What the runner hands the experiment's configuration (`chaos run --var-file`): the target,
     the stack's server selector and object lists, and its objects by role (core.roles), read
     from the live namespace."""
@@ -77,7 +80,7 @@ def handed_configuration(stack: Stack, target: Target) -> dict:
               "deployments": list(stack.deployments), "hpas": list(stack.hpas), "pdbs": list(stack.pdbs)}
     if stack.roles:
         try:
-            handed |= role_values(stack.roles, read_namespace(stack.kube_context, stack.namespace))
+            handed |= role_values(stack.roles, ns)
         except RoleError as err:
             raise StackError(f"{stack.source}: {err}") from None
     return handed
@@ -95,7 +98,8 @@ def write_target(handed: dict, run_dir: Path) -> Path:
 class Prepared:
     experiment: dict
     target: Target
-    handed: dict    # handed_configuration
+    handed: dict                    # handed_configuration
+    predictions: list[Prediction]   # what the game day should see (core.predictions)
 
 
 def preflight(experiment_path: Path, stack: Stack, allow: Allowlist | None) -> Prepared:
@@ -105,13 +109,14 @@ def preflight(experiment_path: Path, stack: Stack, allow: Allowlist | None) -> P
     experiment = load_experiment(experiment_path)
     guard(stack, experiment, str(experiment_path), allow)
     target = target_of(stack, allow)
-    handed = handed_configuration(stack, target)
+    namespace = read_namespace(stack.kube_context, stack.namespace)
+    handed = handed_configuration(stack, target, namespace)
     for role, keys in roles_used(experiment).items():
         if role not in stack.roles:
             raise StackError(f"{experiment_path} acts on the stack's {role} role ({', '.join(f'${{{k}}}' for k in keys)}): "
                              f"{stack.source} names no roles.{role} (core/roles.py says what each role is)")
     guardrails_of(experiment, str(experiment_path), stack.deployments, handed)
-    return Prepared(experiment, target, handed)
+    return Prepared(experiment, target, handed, predictions_of(experiment, str(experiment_path), handed, namespace))
 
 
 def dry_run(experiment_path: Path, stack: Stack, load_profile: Path | None = None,
@@ -120,7 +125,9 @@ def dry_run(experiment_path: Path, stack: Stack, load_profile: Path | None = Non
     prepared = preflight(experiment_path, stack, allow)
     env = chaos_env(stack, Path("(dry run)"), load_profile)
     return plan(prepared.experiment, str(experiment_path), stack, prepared.target, prepared.handed, env,
-                env.get("GAMEDAY_LOAD_PROFILE", "the experiment's own"))
+                env.get("GAMEDAY_LOAD_PROFILE", "the experiment's own")) + \
+        ["predicted (the report sets each beside what was observed):"] + \
+        [f"  {p.verdict}: {p.quantity} {p.predicted} ({p.why})" for p in prepared.predictions]
 
 
 def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = None, load_profile: Path | None = None,
@@ -137,6 +144,7 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
     try:
         prepared = preflight(experiment_path, stack, allow)
         experiment, target = prepared.experiment, prepared.target
+        write_predictions(prepared.predictions, run_dir)
         chaos = _run_chaos(experiment_path, stack, prepared, run_dir, load_profile, result, on_tick, tick_s)
         if not (run_dir / "journal.json").exists():
             result.error = f"chaos run exited {chaos.returncode} without a journal; see {run_dir / 'chaos.out'}"

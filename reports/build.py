@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from core.faults import FAULTS
 from core.guardrails import parse_guardrail
 from core.ledger import TIMELINE, cache_ledger, ledger_timeline
+from core.predictions import DRAIN_COMPLETES
 from core.verdict import utc
 from edge.rundir import RunDir
 from reports.budget import BURN_WINDOW_S, PAGE, PERIOD_S, TICKET, error_budgets, latencies_long, objectives_of, per_second
@@ -97,6 +98,24 @@ def _expected_alerts(verdicts: list[dict]) -> dict[str, str]:
             status = v["subject"].partition(",")[2]
             said.setdefault(alert, []).append(f"{status} notification {'delivered' if v['status'] == 'pass' else v['status']}")
     return {alert: "; ".join(parts) for alert, parts in said.items()}
+
+
+def predictions_table(predictions: list[dict], verdicts: list[dict]) -> list[dict]:
+    """Each prediction beside what its verdict observed: a lowest-ready count from the verdict's
+    details, a completion from its status; `agrees` None when no verdict judged it on data."""
+    by_name = {v["name"]: v for v in verdicts}
+    rows = []
+    for p in predictions:
+        verdict = by_name.get(p["verdict"])
+        if verdict is None or verdict["status"] == "inconclusive":
+            observed = None
+        elif p["measure"] == DRAIN_COMPLETES:
+            observed = verdict["status"] == "pass"
+        else:
+            observed = (verdict.get("details") or {}).get(p["measure"])
+        rows.append({**p, "observed": "not judged" if observed is None else observed,
+                     "agrees": None if observed is None else observed == p["predicted"]})
+    return rows
 
 
 def alerts_table(prom: dict[str, list[dict]], verdicts: list[dict]) -> list[dict]:
@@ -272,7 +291,8 @@ def build_report(run_dir: Path) -> Path:
         capacity=[{**v["details"], "name": v["name"], "status": v["status"]} for v in verdicts
                   if v["check"] == "capacity_for_target" and v.get("details")],
         reachability=reachability_tables(verdicts),
-        alerts=alerts_table(run.prometheus, verdicts), missing=missing,
+        alerts=alerts_table(run.prometheus, verdicts), predictions=predictions_table(run.predictions, verdicts),
+        missing=missing,
         artifacts=sorted(str(p.relative_to(run.path)) for p in run.path.rglob("*") if p.is_file() and p.name != "report.html"))
     out = run.path / "report.html"
     out.write_text(html)
