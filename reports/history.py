@@ -22,6 +22,7 @@ from core.checks import CHECKS
 from core.thresholds import ThresholdError, parse_threshold
 from core.verdict import FAIL, INCONCLUSIVE, PASS, display_name, utc
 from edge.rundir import RunDir, RunDirError
+from reports.detection import DEFAULT_WEIGHT, WEIGHTS, detection_matrix, resilience_score
 
 TEMPLATES = Path(__file__).resolve().parent
 RUN_STAMP = re.compile(r"^(\d{8}T\d{6}Z)-(.+)$")
@@ -384,7 +385,10 @@ def write_history_page(root: Path, trends: list[Trend], skipped: list[Skipped]) 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     env.filters["shown"] = lambda value, metric: show(metric, value)
     env.filters["relative"] = lambda path: _relative(path, root)
+    faults, alerts, cells = detection_matrix([RunDir(r["dir"]) for t in trends for r in t.runs])
     html = env.get_template("history.html.j2").render(
+        faults=faults, alerts=alerts, cells=cells, weights=WEIGHTS, default_weight=DEFAULT_WEIGHT,
+        score=resilience_score({t.experiment: RunDir(t.latest["dir"]) for t in trends if t.current}),
         root=root.name or str(root), trends=trends, skipped=skipped, baseline_runs=BASELINE_RUNS,
         regressions=sum(len(t.flagged(REGRESSION)) for t in trends if t.current),
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
