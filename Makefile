@@ -45,7 +45,9 @@ deploy: setup cluster
 
 ## deploy-podinfo: a stack this project did not write, as a user deploys theirs (examples/podinfo:
 ## podinfo built offline from its source module, its own manifests under an overlay), namespace
-## podinfo, http://127.0.0.1:30100: what "Test your own stack" in README.md runs the suite on
+## podinfo, http://127.0.0.1:30100: what "Test your own stack" in README.md runs the suite on. The
+## tests deploy it for their own while and delete it after: its pods share the workers with the
+## seed stack, and the guard refuses the seed's node game days while they do
 deploy-podinfo: cluster
 	examples/podinfo/deploy.sh
 
@@ -70,7 +72,7 @@ node-image: cluster-deps
 
 ## test: every test, the cluster ones against the cluster and stack `make deploy` brings up;
 ## of the game days, the CI subset (experiments tagged `ci`; `make gameday` runs them all)
-test: setup deploy deploy-podinfo
+test: setup deploy
 	$(VENV)/bin/pytest -m "not long" --durations=30
 
 ## test-unit / test-integration / test-e2e: pure functions / real Prometheus, service, Locust
@@ -81,14 +83,14 @@ test-unit: setup
 test-integration: setup
 	$(VENV)/bin/pytest tests/integration
 
-test-e2e: setup deploy deploy-podinfo
+test-e2e: setup deploy
 	$(VENV)/bin/pytest tests/e2e
 
 ## gameday: the main job: every game day of experiments/ on the seed stack (cluster and stack
 ## brought up if needed), then the long defects that show the verdicts can fail, then pod-kill,
 ## drain and hpa-scale-out on podinfo as a new user runs them (README "Test your own stack");
 ## verdicts and artifacts under runs/<UTC>-pytest/<test>-<experiment>/
-gameday: setup deploy deploy-podinfo
+gameday: setup deploy
 	@status=0; $(VENV)/bin/pytest tests/gameday/test_game_days.py tests/gameday/test_verdicts_can_fail.py \
 	  tests/gameday/test_your_own_stack.py \
 	  --junitxml=runs/junit-gameday.xml || status=$$?; \

@@ -46,7 +46,7 @@ from edge.home import experiment_folders, find, find_profile, profile_folders
 from edge.processes import interruptible
 from edge.rundir import RunDirError, new_run_dir
 from edge.stack import StackError, load_stack
-from gameday.experiment import EXTENSION, ExperimentError
+from gameday.experiment import EXTENSION, ExperimentError, roles_used
 from gameday.guard import GuardError, load_allowlist, target_of
 from gameday.progress import Progress
 from gameday.run import EXIT, dry_run, run_game_day
@@ -76,6 +76,9 @@ def list_all(args) -> int:
         ours = next((e for e in experiment.get("extensions") or [] if e.get("name") == EXTENSION), {})
         ci = "*" if "ci" in experiment.get("tags", []) else " "
         print(f"  {ci} {path.stem:28} {experiment.get('title', '')}")
+        roles = roles_used(experiment)
+        print(f"    {'':28} acts on the stack's roles: {', '.join(roles)}" if roles else
+              f"    {'':28} acts on the seed stack's own objects")
         if ours.get("verdicts"):
             print(f"    {'':28} verdicts: {', '.join(dict.fromkeys(s['check'] for s in ours['verdicts']))}")
         if ours.get("guardrails"):

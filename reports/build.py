@@ -111,8 +111,9 @@ def predictions_table(predictions: list[dict], verdicts: list[dict]) -> list[dic
             observed = None
         elif p["measure"] == DRAIN_COMPLETES:
             observed = verdict["status"] == "pass"
-        else:
-            observed = (verdict.get("details") or {}).get(p["measure"])
+        else:  # a count, however verdicts.json kept it (numpy's ints are written as text)
+            value = (verdict.get("details") or {}).get(p["measure"])
+            observed = None if value is None else int(float(value))
         rows.append({**p, "observed": "not judged" if observed is None else observed,
                      "agrees": None if observed is None else observed == p["predicted"]})
     return rows

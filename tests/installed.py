@@ -2,8 +2,10 @@
 virtualenv, run from a directory of the user's own (no repository, no GAMEDAY_* set)."""
 
 import os
+import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.kube import CONTEXT
@@ -32,11 +34,36 @@ def as_new_user(gameday: Path, cwd: Path, *args: str, timeout: float = 120) -> s
     return subprocess.run([str(gameday), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def podinfo_user(tmp_path_factory) -> tuple[Path, Path, str]:
-    """(the installed `gameday`, the user's folder, what `gameday init podinfo` said): the stack
-    file init wrote is that folder's stack.yaml, as README's "Test your own stack" leaves it."""
-    gameday = install_from_wheel(tmp_path_factory.mktemp("install"))
-    home = tmp_path_factory.mktemp("user")
-    out = as_new_user(gameday, home, "init", PODINFO, "--context", CONTEXT)
-    assert out.returncode == 0, out.stderr
-    return gameday, home, out.stdout
+@contextmanager
+def podinfo_deployed():
+    """podinfo on the cluster while the caller runs, then its namespace deleted: its pods share the
+    workers with the seed stack, and the guard refuses the seed's node game days while they do."""
+    subprocess.run([str(REPO / "examples" / "podinfo" / "deploy.sh")], check=True, timeout=900)
+    try:
+        yield
+    finally:
+        subprocess.run(["kubectl", "--context", CONTEXT, "delete", "namespace", PODINFO, "--wait=true",
+                        "--timeout=180s"], check=True, capture_output=True, timeout=240)
+
+
+def podinfo_user(tmp_path_factory):
+    """(the installed `gameday`, the user's folder, what `gameday init podinfo` said), podinfo
+    deployed meanwhile: the stack file init wrote is that folder's stack.yaml, as README's "Test
+    your own stack" leaves it."""
+    with podinfo_deployed():
+        gameday = install_from_wheel(tmp_path_factory.mktemp("install"))
+        home = tmp_path_factory.mktemp("user")
+        out = as_new_user(gameday, home, "init", PODINFO, "--context", CONTEXT)
+        assert out.returncode == 0, out.stderr
+        use_own_traffic(home)
+        yield gameday, home, out.stdout
+
+
+def use_own_traffic(home: Path) -> None:
+    """What the user does next: names podinfo's own locustfile in the stack file init wrote, in
+    place of the generic GETs (enough of them to cross podinfo's HPA target)."""
+    shutil.copy(REPO / "examples" / "podinfo" / "locustfile.py", home / "locustfile.py")
+    stack = home / "stack.yaml"
+    text = stack.read_text()
+    assert "load:\n  paths: [/]\n" in text, text
+    stack.write_text(text.replace("load:\n  paths: [/]\n", "load:\n  locustfile: locustfile.py\n"))

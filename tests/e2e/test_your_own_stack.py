@@ -1,8 +1,8 @@
 """README's "Test your own stack", as a new user does it on a stack this project did not write
-(podinfo, `make deploy-podinfo`): the wheel installed into a clean virtualenv, then, from a folder
-of the user's own, `gameday init`, `gameday check` and the dry runs of the bundled pod-kill, drain
-and hpa-scale-out game days, with no change to the suite. Their real runs are in `make gameday`
-(tests/gameday/test_your_own_stack.py)."""
+(podinfo, deployed for these tests as `make deploy-podinfo` does, deleted after): the wheel
+installed into a clean virtualenv, then, from a folder of the user's own, `gameday init`, `gameday
+check` and the dry runs of the bundled pod-kill, drain and hpa-scale-out game days, with no change
+to the suite. Their real runs are in `make gameday` (tests/gameday/test_your_own_stack.py)."""
 
 import pytest
 import yaml
@@ -31,6 +31,12 @@ def test_init_finds_podinfos_entry_and_roles_and_says_what_to_confirm(user):
     assert 'guessed: slo.server_selector: Prometheus has http_requests_total{namespace="podinfo"}' in said
     assert "CONFIRM: slo.objectives" in said and "CONFIRM: urls.entry: node port 30100" in said
     assert as_new_user(user[0], home, "init", PODINFO, "--context", CONTEXT).returncode == 3  # never over a file
+
+
+def test_the_stack_file_takes_the_users_own_locustfile(user):
+    gameday, home, _ = user
+    out = as_new_user(gameday, home, "run", "pod-kill-under-load", "--dry-run")
+    assert out.returncode == 0, out.stderr   # the stack file, its locustfile named, loads
 
 
 def test_check_names_podinfos_weak_spots(user):

@@ -1,8 +1,9 @@
 """The bundled pod-kill, drain and hpa-scale-out game days on a stack this project did not write
-(podinfo, `make deploy-podinfo`), run as README's "Test your own stack" runs them: from the wheel
-in a clean virtualenv, in a folder of the user's own, on the stack file `gameday init` wrote, with
-no change to the suite. Whether podinfo passes is a finding about podinfo; what the suite owes
-is a judged run: no error, every verdict judged on data (none inconclusive), a report."""
+(podinfo, deployed for these tests as `make deploy-podinfo` does, deleted after), run as README's
+"Test your own stack" runs them: from the wheel in a clean virtualenv, in a folder of the user's
+own, on the stack file `gameday init` wrote, with no change to the suite. Whether podinfo passes is
+a finding about podinfo; what the suite owes is a judged run: no error, every verdict judged on data
+(none inconclusive), a report."""
 
 import json
 

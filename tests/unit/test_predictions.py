@@ -56,7 +56,7 @@ def test_the_report_sets_each_prediction_beside_its_verdict():
     predictions = [p.to_dict() for p in predict(SHOP, [Fault("kill", "kill_pods", {"label_selector": "app=web"}),
                                                         Fault("drain", "drain_node", {"pods_label_selector": "app=web"})],
                                                 ["web"], True)]
-    verdicts = [{"name": "failover_recovered[web] after kill", "status": "pass", "details": {"lowest_ready": 2}},
+    verdicts = [{"name": "failover_recovered[web] after kill", "status": "pass", "details": {"lowest_ready": "2"}},
                 {"name": "failover_recovered[web] after drain", "status": "pass", "details": {"lowest_ready": 1}},
                 {"name": "drain_completed[w1]", "status": "inconclusive", "details": {}}]
     rows = {r["verdict"]: r for r in predictions_table(predictions, verdicts)}
