@@ -3,12 +3,16 @@ Namespace core.weak_spots reads) and the method's actions as they will be called
 each prediction beside what the verdict it names observed. A wrong prediction is a finding about
 the stack or about this model, shown with both numbers.
 
-    kill_pods                 lowest ready = ready now − pods killed (a delete asks no PDB)
-    drain_node                lowest ready = ready now − its pods on the drained node, but no lower
-                              than the floor of a PDB guarding them (evictions wait for the budget);
-                              the drain completes unless a pod on the node is under two PDBs or its
-                              PDB allows no disruption
-    fail_nodes                lowest ready = ready now − its pods on the failed node (no PDB asked)
+Ready pods lost: below what was ready when the fault struck (the load may have scaled the
+Deployment since the prediction; what a fault takes does not depend on that as much).
+
+    kill_pods                 lost = pods killed (a delete asks no PDB)
+    drain_node                lost = its pods on the drained node, but no more than its PDB lets go
+                              (evictions wait for the budget); the drain completes unless a pod on
+                              the node is under two PDBs or its PDB allows no disruption
+    fail_nodes                lost = its pods on the failed node (no PDB asked)
+
+Read from the stack's namespace only: pods of other namespaces on a drained node are not seen.
 """
 
 from collections import Counter
@@ -17,7 +21,7 @@ from dataclasses import asdict, dataclass
 from core.weak_spots import Namespace, matches, pdb_floor
 
 # the verdict measure (Verdict.details) each predicted quantity is set against
-LOWEST_READY, DRAIN_COMPLETES = "lowest_ready", "completed"
+READY_LOST, DRAIN_COMPLETES = "ready_lost", "completed"
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,8 @@ def _guarding(ns: Namespace, pod: dict) -> list[dict]:
     return [b for b in ns.pdbs if b["spec"].get("selector") is not None and matches(labels, b["spec"]["selector"])]
 
 
-def lowest_ready(ns: Namespace, deployment: dict, fault: Fault) -> tuple[int, str] | None:
-    """The fewest ready pods of the Deployment the fault should leave, and why; None when the
+def ready_lost(ns: Namespace, deployment: dict, fault: Fault) -> tuple[int, str] | None:
+    """The ready pods of the Deployment the fault should take at most, and why; None when the
     fault does not touch its pods (or is not one this model knows)."""
     own = _pods(ns, deployment["spec"]["selector"].get("matchLabels") or {})
     ready = sum(_ready(p) for p in own)
@@ -78,20 +82,20 @@ def lowest_ready(ns: Namespace, deployment: dict, fault: Fault) -> tuple[int, st
         return None
     if fault.func == "kill_pods":
         killed = min(int(fault.arguments.get("qty", 1)), len(hit))
-        return max(0, ready - killed), f"{ready} ready, {killed} killed at once (a delete asks no PDB)"
+        return killed, f"{killed} of its {ready} ready pods killed at once (a delete asks no PDB)"
     if fault.func not in ("drain_node", "fail_nodes"):
         return None
     node, on_node = _busiest(_pods(ns, selector))
     on_node = sum(p["spec"].get("nodeName") == node for p in own)
-    lowest, why = ready - on_node, f"{ready} ready, {on_node} on {node}, the node it picks"
+    lost, why = on_node, f"{on_node} of its {ready} ready pods on {node}, the node it picks"
     if fault.func == "drain_node":
         floors = [(b["metadata"]["name"], pdb_floor(b["spec"].get("minAvailable"), b["spec"].get("maxUnavailable"),
                                                     len(_pods(ns, b["spec"]["selector"].get("matchLabels") or {}))))
                   for b in _guarding(ns, own[0])]
         floor = max((f for _, f in floors if f is not None), default=None)
-        if floor is not None and floor > lowest:
-            lowest, why = floor, why + f"; PDB {', '.join(n for n, _ in floors)} keeps {floor} (evictions wait)"
-    return max(0, lowest), why
+        if floor is not None and ready - floor < lost:
+            lost, why = max(0, ready - floor), why + f"; PDB {', '.join(n for n, _ in floors)} keeps {floor} (evictions wait)"
+    return lost, why
 
 
 def drain_completes(ns: Namespace, fault: Fault) -> tuple[str, bool, str]:
@@ -118,9 +122,9 @@ def predict(ns: Namespace, faults: list[Fault], failovers: list[str], drains: bo
     deployments = {w["metadata"]["name"]: w for w in ns.workloads if w["kind"] == "Deployment"}
     for fault in faults:
         for name in failovers:
-            if name in deployments and (found := lowest_ready(ns, deployments[name], fault)):
-                predictions.append(Prediction(f"failover_recovered[{name}] after {fault.name}", "lowest ready pods",
-                                              LOWEST_READY, *found))
+            if name in deployments and (found := ready_lost(ns, deployments[name], fault)):
+                predictions.append(Prediction(f"failover_recovered[{name}] after {fault.name}", "ready pods lost",
+                                              READY_LOST, *found))
         if drains and fault.func == "drain_node":
             node, completes, why = drain_completes(ns, fault)
             predictions.append(Prediction(f"drain_completed[{node}]", "the drain completes", DRAIN_COMPLETES,

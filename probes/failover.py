@@ -31,21 +31,25 @@ def failover_recovered(frame: pd.DataFrame, deployment: str, fault_at: pd.Timest
     evidence = {"ready": _points(rows, "ready"), "desired": _points(rows, "desired"), "fault_at": fault_at.isoformat()}
     short = after[after.ready.isna() | (after.ready < after.desired)]
     lowest = after.ready.min()
+    before = rows[rows.time < fault_at].ready.dropna()
+    # what the fault took, against what was ready when it struck (the prediction's measure)
+    lost = {"ready_lost": int(before.iloc[-1] - lowest)} if len(before) and not pd.isna(lowest) else {}
     if short.empty:
         return judged(check, True, expected, f"never below desired ({int(after.desired.iloc[0])})", window,
-                      evidence, recovery_s=0.0, lowest_ready=lowest, subject=subject)
+                      evidence, recovery_s=0.0, lowest_ready=lowest, subject=subject, **lost)
     recovered = after[(after.time > short.time.iloc[0]) & (after.ready >= after.desired)]
     if recovered.empty:
         waited = (after.time.iloc[-1] - fault_at).total_seconds()
         last = after.iloc[-1]
         return judged(check, False, expected, f"not recovered after {waited:.0f} s "
                       f"(ready {last.ready}/{last.desired} at the last sample)", window, evidence,
-                      reason=f"{deployment} stayed below its desired replicas", lowest_ready=lowest, subject=subject)
+                      reason=f"{deployment} stayed below its desired replicas", lowest_ready=lowest, subject=subject,
+                      **lost)
     recovery_s = (recovered.time.iloc[0] - fault_at).total_seconds()
     return judged(check, recovery_s <= within_s, expected,
                   f"recovered in {recovery_s:.1f} s (lowest ready {int(lowest)})", window, evidence,
                   reason="" if recovery_s <= within_s else f"recovery took {recovery_s:.1f} s > {within_s:.0f} s",
-                  recovery_s=recovery_s, lowest_ready=lowest, subject=subject)
+                  recovery_s=recovery_s, lowest_ready=lowest, subject=subject, **lost)
 
 
 def pdb_respected(frame: pd.DataFrame, pdb: str, window: Window) -> Verdict:

@@ -25,6 +25,14 @@ def test_recovery_time_is_from_the_fault_to_the_first_sample_back_at_desired():
                       "desired", 3)
     v = failover_recovered(frame, "api", FAULT, WINDOW, within_s=60)
     assert v.status == "pass" and v.details["recovery_s"] == 31.5 and v.details["lowest_ready"] == 1
+    assert v.details["ready_lost"] == 2   # 3 ready when it struck (the sample before it), 1 at the lowest
+
+
+def test_ready_lost_counts_from_what_the_fault_found_not_from_the_minimum():
+    """Scaled to 5 under load before the fault, 4 at the lowest: one pod lost, not two below 3."""
+    frame = readiness("deployment", "api", [(0, 3), (5, 5), (11, 4), (20, 5)], "desired", 5)
+    v = failover_recovered(frame, "api", FAULT, WINDOW, within_s=60)
+    assert (v.details["lowest_ready"], v.details["ready_lost"]) == (4, 1)
 
 
 def test_slow_or_missing_recovery_fails():

@@ -26,16 +26,16 @@ SHOP = Namespace([WEB_DEPLOYMENT], [pod("web-a", "w1"), pod("web-b", "w1"), pod(
 
 def test_a_pod_kill_leaves_the_ready_pods_less_those_killed():
     [p] = predict(SHOP, [Fault("kill", "kill_pods", {"label_selector": "app=web", "qty": 2})], ["web"], False)
-    assert (p.verdict, p.predicted) == ("failover_recovered[web] after kill", 1)
-    assert "3 ready, 2 killed at once" in p.why
+    assert (p.verdict, p.predicted) == ("failover_recovered[web] after kill", 2)
+    assert "2 of its 3 ready pods killed at once" in p.why
 
 
 def test_a_drain_is_floored_by_the_budget_a_node_failure_is_not():
     drain, stop = Fault("drain", "drain_node", {"pods_label_selector": "app=web"}), \
         Fault("stop", "fail_nodes", {"pods_label_selector": "app=web"})
     [lowest_drain, completes, lowest_stop] = predict(SHOP, [drain, stop], ["web"], True)
-    assert lowest_drain.predicted == 2 and "PDB web keeps 2" in lowest_drain.why   # 3 ready − 2 on w1, floored at 2
-    assert lowest_stop.predicted == 1 and "2 on w1" in lowest_stop.why
+    assert lowest_drain.predicted == 1 and "PDB web keeps 2" in lowest_drain.why   # 2 on w1, but the budget lets 1 go
+    assert lowest_stop.predicted == 2 and "2 of its 3 ready pods on w1" in lowest_stop.why
     assert (completes.verdict, completes.predicted) == ("drain_completed[w1]", True)
 
 
@@ -56,11 +56,11 @@ def test_the_report_sets_each_prediction_beside_its_verdict():
     predictions = [p.to_dict() for p in predict(SHOP, [Fault("kill", "kill_pods", {"label_selector": "app=web"}),
                                                         Fault("drain", "drain_node", {"pods_label_selector": "app=web"})],
                                                 ["web"], True)]
-    verdicts = [{"name": "failover_recovered[web] after kill", "status": "pass", "details": {"lowest_ready": "2"}},
-                {"name": "failover_recovered[web] after drain", "status": "pass", "details": {"lowest_ready": 1}},
+    verdicts = [{"name": "failover_recovered[web] after kill", "status": "pass", "details": {"ready_lost": "1"}},
+                {"name": "failover_recovered[web] after drain", "status": "pass", "details": {"ready_lost": 2}},
                 {"name": "drain_completed[w1]", "status": "inconclusive", "details": {}}]
     rows = {r["verdict"]: r for r in predictions_table(predictions, verdicts)}
     assert rows["failover_recovered[web] after kill"]["agrees"] is True
     after_drain = rows["failover_recovered[web] after drain"]
-    assert (after_drain["predicted"], after_drain["observed"], after_drain["agrees"]) == (2, 1, False)
+    assert (after_drain["predicted"], after_drain["observed"], after_drain["agrees"]) == (1, 2, False)
     assert rows["drain_completed[w1]"]["observed"] == "not judged" and rows["drain_completed[w1]"]["agrees"] is None
