@@ -6,7 +6,8 @@ here from the live objects (the Namespace core.weak_spots reads), never guessed.
     entry     a Deployment, the one behind urls.entry: what pod kills, drains and rollouts hit
               entry_deployment, entry_selector (its pods: label=value terms)
     scaled    a HorizontalPodAutoscaler: what a scale-out game day drives
-              scaled_hpa, scaled_deployment, scaled_min, scaled_max, scaled_out_to
+              scaled_hpa, scaled_deployment, scaled_min, scaled_max, scaled_out_to (the
+              replicas it must reach: two over its minimum, capped at its maximum, at least one)
     budgeted  a PodDisruptionBudget: what a drain must respect
               budgeted_pdb, budgeted_selector
 """
@@ -40,7 +41,9 @@ def _named(objects: list[dict], kind: str, name: str, role: str) -> dict:
 
 
 def scale_out_to(minimum: int, maximum: int) -> int:
-    return min(maximum, minimum + SCALE_OUT_STEP)
+    """Two over the minimum, capped at the maximum; one over the minimum at least, even past a
+    maximum that allows none: an HPA that cannot scale then fails its game day, never passes it."""
+    return max(min(maximum, minimum + SCALE_OUT_STEP), minimum + 1)
 
 
 def role_values(roles: dict[str, str], ns: Namespace) -> dict:
@@ -54,9 +57,6 @@ def role_values(roles: dict[str, str], ns: Namespace) -> dict:
     if "scaled" in roles:
         hpa = _named(ns.hpas, "HorizontalPodAutoscaler", roles["scaled"], "scaled")
         low, high = hpa["spec"].get("minReplicas", 1), hpa["spec"]["maxReplicas"]
-        if high <= low:
-            raise RoleError(f"roles.scaled: HorizontalPodAutoscaler {roles['scaled']} cannot scale "
-                            f"(minReplicas {low}, maxReplicas {high}): a scale-out game day would show nothing")
         values |= {"scaled_hpa": roles["scaled"], "scaled_deployment": hpa["spec"]["scaleTargetRef"]["name"],
                    "scaled_min": low, "scaled_max": high, "scaled_out_to": scale_out_to(low, high)}
     if "budgeted" in roles:

@@ -72,15 +72,15 @@ def chaos_env(stack: Stack, run_dir: Path, load_profile: Path | None) -> dict[st
     return env
 
 
-def handed_configuration(stack: Stack, target: Target, ns: Namespace) -> dict:
+def handed_configuration(stack: Stack, target: Target, ns: Namespace, roles: list[str]) -> dict:
     """What the runner hands the experiment's configuration (`chaos run --var-file`): the target,
-    the stack's server selector and object lists, and its objects by role (core.roles), read
-    from the live namespace."""
+    the stack's server selector and object lists, and the objects of the `roles` the experiment
+    acts on (core.roles), read from the live namespace."""
     handed = {**target.configuration(), "server_selector": stack.server_selector,
               "deployments": list(stack.deployments), "hpas": list(stack.hpas), "pdbs": list(stack.pdbs)}
-    if stack.roles:
+    if roles:
         try:
-            handed |= role_values(stack.roles, ns)
+            handed |= role_values({role: stack.roles[role] for role in roles}, ns)
         except RoleError as err:
             raise StackError(f"{stack.source}: {err}") from None
     return handed
@@ -109,12 +109,13 @@ def preflight(experiment_path: Path, stack: Stack, allow: Allowlist | None) -> P
     experiment = load_experiment(experiment_path)
     guard(stack, experiment, str(experiment_path), allow)
     target = target_of(stack, allow)
-    namespace = read_namespace(stack.kube_context, stack.namespace)
-    handed = handed_configuration(stack, target, namespace)
-    for role, keys in roles_used(experiment).items():
+    used = roles_used(experiment)
+    for role, keys in used.items():
         if role not in stack.roles:
             raise StackError(f"{experiment_path} acts on the stack's {role} role ({', '.join(f'${{{k}}}' for k in keys)}): "
                              f"{stack.source} names no roles.{role} (core/roles.py says what each role is)")
+    namespace = read_namespace(stack.kube_context, stack.namespace)
+    handed = handed_configuration(stack, target, namespace, list(used))
     guardrails_of(experiment, str(experiment_path), stack.deployments, handed)
     return Prepared(experiment, target, handed, predictions_of(experiment, str(experiment_path), handed, namespace))
 

@@ -24,7 +24,7 @@ from core import agents as protocol
 from edge.kube import core_api
 from edge.stack import load_stack
 from gameday.guard import load_allowlist, target_of
-from gameday.run import REPO
+from tests.integration.local import REPO
 from tests.kube import CONTEXT, kubectl
 from tests.waiting import wait_until
 

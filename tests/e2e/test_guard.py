@@ -9,7 +9,8 @@ import sys
 import pytest
 import yaml
 
-from gameday.run import EXIT, REPO
+from gameday.run import EXIT
+from tests.integration.local import REPO
 from tests.kube import CONTEXT, kubectl
 
 pytestmark = pytest.mark.cluster  # every test here needs the kind cluster

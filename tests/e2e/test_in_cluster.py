@@ -15,7 +15,7 @@ from actions.leftovers import leftovers
 from actions.nodes import drain_node
 from edge.kube import core_api
 from gameday.guard import RUNNER_NODE_ENV, load_allowlist, target_of
-from gameday.run import REPO
+from tests.integration.local import REPO
 from tests.kube import CREDENTIALS, kubectl
 from tests.waiting import wait_until
 

@@ -14,8 +14,8 @@ import yaml
 
 from core.reachability import BLOCKED, OPEN
 from gameday.guard import load_allowlist, target_of
-from gameday.run import REPO
 from probes.reachability import reachability, reachability_matrix
+from tests.integration.local import REPO
 from tests.kube import kubectl
 
 EXPERIMENT = REPO / "experiments" / "network-policy-holds.yaml"

@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from gameday.run import REPO
+from tests.integration.local import REPO
 from tests.kube import CONTEXT, CREDENTIALS, kubectl
 
 pytestmark = pytest.mark.cluster  # every test here needs the kind cluster

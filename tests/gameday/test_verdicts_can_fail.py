@@ -17,8 +17,8 @@ import requests
 import yaml
 
 from core.verdict import utc
-from gameday.run import REPO
 from tests.alerting import set_extra_rule
+from tests.integration.local import REPO
 from tests.kube import kubectl
 from tests.waiting import wait_until
 

@@ -41,12 +41,13 @@ def test_the_scale_out_is_two_over_the_minimum_capped_at_the_maximum():
     wide = Namespace([], [], [], [hpa("h", "web", 3, 20)])
     assert role_values({"scaled": "h"}, wide)["scaled_out_to"] == 5
     assert role_values({"scaled": "h"}, Namespace([], [], [], [hpa("h", "web", 1, 2)]))["scaled_out_to"] == 2
+    # max = min: one over it all the same, so the game day fails on it instead of passing at rest
+    assert role_values({"scaled": "h"}, Namespace([], [], [], [hpa("h", "web", 3, 3)]))["scaled_out_to"] == 4
 
 
 @pytest.mark.parametrize("roles, namespace, message", [
     ({"entry": "api"}, SHOP, "roles.entry: no Deployment 'api'"),
     ({"scaled": "web"}, SHOP, "roles.scaled: no HorizontalPodAutoscaler 'web'"),
-    ({"scaled": "h"}, Namespace([], [], [], [hpa("h", "web", 3, 3)]), "cannot scale (minReplicas 3, maxReplicas 3)"),
     ({"budgeted": "p"}, Namespace([], [], [pdb("p", {"matchExpressions": [{"key": "app", "operator": "Exists"}]})], []),
      "not plain matchLabels"),
     ({"budgeted": "p"}, Namespace([], [], [pdb("p", None)], []), "not plain matchLabels"),
