@@ -16,6 +16,9 @@ from edge.prometheus import Prometheus
 
 log = logging.getLogger("chaostoolkit")
 SYNC_S = 15  # the HPA controller's default sync period: a decision can lag a condition this long
+# how long before Prometheus shows the utilization over target the HPA may already have acted on it:
+# its status is read by kube-state-metrics and scraped every 5 s, its scale-out sampled within 1 s
+METRIC_LAG_S = 10
 
 
 def _desired(frame: pd.DataFrame, deployment: str, window: Window) -> pd.DataFrame:
@@ -47,21 +50,25 @@ def hpa_scaled_out(frame: pd.DataFrame, deployment: str, crossed_at: pd.Timestam
         return inconclusive(check, expected, "the HPA never reported utilization over its target: "
                             "the load did not cross it, nothing to judge", window, {"desired": _steps(rows)},
                             subject=subject)
-    before, after = rows[rows.time < crossed_at], rows[rows.time >= crossed_at]
+    # the HPA scales in the same sync that records the utilization; Prometheus sees that record a
+    # scrape later, the sampler the new replicas within a second: a scale-out that far before the
+    # crossing is its reaction (podinfo went 2 → 4 in one step, seen 'before' the crossing)
+    acted_from = crossed_at - pd.Timedelta(seconds=METRIC_LAG_S)
+    before, after = rows[rows.time < acted_from], rows[rows.time >= acted_from]
     start = int(before.desired.iloc[-1]) if len(before) else int(rows.desired.iloc[0])
     evidence = {"desired": _steps(rows), "crossed_at": crossed_at.isoformat()}
     ups = after[after.desired > start]
     if ups.empty:
         return judged(check, False, expected, f"stayed at {start} replicas", window, evidence,
                       reason="the HPA did not scale out", from_replicas=start, subject=subject)
-    reaction_s = (ups.time.iloc[0] - crossed_at).total_seconds()
+    reaction_s = max(0.0, (ups.time.iloc[0] - crossed_at).total_seconds())
     reached = after[after.desired >= at_least]
     peak = int(after.desired.max())
     if reached.empty:
         return judged(check, False, expected, f"{start} → {peak} replicas (first step after {reaction_s:.0f} s)",
                       window, evidence, reason=f"never reached {at_least}", reaction_s=reaction_s, peak=peak,
                       subject=subject)
-    reached_s = (reached.time.iloc[0] - crossed_at).total_seconds()
+    reached_s = max(0.0, (reached.time.iloc[0] - crossed_at).total_seconds())
     return judged(check, reached_s <= within_s, expected,
                   f"{start} → {at_least} in {reached_s:.0f} s (first step after {reaction_s:.0f} s, peak {peak})",
                   window, evidence, reason="" if reached_s <= within_s else f"took {reached_s:.0f} s > {within_s:.0f} s",

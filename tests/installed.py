@@ -61,8 +61,9 @@ def podinfo_user(tmp_path_factory):
 
 def use_own_traffic(home: Path) -> None:
     """What the user does next: names podinfo's own locustfile in the stack file init wrote, in
-    place of the generic GETs (enough of them to cross podinfo's HPA target)."""
-    shutil.copy(REPO / "examples" / "podinfo" / "locustfile.py", home / "locustfile.py")
+    place of the generic GETs (too few to cross podinfo's HPA target), and keeps its surge."""
+    for name in ("locustfile.py", "surge.yaml"):   # its traffic, and the load profile of its surge
+        shutil.copy(REPO / "examples" / "podinfo" / name, home / name)
     stack = home / "stack.yaml"
     text = stack.read_text()
     assert "load:\n  paths: [/]\n" in text, text

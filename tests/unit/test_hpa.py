@@ -34,6 +34,16 @@ def test_too_slow_or_too_small_a_scale_out_fails():
     assert stuck.status == "fail" and stuck.observed == "stayed at 3 replicas"
 
 
+def test_a_one_step_scale_out_seen_before_its_crossing_is_its_reaction():
+    """podinfo: 2 → 4 (its maximum) in the HPA sync that recorded the crossing, sampled 4 s before
+    Prometheus scraped that record; judged 'stayed at 4' before."""
+    verdict = hpa_scaled_out(desired((0, 2), (36, 4)), "api", CROSSED, 4, 240, WINDOW)
+    assert verdict.status == "pass" and verdict.observed.startswith("2 → 4 in 0 s"), verdict
+    # a scale-out well before the crossing was not caused by it: the HPA stayed where that left it
+    early = hpa_scaled_out(desired((0, 2), (20, 4)), "api", CROSSED, 5, 240, WINDOW)
+    assert early.status == "fail" and early.observed == "stayed at 4 replicas"
+
+
 def test_no_crossing_means_nothing_to_judge():
     assert hpa_scaled_out(desired((0, 3)), "api", None, 5, 240, WINDOW).status == "inconclusive"
 
