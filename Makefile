@@ -88,11 +88,14 @@ test-e2e: setup deploy
 
 ## gameday: the main job: every game day of experiments/ on the seed stack (cluster and stack
 ## brought up if needed), then the long defects that show the verdicts can fail, then pod-kill,
-## drain and hpa-scale-out on podinfo as a new user runs them (README "Test your own stack");
+## drain and hpa-scale-out on podinfo as a new user runs them (README "Test your own stack"), and
+## the interrupt variants CI leaves out;
 ## verdicts and artifacts under runs/<UTC>-pytest/<test>-<experiment>/
 gameday: setup deploy
 	@status=0; $(VENV)/bin/pytest tests/gameday/test_game_days.py tests/gameday/test_verdicts_can_fail.py \
 	  tests/gameday/test_your_own_stack.py \
+	  'tests/gameday/test_interrupts.py::test_an_interrupt_rolls_back_and_leaves_nothing[drain-mid-drain]' \
+	  'tests/gameday/test_interrupts.py::test_an_error_in_the_runner_rolls_back_and_ends_the_run_as_an_error[exception]' \
 	  --junitxml=runs/junit-gameday.xml || status=$$?; \
 	echo "game-day reports:"; ls -d $$(ls -td runs/*-pytest | head -1)/*/report.html; exit $$status
 
