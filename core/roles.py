@@ -10,6 +10,13 @@ here from the live objects (the Namespace core.weak_spots reads), never guessed.
               replicas it must reach: two over its minimum, capped at its maximum, at least one)
     budgeted  a PodDisruptionBudget: what a drain must respect
               budgeted_pdb, budgeted_selector
+
+Alerts play roles too: the stack file names, per class of event, the alert rules that should fire
+on it (alerts: {scaling: [...]}); an experiment gets each class as a list, `${scaling_alerts}`,
+and asks a verdict of each name. A class the stack leaves out is an empty list: no verdict is
+asked of an alert the stack does not have (the seed's names are only the plain `chaos run` default).
+
+    scaling    the scaled HPA changed its replicas             scaling_alerts
 """
 
 from core.weak_spots import Namespace
@@ -18,6 +25,7 @@ ROLES = {"entry": "Deployment", "scaled": "HorizontalPodAutoscaler", "budgeted":
 ROLE_KEYS = {"entry": ("entry_deployment", "entry_selector"),
              "scaled": ("scaled_hpa", "scaled_deployment", "scaled_min", "scaled_max", "scaled_out_to"),
              "budgeted": ("budgeted_pdb", "budgeted_selector")}
+ALERT_ROLES = {"scaling": "the scaled HPA changed its replicas"}
 SCALE_OUT_STEP = 2  # a scale-out game day expects the HPA this far above its minimum (capped at its maximum)
 
 
@@ -65,6 +73,11 @@ def role_values(roles: dict[str, str], ns: Namespace) -> dict:
                    "budgeted_selector": selector_terms(pdb["spec"].get("selector"),
                                                        f"roles.budgeted: PodDisruptionBudget {roles['budgeted']}")}
     return values
+
+
+def alert_values(alerts: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    """Each alert class as the list its experiments get, empty where the stack names none."""
+    return {f"{role}_alerts": list(alerts.get(role, ())) for role in ALERT_ROLES}
 
 
 def role_of_key(key: str) -> str | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from core.roles import ROLES
+from core.roles import ALERT_ROLES, ROLES
 from core.thresholds import Threshold, ThresholdError, parse_threshold
 from edge.files import read_yaml
 from edge.home import SUITE_ROOT, default_stack
@@ -56,6 +56,7 @@ class Stack:
     roles: dict[str, str] = field(default_factory=dict)   # role -> object name (core.roles)
     locustfile: Path | None = None   # the stack's own traffic; None: GETs spread over `paths`
     paths: tuple[str, ...] = ("/",)  # what the generic traffic GETs
+    alerts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # class -> alert rules (core.roles)
 
 
 class _Fields:
@@ -110,7 +111,7 @@ def load_stack(path: str | os.PathLike | None = None) -> Stack:
         raise StackError(f"no stack file: none given (--stack), $GAMEDAY_STACK unset, no {source} nor "
                          "$GAMEDAY_HOME/stack.yaml; `gameday init NAMESPACE` writes one from a live namespace")
     top = _Fields(source, read_yaml(source, StackError))
-    top.check_keys(("name", "kube_context", "namespace", "urls", "slo", "elected", "roles", "load") + KINDS)
+    top.check_keys(("name", "kube_context", "namespace", "urls", "slo", "elected", "roles", "load", "alerts") + KINDS)
     urls = top.section("urls")
     urls.check_keys(REQUIRED_URLS + OPTIONAL_URLS)
     slo = top.section("slo")
@@ -131,7 +132,8 @@ def load_stack(path: str | os.PathLike | None = None) -> Stack:
         alertmanager_url=urls.url("alertmanager", False), alert_sink_url=urls.url("alert_sink", False),
         **{kind: top.names(kind) for kind in KINDS},
         objectives=tuple(objectives), server_selector=slo.get("server_selector", str, ""),
-        burn_rate_window_divisor=divisor, elected=_elected(top), roles=_roles(top), **_load(top),
+        burn_rate_window_divisor=divisor, elected=_elected(top), roles=_roles(top), alerts=_alerts(top),
+        **_load(top),
     )
 
 
@@ -160,6 +162,14 @@ def _roles(top: _Fields) -> dict[str, str]:
     roles = top.section("roles")
     roles.check_keys(tuple(ROLES))
     return {role: roles.get(role, str) for role in roles.data}
+
+
+def _alerts(top: _Fields) -> dict[str, tuple[str, ...]]:
+    if top.get("alerts", dict, None) is None:
+        return {}
+    alerts = top.section("alerts")
+    alerts.check_keys(tuple(ALERT_ROLES))
+    return {role: alerts.names(role) for role in alerts.data}
 
 
 def _elected(top: _Fields) -> dict[str, Elected]:

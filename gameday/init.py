@@ -10,10 +10,12 @@ import yaml
 from core.discovery import Guess, guess_stack
 from edge.kube import read_entry_points, read_namespace
 from edge.prometheus import Prometheus, PrometheusError
+from probes.alerts import metric_names
 from probes.slo import REQUESTS
 
-FIELD_ORDER = ("name", "kube_context", "namespace", "urls", "roles", "deployments", "hpas", "pdbs", "services",
-               "load", "slo")
+FIELD_ORDER = ("name", "kube_context", "namespace", "urls", "roles", "alerts", "deployments", "hpas", "pdbs",
+               "services", "load", "slo")
+HPA_METRICS = ("kube_horizontalpodautoscaler_", "kube_hpa_")  # kube-state-metrics' names, new and old
 
 
 def init_stack(namespace: str, context: str, prometheus_url: str) -> Guess:
@@ -35,11 +37,24 @@ def _ask_prometheus(prom: Prometheus, namespace: str, guess: Guess) -> None:
         guess.confirm.append(f"slo.server_selector: Prometheus has no {REQUESTS}{{{selector}}}: the server-side "
                              "SLO verdicts and the steady state's error ratio will be inconclusive (a game day "
                              "then stops before its faults) until the stack's requests are counted")
-    named = sorted({rule["name"] for group in prom.api("rules", type="alert")["groups"] for rule in group["rules"]
-                    if f'namespace="{namespace}"' in rule.get("query", "")
+    rules = [rule for group in prom.api("rules", type="alert")["groups"] for rule in group["rules"]]
+    named = sorted({rule["name"] for rule in rules if f'namespace="{namespace}"' in rule.get("query", "")
                     or any(d in rule.get("query", "") for d in guess.values["deployments"])})
     guess.reasons.append("alerts naming the namespace or its Deployments: " + (", ".join(named) or "none")
                          + " (an experiment's alert_fired verdicts can expect these)")
+    scaling = sorted({rule["name"] for rule in rules if _watches_hpas(rule.get("query", ""), namespace)})
+    if scaling:
+        guess.values["alerts"] = {"scaling": scaling}
+        guess.reasons.append(f"alerts.scaling: {', '.join(scaling)} select HPA metrics of this namespace or of "
+                             "every namespace (a scale-out game day judges each can fire)")
+    else:
+        guess.reasons.append("alerts.scaling: no alert rule selects HPA metrics here: no scaling alert is judged")
+
+
+def _watches_hpas(query: str, namespace: str) -> bool:
+    """The rule selects kube-state-metrics' HPA metrics, of this namespace or of all of them."""
+    return (any(m.startswith(HPA_METRICS) for m in metric_names(query))
+            and ("namespace=" not in query or f'namespace="{namespace}"' in query))
 
 
 def stack_text(guess: Guess) -> str:

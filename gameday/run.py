@@ -19,7 +19,7 @@ from actions.leftovers import leftovers
 from core.target import Target
 from core.verdict import FAIL, INCONCLUSIVE, PASS, Verdict
 from core.predictions import Prediction
-from core.roles import RoleError, role_values
+from core.roles import RoleError, alert_values, role_values
 from core.weak_spots import Namespace
 from edge.kube import read_namespace, worker_zones
 from edge.processes import python_module, spawn
@@ -74,10 +74,10 @@ def chaos_env(stack: Stack, run_dir: Path, load_profile: Path | None) -> dict[st
 
 def handed_configuration(stack: Stack, target: Target, ns: Namespace, roles: list[str]) -> dict:
     """What the runner hands the experiment's configuration (`chaos run --var-file`): the target,
-    the stack's server selector and object lists, and the objects of the `roles` the experiment
+    the stack's server selector, object lists and alerts by class, and the objects of the `roles` the experiment
     acts on (core.roles), read from the live namespace."""
     handed = {**target.configuration(), "server_selector": stack.server_selector,
-              "deployments": list(stack.deployments), "hpas": list(stack.hpas), "pdbs": list(stack.pdbs)}
+              "deployments": list(stack.deployments), "hpas": list(stack.hpas), "pdbs": list(stack.pdbs), **alert_values(stack.alerts)}
     if roles:
         try:
             handed |= role_values({role: stack.roles[role] for role in roles}, ns)

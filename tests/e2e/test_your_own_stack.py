@@ -30,6 +30,9 @@ def test_init_finds_podinfos_entry_and_roles_and_says_what_to_confirm(user):
     assert (stack["namespace"], stack["kube_context"], stack["deployments"]) == (PODINFO, CONTEXT, ["podinfo"])
     assert 'guessed: slo.server_selector: Prometheus has http_requests_total{namespace="podinfo"}' in said
     assert "CONFIRM: slo.objectives" in said and "CONFIRM: urls.entry: node port 30100" in said
+    # the seed's HPAScalingEvent watches every namespace's HPAs: a scale-out of podinfo should fire it too
+    assert stack["alerts"] == {"scaling": ["HPAScalingEvent"]}
+    assert "guessed: alerts.scaling: HPAScalingEvent select HPA metrics of this namespace or of every" in said
     assert as_new_user(user[0], home, "init", PODINFO, "--context", CONTEXT).returncode == 3  # never over a file
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core.roles import RoleError, role_values
+from core.roles import RoleError, alert_values, role_values
 from core.weak_spots import Namespace
-from gameday.experiment import roles_used
+from gameday.experiment import asked_checks, roles_used
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 
@@ -63,3 +63,20 @@ def test_the_portable_experiments_say_which_roles_they_need():
     assert used("pod-kill-under-load") == {"entry": ["entry_deployment", "entry_selector"]}
     assert used("node-drain-respects-pdb") == {"entry": ["entry_deployment"], "budgeted": ["budgeted_selector"]}
     assert set(used("hpa-scale-out")) == {"entry", "scaled"}
+
+
+def scale_out_alerts(handed):
+    """The alert_can_fire verdicts hpa-scale-out asks for, given what the runner hands it."""
+    experiment = yaml.safe_load((EXPERIMENTS / "hpa-scale-out.yaml").read_text())
+    return [a.spec.alert for a in asked_checks(experiment, "hpa-scale-out.yaml", handed)
+            if a.check.name == "alert_can_fire"]
+
+
+def test_a_scale_out_judges_the_stacks_scaling_alerts_and_none_it_does_not_name():
+    assert alert_values({"scaling": ("HPAMaxedOut", "ReplicasChanged")}) == {
+        "scaling_alerts": ["HPAMaxedOut", "ReplicasChanged"]}
+    assert scale_out_alerts(alert_values({"scaling": ("HPAMaxedOut", "ReplicasChanged")})) == [
+        "HPAMaxedOut", "ReplicasChanged"]
+    # a stack without alerts.scaling is not judged on the seed's rule (the plain chaos run default)
+    assert scale_out_alerts(alert_values({})) == []
+    assert scale_out_alerts({}) == ["HPAScalingEvent"]

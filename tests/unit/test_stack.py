@@ -36,6 +36,7 @@ def test_the_seed_stack_is_the_default_in_the_repository(monkeypatch):
     assert [o.expr for o in stack.objectives] == ["p95 < 1s", "error_ratio < 5%"]
     assert stack.burn_rate_window_divisor == 12
     assert (stack.elected["postgres"].selector, stack.elected["postgres"].leader) == ("app=postgres", "master")
+    assert stack.alerts == {"scaling": ("HPAScalingEvent",)}
 
 
 def test_a_minimal_stack_takes_defaults(tmp_path):
@@ -44,7 +45,7 @@ def test_a_minimal_stack_takes_defaults(tmp_path):
     assert stack.alertmanager_url is None and stack.deployments == ()
     assert stack.objectives[0].quantile == 0.99 and stack.objectives[0].limit == 0.3
     assert stack.burn_rate_window_divisor == 1
-    assert stack.elected == {}
+    assert stack.elected == {} and stack.alerts == {}
 
 
 def test_the_environment_names_another_stack(tmp_path, monkeypatch):
@@ -66,6 +67,8 @@ def test_the_environment_names_another_stack(tmp_path, monkeypatch):
      "elected.db.selector", "only label=value terms"),
     (("name: mine", "name: mine\nelected: {db: {selector: app=db, label: role, leader: m, lable: x}}"),
      "elected.db.lable", "unknown field"),
+    (("name: mine", "name: mine\nalerts: {scaling: HPAMaxedOut}"), "alerts.scaling", "must be a list"),
+    (("name: mine", "name: mine\nalerts: {scale: [HPAMaxedOut]}"), "alerts.scale", "unknown field (known: scaling)"),
 ])
 def test_a_mistake_names_file_and_field(tmp_path, change, field, problem):
     path = write(tmp_path, MINIMAL.replace(*change))
