@@ -1,15 +1,22 @@
 """A game day's predictions (core.predictions), made from its experiment as it will run and the
 stack's live objects before any fault, kept in predictions.json; the report sets each beside what
-its verdict observed (reports.build)."""
+its verdict observed (reports.build). A scale-out's peak is predicted from the capacity model of
+the stack's latest step-load run in the runs folder, and the load profile the run will drive."""
 
 import json
 from pathlib import Path
 
 from chaoslib import substitute
 
-from core.predictions import Fault, Prediction, predict
+from core.predictions import Fault, Prediction, Surge, alert_fires_by, predict
 from core.weak_spots import Namespace
+from edge.home import find_profile, runs_root
+from edge.prometheus import Prometheus, PrometheusError
+from edge.rundir import RunDir, RunDirError
+from edge.stack import Stack
 from gameday.experiment import asked_checks, configured
+from loadtests.profile import ProfileError, load_profile
+from probes.alerts import RuleNotLoaded, rule_timing
 
 PREDICTIONS = "predictions.json"
 
@@ -22,11 +29,56 @@ def faults_of(experiment: dict, handed: dict) -> list[Fault]:
             if a.get("type") == "action" and (a.get("provider") or {}).get("type") == "python"]
 
 
-def predictions_of(experiment: dict, source: str, handed: dict, ns: Namespace) -> list[Prediction]:
+def capacity_model(stack: Stack, runs: Path) -> tuple[dict | None, str]:
+    """(the capacity_for_target details of the stack's latest run that has them, where it came
+    from), or (None, why there is none)."""
+    for run_dir in sorted((p for p in runs.iterdir() if p.is_dir()), reverse=True) if runs.is_dir() else []:
+        try:
+            record = RunDir(run_dir).record or {}
+        except RunDirError:
+            continue
+        target = record.get("target") or {}
+        if (target.get("stack"), target.get("namespace")) != (stack.name, stack.namespace):
+            continue
+        for verdict in record["verdicts"]:
+            if verdict["check"] == "capacity_for_target" and (verdict.get("details") or {}).get("deployments"):
+                return verdict["details"], f"the capacity model of {run_dir.name}"
+    return None, (f"no step-load run of stack {stack.name!r} in {runs} holds a capacity model "
+                  "(`gameday run capacity-step-load` makes one)")
+
+
+def surge_of(experiment: dict, load_profile: Path | None) -> Surge | None:
+    """The peak of the load the run will drive: the --load profile, else the control's own."""
+    names = [c["provider"]["arguments"]["profile"] for c in experiment.get("controls") or []
+             if (c.get("provider") or {}).get("module") == "gameday.controls"
+             and "profile" in (c["provider"].get("arguments") or {})]
+    try:
+        profile = load_profile(load_profile or find_profile(names[0])) if load_profile or names else None
+    except (ProfileError, FileNotFoundError, ValueError):
+        return None   # the control reports its own profile error when the run starts
+    return Surge(*profile.peak) if profile else None
+
+
+def predictions_of(experiment: dict, source: str, handed: dict, ns: Namespace, stack: Stack,
+                   load_profile: Path | None = None) -> list[Prediction]:
     asked = asked_checks(experiment, source, handed)
+    scaled = [a.spec.hpa for a in asked if a.check.name == "hpa_scaled_out"]
     return predict(ns, faults_of(experiment, handed),
                    [a.spec.deployment for a in asked if a.check.name == "failover_recovered"],
-                   any(a.check.name == "drain_completed" for a in asked))
+                   any(a.check.name == "drain_completed" for a in asked),
+                   scaled, capacity_model(stack, runs_root()) if scaled else (None, ""),
+                   surge_of(experiment, load_profile)) + \
+        [alerts_fire_by(stack.prometheus_url, a.spec) for a in asked if a.check.name == "alert_fired"]
+
+
+def alerts_fire_by(prometheus_url: str, spec) -> Prediction:
+    """When an expected alert should fire, from its rule as Prometheus has it loaded now."""
+    try:
+        return alert_fires_by(spec.alert, spec.after, spec.detection_s, rule_timing(Prometheus(prometheus_url), spec.alert))
+    except RuleNotLoaded as err:
+        return alert_fires_by(spec.alert, spec.after, spec.detection_s, None, str(err), loaded=False)
+    except PrometheusError as err:
+        return alert_fires_by(spec.alert, spec.after, spec.detection_s, None, f"its rule could not be read: {err}")
 
 
 def write_predictions(predictions: list[Prediction], run_dir: Path) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from actions.leftovers import leftovers
 from core.target import Target
 from core.verdict import FAIL, INCONCLUSIVE, PASS, Verdict
-from core.predictions import Prediction
+from core.predictions import Prediction, shown_prediction
 from core.roles import RoleError, alert_values, role_values
 from core.weak_spots import Namespace
 from edge.kube import read_namespace, worker_zones
@@ -102,7 +102,7 @@ class Prepared:
     predictions: list[Prediction]   # what the game day should see (core.predictions)
 
 
-def preflight(experiment_path: Path, stack: Stack, allow: Allowlist | None) -> Prepared:
+def preflight(experiment_path: Path, stack: Stack, allow: Allowlist | None, load_profile: Path | None = None) -> Prepared:
     """The experiment read and checked against the stack, the guard passed: before anything
     touches the cluster."""
     allow = allow or load_allowlist()
@@ -117,18 +117,19 @@ def preflight(experiment_path: Path, stack: Stack, allow: Allowlist | None) -> P
     namespace = read_namespace(stack.kube_context, stack.namespace)
     handed = handed_configuration(stack, target, namespace, list(used))
     guardrails_of(experiment, str(experiment_path), stack.deployments, handed)
-    return Prepared(experiment, target, handed, predictions_of(experiment, str(experiment_path), handed, namespace))
+    return Prepared(experiment, target, handed, predictions_of(experiment, str(experiment_path), handed, namespace, stack,
+                                                                    load_profile))
 
 
 def dry_run(experiment_path: Path, stack: Stack, load_profile: Path | None = None,
             allow: Allowlist | None = None) -> list[str]:
     """What the game day would do, resolved with reads only (gameday.dryrun)."""
-    prepared = preflight(experiment_path, stack, allow)
+    prepared = preflight(experiment_path, stack, allow, load_profile)
     env = chaos_env(stack, Path("(dry run)"), load_profile)
     return plan(prepared.experiment, str(experiment_path), stack, prepared.target, prepared.handed, env,
                 env.get("GAMEDAY_LOAD_PROFILE", "the experiment's own")) + \
         ["predicted (the report sets each beside what was observed):"] + \
-        [f"  {p.verdict}: {p.quantity} {p.predicted} ({p.why})" for p in prepared.predictions]
+        [f"  {p.verdict}: {p.quantity} {shown_prediction(p)} ({p.why})" for p in prepared.predictions]
 
 
 def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = None, load_profile: Path | None = None,
@@ -143,7 +144,7 @@ def run_game_day(experiment_path: Path, stack: Stack, run_dir: Path | None = Non
     run_dir.mkdir(parents=True, exist_ok=True)
     result, target = Result(run_dir, target=run_header(experiment_path, stack, load_profile)), None
     try:
-        prepared = preflight(experiment_path, stack, allow)
+        prepared = preflight(experiment_path, stack, allow, load_profile)
         experiment, target = prepared.experiment, prepared.target
         write_predictions(prepared.predictions, run_dir)
         chaos = _run_chaos(experiment_path, stack, prepared, run_dir, load_profile, result, on_tick, tick_s)

@@ -55,6 +55,15 @@ class Profile:
             return self.before_s + self.spike_s + self.after_s
         return self.duration_s
 
+    @property
+    def peak(self) -> tuple[int, float]:
+        """The most users at once, and for how long (what a scale-out answers)."""
+        if self.shape == "step":
+            return self.users + self.step_users * (self.steps - 1), self.step_s
+        if self.shape == "spike" and self.spike_users > self.users:
+            return self.spike_users, self.spike_s
+        return self.users, self.total_s
+
     def users_at(self, t: float) -> int | None:
         """Users that should run at second t of the run; None once the run is over."""
         if t >= self.total_s:

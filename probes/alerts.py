@@ -101,6 +101,10 @@ def active_alerts(prometheus_url: str, timeout_s: float = 10.0) -> list[dict]:
 
 # ---- how fast an alert can fire: its rule's `for`, its group's evaluation interval, the scrape ----
 
+class RuleNotLoaded(PrometheusError):
+    """Prometheus answered, and has no alerting rule of that name: the alert cannot fire."""
+
+
 def rule_timing(prom: Prometheus, alertname: str) -> dict:
     """for_s, eval_s, scrape_s (the longest scrape interval of the active targets) and severity of
     the loaded rule `alertname`, from Prometheus itself: the timing that applies, not the file's."""
@@ -111,7 +115,7 @@ def rule_timing(prom: Prometheus, alertname: str) -> dict:
                 return {"for_s": seconds(rule.get("duration", 0)), "eval_s": seconds(group["interval"]),
                         "scrape_s": max((seconds(t["scrapeInterval"]) for t in targets), default=0.0),
                         "severity": rule.get("labels", {}).get("severity"), "expr": rule["query"]}
-    raise PrometheusError(f"{prom.url}: no alerting rule named {alertname!r} is loaded")
+    raise RuleNotLoaded(f"{prom.url}: no alerting rule named {alertname!r} is loaded")
 
 
 def _of(timeline: pd.DataFrame, alertname: str) -> pd.DataFrame:

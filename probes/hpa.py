@@ -60,7 +60,7 @@ def hpa_scaled_out(frame: pd.DataFrame, deployment: str, crossed_at: pd.Timestam
     ups = after[after.desired > start]
     if ups.empty:
         return judged(check, False, expected, f"stayed at {start} replicas", window, evidence,
-                      reason="the HPA did not scale out", from_replicas=start, subject=subject)
+                      reason="the HPA did not scale out", from_replicas=start, peak=start, subject=subject)
     reaction_s = max(0.0, (ups.time.iloc[0] - crossed_at).total_seconds())
     reached = after[after.desired >= at_least]
     peak = int(after.desired.max())

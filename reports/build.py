@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from core.faults import FAULTS
 from core.guardrails import parse_guardrail
 from core.ledger import TIMELINE, cache_ledger, ledger_timeline
-from core.predictions import DRAIN_COMPLETES
+from core.predictions import DRAIN_COMPLETES, FIRE_AFTER, Prediction, shown_prediction
 from core.verdict import utc
 from edge.rundir import RunDir
 from reports.budget import BURN_WINDOW_S, PAGE, PERIOD_S, TICKET, error_budgets, latencies_long, objectives_of, per_second
@@ -101,22 +101,35 @@ def _expected_alerts(verdicts: list[dict]) -> dict[str, str]:
 
 
 def predictions_table(predictions: list[dict], verdicts: list[dict]) -> list[dict]:
-    """Each prediction beside what its verdict observed: a lowest-ready count from the verdict's
-    details, a completion from its status; `agrees` None when no verdict judged it on data."""
+    """Each prediction beside what its verdict observed: a count from the verdict's details, a
+    completion from its status, an alert that never fired as False; `agrees` None when no verdict
+    judged it on data or nothing was predicted; a predicted range (low–high) agrees with any count
+    inside it."""
     by_name = {v["name"]: v for v in verdicts}
     rows = []
     for p in predictions:
         verdict = by_name.get(p["verdict"])
-        if verdict is None or verdict["status"] == "inconclusive":
-            observed = None
-        elif p["measure"] == DRAIN_COMPLETES:
-            observed = verdict["status"] == "pass"
-        else:  # a count, however verdicts.json kept it (numpy's ints are written as text)
-            value = (verdict.get("details") or {}).get(p["measure"])
-            observed = None if value is None else int(float(value))
-        rows.append({**p, "observed": "not judged" if observed is None else observed,
-                     "agrees": None if observed is None else observed == p["predicted"]})
+        observed = None if verdict is None or verdict["status"] == "inconclusive" else _observed(p["measure"], verdict)
+        low, high = p.get("low"), p.get("high")
+        if observed is None or p["predicted"] is None:
+            agrees = None
+        elif low is not None and high is not None and observed is not False and p["predicted"] is not False:
+            agrees = low <= observed <= high
+        else:
+            agrees = observed == p["predicted"]
+        rows.append({**p, "predicted": shown_prediction(Prediction(**p)),
+                     "observed": "not judged" if observed is None else "never fired" if observed is False
+                     and p["measure"] == FIRE_AFTER else observed, "agrees": agrees})
     return rows
+
+
+def _observed(measure: str, verdict: dict) -> int | bool | None:
+    if measure == DRAIN_COMPLETES:
+        return verdict["status"] == "pass"
+    value = (verdict.get("details") or {}).get(measure)
+    if value is None:   # judged, yet not measured: an alert that never fired
+        return False if measure == FIRE_AFTER else None
+    return int(float(value))   # however verdicts.json kept it (numpy's ints are written as text)
 
 
 def alerts_table(prom: dict[str, list[dict]], verdicts: list[dict]) -> list[dict]:

@@ -4,8 +4,11 @@ import time
 
 import pandas as pd
 
+from core.checks import AlertFired
+from core.predictions import shown_prediction
 from core.verdict import Window
 from edge.prometheus import Prometheus
+from gameday.predictions import alerts_fire_by
 from probes.alerts import active_alerts, alert_timeline
 from probes.slo import request_rate
 from tests.waiting import wait_until
@@ -37,3 +40,16 @@ def test_request_rate_of_an_idle_route_is_zero_not_missing(prometheus, stack):
     now = time.time()
     rate = request_rate(Prometheus(prometheus), Window.from_epoch(now - 5, now), 'route="/api/plan"')
     assert rate is not None and rate >= 0
+
+
+def test_an_expected_alert_is_predicted_from_its_loaded_rule_or_never_fires(prometheus):
+    # the test rule: for 3 s, evaluated and scraped every second; the fault shows in a metric within 10 s
+    spec = AlertFired("GamedayTestAlwaysFiring", after="break-it", detection_s=10)
+    timed = alerts_fire_by(prometheus, spec)
+    assert (timed.verdict, timed.predicted, timed.low, timed.high) == ("alert_fired[GamedayTestAlwaysFiring]", 15, 0, 15)
+    assert "detection 10 + for 3 + evaluation 1 + scrape 1 s" in timed.why
+    assert shown_prediction(timed) == "≤ 15"
+    missing = alerts_fire_by(prometheus, AlertFired("NoSuchRuleHere", after="break-it"))
+    assert missing.predicted is False and "no alerting rule named 'NoSuchRuleHere' is loaded" in missing.why
+    unreachable = alerts_fire_by("http://127.0.0.1:9", spec)
+    assert unreachable.predicted is None and unreachable.why.startswith("its rule could not be read: ")

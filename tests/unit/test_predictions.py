@@ -1,9 +1,17 @@
 """Predictions before the faults, from a namespace built here as the API serves it, and the
 report's table setting each beside what its verdict observed (core/predictions.py)."""
 
-from core.predictions import Fault, predict
+import json
+
+import pytest
+
+from core.predictions import (DEFAULT_SCALE_UP, Fault, Surge, alert_fires_by, hpa_peak, hpa_reaches, predict,
+                              shown_prediction)
 from core.weak_spots import Namespace
+from edge.stack import load_stack
+from gameday.predictions import capacity_model
 from reports.build import predictions_table
+from tests.recorded import recorded_run
 
 WEB = {"app": "web"}
 
@@ -62,5 +70,101 @@ def test_the_report_sets_each_prediction_beside_its_verdict():
     rows = {r["verdict"]: r for r in predictions_table(predictions, verdicts)}
     assert rows["failover_recovered[web] after kill"]["agrees"] is True
     after_drain = rows["failover_recovered[web] after drain"]
-    assert (after_drain["predicted"], after_drain["observed"], after_drain["agrees"]) == (1, 2, False)
+    assert (after_drain["predicted"], after_drain["observed"], after_drain["agrees"]) == ("1", 2, False)
     assert rows["drain_completed[w1]"]["observed"] == "not judged" and rows["drain_completed[w1]"]["agrees"] is None
+
+
+# the seed core API's HPA: 3 to 20, scale-up held 60 s and then by half at most a minute
+SEED_SCALE_UP = {"stabilizationWindowSeconds": 60, "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}]}
+
+
+def seed_hpa(behavior=None):
+    return {"kind": "HorizontalPodAutoscaler", "metadata": {"name": "core-api"},
+            "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "core-api"}, "minReplicas": 3,
+                     "maxReplicas": 20, **({"behavior": {"scaleUp": behavior}} if behavior else {})}}
+
+
+def test_an_hpa_climbs_as_fast_as_its_scale_up_policies_let_it():
+    # defaults: the load seen 30 s late, then the faster of doubling and +4 pods each 15 s
+    assert hpa_reaches(2, 10, DEFAULT_SCALE_UP, 240) == 10
+    assert hpa_reaches(2, 10, DEFAULT_SCALE_UP, 30) == 6
+    # the seed's: nothing for 30 + 60 s, then 3 → 5 (ceil 4.5), a minute later 8, then 9
+    assert [hpa_reaches(3, 9, SEED_SCALE_UP, s) for s in (80, 90, 149, 150, 209, 210)] == [3, 5, 5, 8, 8, 9]
+    assert hpa_reaches(3, 9, {**SEED_SCALE_UP, "selectPolicy": "Disabled"}, 600) == 3
+    pods_or_percent = {"selectPolicy": "Min", "policies": [{"type": "Pods", "value": 1, "periodSeconds": 15},
+                                                             {"type": "Percent", "value": 100, "periodSeconds": 15}]}
+    assert hpa_reaches(3, 9, pods_or_percent, 60) == 6    # the slower of the two: one pod a sync, from 30 s
+
+
+@pytest.fixture(scope="module")
+def seed_capacity(tmp_path_factory):
+    """The capacity model the judge computed live on a real step-load run of the seed stack."""
+    run = recorded_run("capacity-step-load", tmp_path_factory.mktemp("recorded"))
+    return next(v for v in json.loads((run / "verdicts.json").read_text())["verdicts"]
+                if v["name"].startswith("capacity_for_target"))["details"]
+
+
+def test_the_seed_scale_out_peak_is_predicted_from_the_recorded_capacity_model(seed_capacity):
+    # 40 users × 1.31 req/s (the steps that held) × 1.01 on core-api = 53 req/s; 6.3 per replica
+    # at 70 % CPU: 9 wanted, reached within the 240 s surge; its ±2σ (5.8–6.9 per replica): 8–10
+    peak, low, high, why = hpa_peak(seed_hpa(SEED_SCALE_UP), seed_capacity, Surge(40, 240))
+    assert (peak, low, high) == (9, 8, 10), why
+    assert "40 users × 1.31 req/s × 1.01 = 53 req/s on core-api, 6.3 req/s per replica" in why
+    # a surge too short for the policies: the climb, not the load, bounds it
+    assert hpa_peak(seed_hpa(SEED_SCALE_UP), seed_capacity, Surge(40, 100))[0] == 5
+    # a light load: the minimum
+    assert hpa_peak(seed_hpa(SEED_SCALE_UP), seed_capacity, Surge(5, 240))[0] == 3
+
+
+def test_no_capacity_model_no_peak_only_the_reason():
+    [p] = predict(Namespace([], [], [], [seed_hpa()]), [], [], False, ["core-api"], (None, "no step-load run"),
+                  Surge(40, 240))
+    assert (p.verdict, p.predicted, p.why) == ("hpa_scaled_out[core-api]", None, "no step-load run")
+    row = predictions_table([p.to_dict()], [{"name": "hpa_scaled_out[core-api]", "status": "pass",
+                                             "details": {"peak": 6}}])[0]
+    assert (row["predicted"], row["observed"], row["agrees"]) == ("not predicted", 6, None)
+
+
+def test_a_predicted_range_agrees_with_any_count_inside_it(seed_capacity):
+    [p] = predict(Namespace([], [], [], [seed_hpa(SEED_SCALE_UP)]), [], [], False, ["core-api"],
+                  (seed_capacity, "the capacity model of 20261205T000000Z-capacity-step-load"), Surge(40, 240))
+    assert p.why.endswith("; the capacity model of 20261205T000000Z-capacity-step-load")
+    for observed, agrees in ((8, True), (10, True), (6, False)):
+        verdict = {"name": "hpa_scaled_out[core-api]", "status": "fail", "details": {"peak": observed}}
+        row = predictions_table([p.to_dict()], [verdict])[0]
+        assert (row["predicted"], row["agrees"]) == ("9 (8–10)", agrees)
+
+
+def test_the_latest_step_load_run_of_the_same_stack_is_the_model(tmp_path):
+    stack = load_stack()   # the seed's: stack seed, namespace gameday
+
+    def run(name, stack_name, details):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "verdicts.json").write_text(json.dumps({"target": {"stack": stack_name, "namespace": "gameday"},
+            "verdicts": [{"check": "capacity_for_target", "name": "capacity_for_target[100 rps]", "status": "fail",
+                          "details": details}]}))
+    assert capacity_model(stack, tmp_path / "none")[0] is None
+    run("20261201T000000Z-capacity-step-load", "seed", {"deployments": {"core-api": {}}, "old": True})
+    run("20261202T000000Z-capacity-step-load", "seed", {"deployments": {"core-api": {}}})
+    run("20261203T000000Z-capacity-step-load", "shop", {"deployments": {"web": {}}})
+    run("20261204T000000Z-pod-kill", "seed", {})
+    model, source = capacity_model(stack, tmp_path)
+    assert model == {"deployments": {"core-api": {}}} and source.endswith("20261202T000000Z-capacity-step-load")
+
+
+def test_an_alert_is_compared_with_its_budget_and_one_that_cannot_fire_with_never():
+    timing = {"for_s": 60, "eval_s": 15, "scrape_s": 5}
+    due, absent = alert_fires_by("Down", "kill", 30, timing), alert_fires_by("Gone", "kill", 0, None, "not loaded", False)
+    assert (due.predicted, due.low, due.high, shown_prediction(due)) == (110, 0, 110, "≤ 110")
+    assert (absent.predicted, shown_prediction(absent)) == (False, "never fires")
+
+    def row(prediction, status, details):
+        verdict = {"name": prediction.verdict, "status": status, "details": details}
+        found = predictions_table([prediction.to_dict()], [verdict])[0]
+        return found["observed"], found["agrees"]
+    assert row(due, "pass", {"fire_after_s": 72.4, "bound_s": 110}) == (72, True)
+    assert row(due, "fail", {"fire_after_s": 131.0, "bound_s": 110}) == (131, False)
+    assert row(due, "fail", {"bound_s": 110}) == ("never fired", False)          # not 0 ≤ False ≤ 110
+    assert row(absent, "fail", {"bound_s": 0}) == ("never fired", True)
+    assert row(absent, "pass", {"fire_after_s": 3}) == (3, False)
+    assert row(due, "inconclusive", {}) == ("not judged", None)
