@@ -12,7 +12,8 @@ Deployment since the prediction; what a fault takes does not depend on that as m
                               the node is under two PDBs or its PDB allows no disruption
     fail_nodes                lost = its pods on the failed node (no PDB asked)
 
-Read from the stack's namespace only: pods of other namespaces on a drained node are not seen.
+A drain's completion is read from every namespace the game day may touch (the guard refuses a
+drain of a node running pods of any other), each PDB over the pods of its own namespace.
 
 Replicas the HPA reaches under a load surge: from the capacity model of the stack's latest
 step-load run (probes.capacity: requests/s per replica at the HPA's CPU target, ±2σ, and the
@@ -110,9 +111,24 @@ def _busiest(pods: list[dict]) -> tuple[str, int]:
     return node, counts[node]
 
 
+def _namespace(obj: dict) -> str | None:
+    return obj["metadata"].get("namespace")
+
+
+def _namespace_of(ns: Namespace) -> str | None:
+    return next((_namespace(o) for o in ns.pods + ns.workloads if _namespace(o)), None)
+
+
 def _guarding(ns: Namespace, pod: dict) -> list[dict]:
+    """The PDBs selecting the pod: of its own namespace (a PDB selects no other's)."""
     labels = pod["metadata"].get("labels") or {}
-    return [b for b in ns.pdbs if b["spec"].get("selector") is not None and matches(labels, b["spec"]["selector"])]
+    return [b for b in ns.pdbs if b["spec"].get("selector") is not None and _namespace(b) == _namespace(pod)
+            and matches(labels, b["spec"]["selector"])]
+
+
+def _budgeted(ns: Namespace, budget: dict) -> list[dict]:
+    return [p for p in _pods(ns, budget["spec"]["selector"].get("matchLabels") or {})
+            if _namespace(p) == _namespace(budget)]
 
 
 def ready_lost(ns: Namespace, deployment: dict, fault: Fault) -> tuple[int, str] | None:
@@ -135,7 +151,7 @@ def ready_lost(ns: Namespace, deployment: dict, fault: Fault) -> tuple[int, str]
     lost, why = on_node, f"{on_node} of its {ready} ready pods on {node}, the node it picks"
     if fault.func == "drain_node":
         floors = [(b["metadata"]["name"], pdb_floor(b["spec"].get("minAvailable"), b["spec"].get("maxUnavailable"),
-                                                    len(_pods(ns, b["spec"]["selector"].get("matchLabels") or {}))))
+                                                    len(_budgeted(ns, b))))
                   for b in _guarding(ns, own[0])]
         floor = max((f for _, f in floors if f is not None), default=None)
         if floor is not None and ready - floor < lost:
@@ -143,20 +159,24 @@ def ready_lost(ns: Namespace, deployment: dict, fault: Fault) -> tuple[int, str]
     return lost, why
 
 
-def drain_completes(ns: Namespace, fault: Fault) -> tuple[str, bool, str]:
-    """(the node the drain picks, whether it should complete, why)."""
+def drain_completes(ns: Namespace, fault: Fault, around: Namespace | None = None) -> tuple[str, bool, str]:
+    """(the node the drain picks, whether it should complete, why). around: the objects of every
+    namespace the drain may evict from (default: the stack's alone)."""
+    around = around or ns
     selector = _terms(fault.arguments.get("pods_label_selector") or "")
     node = fault.arguments.get("node") or _busiest(_pods(ns, selector))[0]
-    for pod in (p for p in ns.pods if p["spec"].get("nodeName") == node):
-        budgets = _guarding(ns, pod)
+    for pod in (p for p in around.pods if p["spec"].get("nodeName") == node):
+        budgets = _guarding(around, pod)
+        where = f"{_namespace(pod)}/" if _namespace(pod) and _namespace(pod) != _namespace_of(ns) else ""
         if len(budgets) > 1:
-            return node, False, (f"{pod['metadata']['name']} on {node} is under PDBs "
-                           f"{', '.join(b['metadata']['name'] for b in budgets)}: the Eviction API refuses it")
+            return node, False, (f"{where}{pod['metadata']['name']} on {node} is under PDBs "
+                                 f"{', '.join(b['metadata']['name'] for b in budgets)}: the Eviction API refuses it")
         for budget in budgets:
-            guarded = len(_pods(ns, budget["spec"]["selector"].get("matchLabels") or {}))
+            guarded = len(_budgeted(around, budget))
             floor = pdb_floor(budget["spec"].get("minAvailable"), budget["spec"].get("maxUnavailable"), guarded)
             if floor is not None and floor >= guarded:
-                return node, False, f"PDB {budget['metadata']['name']} keeps {floor} of its {guarded} pods: no eviction"
+                return node, False, (f"PDB {where}{budget['metadata']['name']} keeps {floor} of its {guarded} pods: "
+                                     "no eviction")
     return node, True, f"every pod on {node} may be evicted, one budget at a time"
 
 
@@ -226,11 +246,13 @@ def hpa_peak(hpa: dict, model: dict, surge: Surge) -> tuple[int, int, int, str] 
 
 
 def predict(ns: Namespace, faults: list[Fault], failovers: list[str], drains: bool, scaled: list[str] = (),
-            capacity: tuple[dict | None, str] = (None, ""), surge: Surge | None = None) -> list[Prediction]:
+            capacity: tuple[dict | None, str] = (None, ""), surge: Surge | None = None,
+            around: Namespace | None = None) -> list[Prediction]:
     """The predictions for the Deployments whose failover is judged (by name) after each fault,
     for each drain's completion when drain_completed is judged, and for the replicas each `scaled`
     HPA reaches under the surge (hpa_scaled_out). capacity: (a capacity model's details, where it
-    comes from), or (None, why there is none): then the prediction is that reason alone."""
+    comes from), or (None, why there is none): then the prediction is that reason alone. around:
+    the objects of every namespace a drain may evict from (drain_completes)."""
     predictions = []
     deployments = {w["metadata"]["name"]: w for w in ns.workloads if w["kind"] == "Deployment"}
     for fault in faults:
@@ -239,7 +261,7 @@ def predict(ns: Namespace, faults: list[Fault], failovers: list[str], drains: bo
                 predictions.append(Prediction(f"failover_recovered[{name}] after {fault.name}", "ready pods lost",
                                               READY_LOST, *found))
         if drains and fault.func == "drain_node":
-            node, completes, why = drain_completes(ns, fault)
+            node, completes, why = drain_completes(ns, fault, around)
             predictions.append(Prediction(f"drain_completed[{node}]", "the drain completes", DRAIN_COMPLETES,
                                           completes, why))
     hpas = {h["metadata"]["name"]: h for h in ns.hpas}

@@ -7,10 +7,12 @@ import json
 from pathlib import Path
 
 from chaoslib import substitute
+from kubernetes.client.exceptions import ApiException
 
 from core.predictions import Fault, Prediction, Surge, alert_fires_by, predict
 from core.weak_spots import Namespace
 from edge.home import find_profile, runs_root
+from edge.kube import read_namespace
 from edge.prometheus import Prometheus, PrometheusError
 from edge.rundir import RunDir, RunDirError
 from edge.stack import Stack
@@ -63,12 +65,26 @@ def predictions_of(experiment: dict, source: str, handed: dict, ns: Namespace, s
                    load_profile: Path | None = None) -> list[Prediction]:
     asked = asked_checks(experiment, source, handed)
     scaled = [a.spec.hpa for a in asked if a.check.name == "hpa_scaled_out"]
-    return predict(ns, faults_of(experiment, handed),
+    faults = faults_of(experiment, handed)
+    drains = any(f.func == "drain_node" for f in faults)
+    return predict(ns, faults,
                    [a.spec.deployment for a in asked if a.check.name == "failover_recovered"],
                    any(a.check.name == "drain_completed" for a in asked),
                    scaled, capacity_model(stack, runs_root()) if scaled else (None, ""),
-                   surge_of(experiment, load_profile)) + \
+                   surge_of(experiment, load_profile), neighbours(ns, handed) if drains else None) + \
         [alerts_fire_by(stack.prometheus_url, a.spec) for a in asked if a.check.name == "alert_fired"]
+
+
+def neighbours(ns: Namespace, handed: dict) -> Namespace:
+    """The stack's namespace and every other the game day may touch (where a drain also evicts);
+    one this identity may not read is left out (the prediction then sees less, the run goes on)."""
+    others = []
+    for name in filter(None, (handed.get("allowed_namespaces") or "").split(",")):
+        try:
+            others.append(read_namespace(handed["kube_context"], name))
+        except ApiException:
+            continue
+    return Namespace(*(sum((getattr(n, f) for n in [ns, *others]), []) for f in ("workloads", "pods", "pdbs", "hpas")))
 
 
 def alerts_fire_by(prometheus_url: str, spec) -> Prediction:

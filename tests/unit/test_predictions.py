@@ -168,3 +168,20 @@ def test_an_alert_is_compared_with_its_budget_and_one_that_cannot_fire_with_neve
     assert row(absent, "fail", {"bound_s": 0}) == ("never fired", True)
     assert row(absent, "pass", {"fire_after_s": 3}) == (3, False)
     assert row(due, "inconclusive", {}) == ("not judged", None)
+
+
+def test_a_drain_is_predicted_blocked_by_a_neighbours_pod_under_two_budgets():
+    """podinfo's drain, seen on the kind cluster: the seed's mca pod on the same worker is under
+    two of the seed's PDBs; read from podinfo's namespace alone the drain was predicted to complete."""
+    def placed(obj, namespace):
+        return {**obj, "metadata": {**obj["metadata"], "namespace": namespace}}
+    mine = Namespace([placed(WEB_DEPLOYMENT, "shop")], [placed(pod("web-a", "w1"), "shop")],
+                     [placed(pdb("web", WEB, 0), "shop")], [])
+    seed = Namespace([], [placed(pod("mca-0", "w1", {"app": "mca"}), "gameday")],
+                     [placed(pdb("mca", {"app": "mca"}, 0), "gameday"), placed(pdb("agents", {"app": "mca"}, 0), "gameday"),
+                      placed(pdb("web", WEB, 1), "gameday")], [])   # selects web pods, but of its own namespace only
+    drain = Fault("drain", "drain_node", {"pods_label_selector": "app=web"})
+    assert predict(mine, [drain], [], True)[0].predicted is True
+    around = Namespace(*(getattr(mine, f) + getattr(seed, f) for f in ("workloads", "pods", "pdbs", "hpas")))
+    [blocked] = predict(mine, [drain], [], True, around=around)
+    assert blocked.predicted is False and "gameday/mca-0 on w1 is under PDBs mca, agents" in blocked.why
