@@ -6,8 +6,9 @@ here from the live objects (the Namespace core.weak_spots reads), never guessed.
     entry     a Deployment, the one behind urls.entry: what pod kills, drains and rollouts hit
               entry_deployment, entry_selector (its pods: label=value terms)
     scaled    a HorizontalPodAutoscaler: what a scale-out game day drives
-              scaled_hpa, scaled_deployment, scaled_min, scaled_max, scaled_out_to (the
-              replicas it must reach: two over its minimum, capped at its maximum, at least one)
+              scaled_hpa, scaled_deployment, scaled_selector (its target's pods), scaled_min,
+              scaled_max, scaled_out_to (the replicas it must reach: two over its minimum, capped
+              at its maximum, at least one)
     budgeted  a PodDisruptionBudget: what a drain must respect
               budgeted_pdb, budgeted_selector
 
@@ -23,7 +24,7 @@ from core.weak_spots import Namespace
 
 ROLES = {"entry": "Deployment", "scaled": "HorizontalPodAutoscaler", "budgeted": "PodDisruptionBudget"}
 ROLE_KEYS = {"entry": ("entry_deployment", "entry_selector"),
-             "scaled": ("scaled_hpa", "scaled_deployment", "scaled_min", "scaled_max", "scaled_out_to"),
+             "scaled": ("scaled_hpa", "scaled_deployment", "scaled_selector", "scaled_min", "scaled_max", "scaled_out_to"),
              "budgeted": ("budgeted_pdb", "budgeted_selector")}
 ALERT_ROLES = {"scaling": "the scaled HPA changed its replicas"}
 SCALE_OUT_STEP = 2  # a scale-out game day expects the HPA this far above its minimum (capped at its maximum)
@@ -65,7 +66,10 @@ def role_values(roles: dict[str, str], ns: Namespace) -> dict:
     if "scaled" in roles:
         hpa = _named(ns.hpas, "HorizontalPodAutoscaler", roles["scaled"], "scaled")
         low, high = hpa["spec"].get("minReplicas", 1), hpa["spec"]["maxReplicas"]
-        values |= {"scaled_hpa": roles["scaled"], "scaled_deployment": hpa["spec"]["scaleTargetRef"]["name"],
+        target = hpa["spec"]["scaleTargetRef"]["name"]
+        scaled = _named(ns.workloads, "Deployment", target, f"scaled (HorizontalPodAutoscaler {roles['scaled']}'s target)")
+        values |= {"scaled_hpa": roles["scaled"], "scaled_deployment": target,
+                   "scaled_selector": selector_terms(scaled["spec"].get("selector"), f"roles.scaled: Deployment {target}"),
                    "scaled_min": low, "scaled_max": high, "scaled_out_to": scale_out_to(low, high)}
     if "budgeted" in roles:
         pdb = _named(ns.pdbs, "PodDisruptionBudget", roles["budgeted"], "budgeted")

@@ -49,6 +49,15 @@ def capacity_model(stack: Stack, runs: Path) -> tuple[dict | None, str]:
                   "(`gameday run capacity-step-load` makes one)")
 
 
+def load_only_capacity(stack: Stack, faults: list[Fault]) -> tuple[dict | None, str]:
+    """The capacity model, where the load is the only fault: it knows what requests cost, not
+    what a stress or a lost node adds."""
+    if faults:
+        return None, (f"the method also acts ({', '.join(f.func for f in faults)}): the capacity model "
+                      "predicts what load alone does")
+    return capacity_model(stack, runs_root())
+
+
 def surge_of(experiment: dict, load_profile: Path | None) -> Surge | None:
     """The peak of the load the run will drive: the --load profile, else the control's own."""
     names = [c["provider"]["arguments"]["profile"] for c in experiment.get("controls") or []
@@ -70,7 +79,7 @@ def predictions_of(experiment: dict, source: str, handed: dict, ns: Namespace, s
     return predict(ns, faults,
                    [a.spec.deployment for a in asked if a.check.name == "failover_recovered"],
                    any(a.check.name == "drain_completed" for a in asked),
-                   scaled, capacity_model(stack, runs_root()) if scaled else (None, ""),
+                   scaled, load_only_capacity(stack, faults) if scaled else (None, ""),
                    surge_of(experiment, load_profile), neighbours(ns, handed) if drains else None) + \
         [alerts_fire_by(stack.prometheus_url, a.spec) for a in asked if a.check.name == "alert_fired"]
 

@@ -33,21 +33,24 @@ SHOP = Namespace(workloads=[deployment("web", {"app": "web", "tier": "front"})],
 def test_each_role_reads_its_object():
     assert role_values({"entry": "web", "scaled": "web-hpa", "budgeted": "web"}, SHOP) == {
         "entry_deployment": "web", "entry_selector": "app=web,tier=front",
-        "scaled_hpa": "web-hpa", "scaled_deployment": "web", "scaled_min": 2, "scaled_max": 4, "scaled_out_to": 4,
+        "scaled_hpa": "web-hpa", "scaled_deployment": "web", "scaled_selector": "app=web,tier=front",
+        "scaled_min": 2, "scaled_max": 4, "scaled_out_to": 4,
         "budgeted_pdb": "web", "budgeted_selector": "app=web"}
 
 
 def test_the_scale_out_is_two_over_the_minimum_capped_at_the_maximum():
-    wide = Namespace([], [], [], [hpa("h", "web", 3, 20)])
-    assert role_values({"scaled": "h"}, wide)["scaled_out_to"] == 5
-    assert role_values({"scaled": "h"}, Namespace([], [], [], [hpa("h", "web", 1, 2)]))["scaled_out_to"] == 2
+    def scaled_out_to(low, high):
+        return role_values({"scaled": "h"}, Namespace(SHOP.workloads, [], [], [hpa("h", "web", low, high)]))["scaled_out_to"]
+    assert (scaled_out_to(3, 20), scaled_out_to(1, 2)) == (5, 2)
     # max = min: one over it all the same, so the game day fails on it instead of passing at rest
-    assert role_values({"scaled": "h"}, Namespace([], [], [], [hpa("h", "web", 3, 3)]))["scaled_out_to"] == 4
+    assert scaled_out_to(3, 3) == 4
 
 
 @pytest.mark.parametrize("roles, namespace, message", [
     ({"entry": "api"}, SHOP, "roles.entry: no Deployment 'api'"),
     ({"scaled": "web"}, SHOP, "roles.scaled: no HorizontalPodAutoscaler 'web'"),
+    ({"scaled": "h"}, Namespace(SHOP.workloads, [], [], [hpa("h", "api", 1, 3)]),
+     "roles.scaled (HorizontalPodAutoscaler h's target): no Deployment 'api'"),
     ({"budgeted": "p"}, Namespace([], [], [pdb("p", {"matchExpressions": [{"key": "app", "operator": "Exists"}]})], []),
      "not plain matchLabels"),
     ({"budgeted": "p"}, Namespace([], [], [pdb("p", None)], []), "not plain matchLabels"),
@@ -63,6 +66,8 @@ def test_the_portable_experiments_say_which_roles_they_need():
     assert used("pod-kill-under-load") == {"entry": ["entry_deployment", "entry_selector"]}
     assert used("node-drain-respects-pdb") == {"entry": ["entry_deployment"], "budgeted": ["budgeted_selector"]}
     assert set(used("hpa-scale-out")) == {"entry", "scaled"}
+    assert set(used("cpu-pressure-core-api")) == {"entry", "scaled"}
+    assert used("capacity-step-load") == {"entry": ["entry_deployment"]}
 
 
 def scale_out_alerts(handed):
