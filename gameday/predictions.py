@@ -9,6 +9,7 @@ from pathlib import Path
 from chaoslib import substitute
 from kubernetes.client.exceptions import ApiException
 
+from core.checks import AlertFired
 from core.predictions import Fault, Prediction, Surge, alert_fires_by, predict
 from core.weak_spots import Namespace
 from edge.home import find_profile, runs_root
@@ -96,7 +97,7 @@ def neighbours(ns: Namespace, handed: dict) -> Namespace:
     return Namespace(*(sum((getattr(n, f) for n in [ns, *others]), []) for f in ("workloads", "pods", "pdbs", "hpas")))
 
 
-def alerts_fire_by(prometheus_url: str, spec) -> Prediction:
+def alerts_fire_by(prometheus_url: str, spec: AlertFired) -> Prediction:
     """When an expected alert should fire, from its rule as Prometheus has it loaded now."""
     try:
         return alert_fires_by(spec.alert, spec.after, spec.detection_s, rule_timing(Prometheus(prometheus_url), spec.alert))
