@@ -46,8 +46,8 @@ def capacity_model(stack: Stack, runs: Path) -> tuple[dict | None, str]:
         for verdict in record["verdicts"]:
             if verdict["check"] == "capacity_for_target" and (verdict.get("details") or {}).get("deployments"):
                 return verdict["details"], f"the capacity model of {run_dir.name}"
-    return None, (f"no step-load run of stack {stack.name!r} in {runs} holds a capacity model "
-                  "(`gameday run capacity-step-load` makes one)")
+    return None, (f"no step-load run of stack {stack.name!r} in {runs} holds a capacity model; "
+                  "`gameday run capacity-step-load` makes one")
 
 
 def load_only_capacity(stack: Stack, faults: list[Fault]) -> tuple[dict | None, str]:
@@ -59,13 +59,13 @@ def load_only_capacity(stack: Stack, faults: list[Fault]) -> tuple[dict | None, 
     return capacity_model(stack, runs_root())
 
 
-def surge_of(experiment: dict, load_profile: Path | None) -> Surge | None:
-    """The peak of the load the run will drive: the --load profile, else the control's own."""
+def surge_of(experiment: dict, override: Path | None) -> Surge | None:
+    """The peak of the load the run will drive: the --load profile (override), else the control's own."""
     names = [c["provider"]["arguments"]["profile"] for c in experiment.get("controls") or []
              if (c.get("provider") or {}).get("module") == "gameday.controls"
              and "profile" in (c["provider"].get("arguments") or {})]
     try:
-        profile = load_profile(load_profile or find_profile(names[0])) if load_profile or names else None
+        profile = load_profile(override or find_profile(names[0])) if override or names else None
     except (ProfileError, FileNotFoundError, ValueError):
         return None   # the control reports its own profile error when the run starts
     return Surge(*profile.peak) if profile else None

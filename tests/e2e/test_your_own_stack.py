@@ -62,6 +62,12 @@ def test_the_bundled_game_days_aim_at_podinfo_by_role(user, experiment, expected
     assert expected in out.stdout and "core-api" not in out.stdout
 
 
+def test_a_scale_out_without_a_capacity_model_says_why_it_predicts_no_peak(user):
+    gameday, home, _ = user
+    out = as_new_user(gameday, home, "run", "hpa-scale-out", "--dry-run")
+    assert "hpa_scaled_out[podinfo]: replicas the HPA reaches not predicted (no step-load run of stack" in out.stdout
+
+
 def test_a_drain_is_refused_until_the_namespaces_it_would_hit_are_allowed(user):
     """Every worker also runs the seed stack's pods: draining one for podinfo's game day evicts
     them too, which the guard allows only by name."""
@@ -71,3 +77,4 @@ def test_a_drain_is_refused_until_the_namespaces_it_would_hit_are_allowed(user):
     allowed = as_new_user(gameday, home, "run", "node-drain-respects-pdb", "--dry-run", "--allow-namespace", "gameday")
     assert allowed.returncode == 0 and "REFUSED" not in allowed.stdout, allowed.stdout
     assert "PodDisruptionBudgets in podinfo now: podinfo allows 1" in allowed.stdout
+    assert "drain_completed[gameday-worker" in allowed.stdout   # predicted from both namespaces

@@ -9,7 +9,7 @@ from core.predictions import (DEFAULT_SCALE_UP, Fault, Surge, alert_fires_by, hp
                               shown_prediction)
 from core.weak_spots import Namespace
 from edge.stack import load_stack
-from gameday.predictions import capacity_model
+from gameday.predictions import capacity_model, surge_of
 from reports.build import predictions_table
 from tests.recorded import recorded_run
 
@@ -185,3 +185,11 @@ def test_a_drain_is_predicted_blocked_by_a_neighbours_pod_under_two_budgets():
     around = Namespace(*(getattr(mine, f) + getattr(seed, f) for f in ("workloads", "pods", "pdbs", "hpas")))
     [blocked] = predict(mine, [drain], [], True, around=around)
     assert blocked.predicted is False and "gameday/mca-0 on w1 is under PDBs mca, agents" in blocked.why
+
+
+def test_the_surge_is_the_peak_of_the_profile_the_run_drives(tmp_path):
+    experiment = {"controls": [{"provider": {"module": "gameday.controls", "arguments": {"profile": "scale-out"}}}]}
+    assert surge_of(experiment, None) == Surge(40, 240)              # the bundled scale-out: 10, 40 for 4 min
+    (tmp_path / "steps.yaml").write_text("shape: step\nusers: 10\nstep_users: 15\nsteps: 7\nstep_s: 90\n")
+    assert surge_of(experiment, tmp_path / "steps.yaml") == Surge(100, 90)   # --load: its last step
+    assert surge_of({"controls": []}, None) is None
