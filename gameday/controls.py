@@ -109,7 +109,8 @@ def before_experiment_control(context: dict, profile: str = "steady", warmup_s: 
                                                     configuration)]
     except ExperimentError as err:  # a guardrail that cannot be watched must not let the faults run unwatched
         _interrupt(str(err))
-    if settle_s:
+    if settle_s:  # the progress line says so: a settle can take minutes before any load
+        append_event(run_dir(), "settling", seconds=settle_s, hpas=list(stack.hpas))
         settle(stack, settle_s)
     try:  # `gameday run --load` overrides; a name is looked up in the user's profiles, then the bundled
         profile = find_profile(os.environ.get("GAMEDAY_LOAD_PROFILE") or profile)
