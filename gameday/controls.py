@@ -8,8 +8,8 @@
           module: gameday.controls
           arguments: {profile: steady, warmup_s: 20, settle_s: 0}
 
-Before the experiment: with settle_s, waits (up to settle_s) until every HPA of the stack runs its
-minimum replicas; then starts the readiness sampler and Locust (loadtests.runner), each in its own
+Before the experiment: with settle_s, waits (up to settle_s) until every HPA of the stack is at
+rest (its minimum, or above it with nothing pending: probes.hpa.at_rest); then starts the readiness sampler and Locust (loadtests.runner), each in its own
 process, against the stack of $GAMEDAY_STACK (default stack.yaml) with the profile named here (a
 name, looked up in $GAMEDAY_HOME/profiles then the bundled ones, or a path; $GAMEDAY_LOAD_PROFILE,
 which `gameday run --load` sets, replaces it), and, if the experiment declares guardrails,
@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 from chaoslib.exceptions import InterruptExecution
+from kubernetes import client
 
 from edge.kube import IN_CLUSTER, autoscaling_api
 from edge.orders import read_back
@@ -43,6 +44,7 @@ from edge.home import find_profile
 from edge.rundir import RunDir, append_event, new_run_dir
 from edge.stack import load_stack
 from gameday.experiment import ExperimentError, guardrails_of
+from probes.hpa import at_rest
 
 log = logging.getLogger("chaostoolkit")
 LOAD_CEILING_S = 3600  # the load runs until the experiment ends; this only bounds a lost process
@@ -85,18 +87,16 @@ def _interrupt(message: str) -> None:
 
 
 def settle(stack, timeout_s: float) -> None:
-    """Waits until every HPA of the stack runs its minimum replicas: a game day about scaling
-    starts from rest, not from what the previous one left."""
-    hpas = autoscaling_api(stack.kube_context)
+    """Waits until every HPA of the stack is at rest (probes.hpa.at_rest: at its minimum, or held
+    above it by memory with nothing pending): a game day about scaling starts from rest, not from
+    what the previous one left."""
+    hpas, plain = autoscaling_api(stack.kube_context), client.ApiClient().sanitize_for_serialization
 
     def check():
-        busy = {}
-        for name in stack.hpas:
-            hpa = hpas.read_namespaced_horizontal_pod_autoscaler(name, stack.namespace)
-            if (hpa.status.current_replicas or 0) != (hpa.spec.min_replicas or 1):
-                busy[name] = f"{hpa.status.current_replicas} (min {hpa.spec.min_replicas})"
+        busy = {name: why for name in stack.hpas
+                if (why := at_rest(plain(hpas.read_namespaced_horizontal_pod_autoscaler(name, stack.namespace))))}
         return not busy, ", ".join(f"{k} at {v}" for k, v in busy.items())
-    settled, busy, _ = poll(check, timeout_s, "the HPAs to settle at their minimum", poll_s=5)
+    settled, busy, _ = poll(check, timeout_s, "the HPAs to come to rest", poll_s=5)
     if not settled:
         _interrupt(f"the stack did not settle in {timeout_s:.0f} s: {busy}")
 

@@ -17,7 +17,7 @@ def phase_of(event: dict) -> str:
     if kind == "activity-ended":
         return f"{event['part']}: {event['type']} {event['name']} {event.get('status')}"
     if kind == "settling":
-        return f"waiting (up to {event['seconds']:.0f} s) for the HPAs to settle at their minimum"
+        return f"waiting (up to {event['seconds']:.0f} s) for the HPAs to come to rest"
     if kind == "warm-up":
         return f"warming up the load for {event['seconds']:.0f} s"
     if kind == "halted":

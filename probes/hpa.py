@@ -135,6 +135,29 @@ def hpa_spec(namespace: str, hpa: str, context: str) -> dict:
 
 # ---- Chaos Toolkit probe: wait for a replica count (long waits show progress) ----
 
+def at_rest(hpa: dict) -> str:
+    """'' when the HPA (as the API serves it: camelCase dicts) is at rest: at its minimum, or held
+    above it by a metric that is no load (memory), its recommendation the current size, CPU under
+    target, no stabilization window or rate limit holding a change back; else what it is doing."""
+    spec, status = hpa["spec"], hpa.get("status") or {}
+    current, low = status.get("currentReplicas") or 0, spec.get("minReplicas") or 1
+    if current == low:
+        return ""
+    reasons = {c["type"]: c.get("reason", "") for c in status.get("conditions") or []}
+    cpu = next((m["resource"]["current"].get("averageUtilization") for m in status.get("currentMetrics") or []
+                if m.get("type") == "Resource" and m["resource"]["name"] == "cpu"), None)
+    target = next((m["resource"]["target"].get("averageUtilization") for m in spec.get("metrics") or []
+                   if m.get("type") == "Resource" and m["resource"]["name"] == "cpu"), None)
+    busy = f"{current} (min {low}"
+    if status.get("desiredReplicas") != current or reasons.get("AbleToScale") != "ReadyForNewScale":
+        return f"{busy}, {reasons.get('AbleToScale') or 'scaling'})"
+    if reasons.get("ScalingLimited") in ("ScaleUpLimit", "ScaleDownLimit"):
+        return f"{busy}, {reasons['ScalingLimited']})"
+    if cpu is None or target is None or cpu >= target:
+        return f"{busy}, CPU {cpu if cpu is not None else '?'} % of target {target if target is not None else '?'} %)"
+    return ""
+
+
 def wait_for_replicas(deployment: str, ns: str = "", at_least: int | None = None, at_most: int | None = None,
                       timeout_s: float = 600, poll_s: float = 2, configuration: dict | None = None) -> dict:
     """Waits until the Deployment's desired replicas are ≥ at_least / ≤ at_most, or timeout_s."""

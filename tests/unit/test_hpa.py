@@ -4,7 +4,7 @@ the readiness sampler writes them)."""
 import pandas as pd
 
 from core.verdict import Window
-from probes.hpa import hpa_scaled_in, hpa_scaled_out
+from probes.hpa import at_rest, hpa_scaled_in, hpa_scaled_out
 
 T0 = 1_800_000_000
 WINDOW = Window.from_epoch(T0, T0 + 1200)
@@ -63,3 +63,24 @@ def test_no_scale_in_fails_unless_the_run_ended_inside_the_window():
     short = hpa_scaled_in(desired((0, 3), (175, 6), until=400), "api", 3, 300, WINDOW)
     assert short.status == "inconclusive"
     assert hpa_scaled_in(desired((0, 3)), "api", 3, 300, WINDOW).status == "inconclusive"
+
+
+def served_hpa(current, desired, able="ReadyForNewScale", limited="DesiredWithinRange", cpu=6):
+    """An HPA of min 2 on CPU (70 %) and memory, as the API serves it (the seed's mca after a deploy)."""
+    resource = lambda name, value: {"type": "Resource", "resource": {"name": name, "current": {"averageUtilization": value}}}
+    return {"spec": {"minReplicas": 2, "maxReplicas": 10,
+                     "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"averageUtilization": 70}}},
+                                 {"type": "Resource", "resource": {"name": "memory", "target": {"averageUtilization": 80}}}]},
+            "status": {"currentReplicas": current, "desiredReplicas": desired,
+                       "currentMetrics": [resource("cpu", cpu), resource("memory", 58)],
+                       "conditions": [{"type": "AbleToScale", "reason": able}, {"type": "ScalingLimited", "reason": limited}]}}
+
+
+def test_an_hpa_held_above_its_minimum_by_memory_alone_is_at_rest():
+    assert at_rest(served_hpa(2, 2, able="SucceededRescale")) == ""       # at its minimum
+    assert at_rest(served_hpa(3, 3)) == ""                                # memory 58 % keeps 3: ceil(3 × 58 / 80)
+    assert at_rest(served_hpa(5, 5, able="ScaleDownStabilized")) == "5 (min 2, ScaleDownStabilized)"
+    assert at_rest(served_hpa(5, 4, able="SucceededRescale")) == "5 (min 2, SucceededRescale)"
+    assert at_rest(served_hpa(5, 5, limited="ScaleDownLimit")) == "5 (min 2, ScaleDownLimit)"
+    # the load just stopped, the HPA has not seen it yet
+    assert at_rest(served_hpa(5, 5, cpu=85)) == "5 (min 2, CPU 85 % of target 70 %)"
