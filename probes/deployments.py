@@ -4,14 +4,21 @@ own without timeouts."""
 
 from core.target import Target
 from edge.kube import apps_api
+from edge.poll import poll
 
 
-def deployment_available(name: str, ns: str = "", configuration: dict | None = None) -> bool:
-    """True when every desired replica of the Deployment is ready and available (`tolerance: true`)."""
+def deployment_available(name: str, ns: str = "", within_s: float = 0, configuration: dict | None = None) -> bool:
+    """True when every desired replica of the Deployment is ready and available (`tolerance: true`),
+    at once or within within_s: under load an HPA may be adding replicas that are still starting,
+    which is no unavailability (capacity-step-load's last step: 16 of 18 ready at that instant)."""
     target = Target.of(configuration)
-    d = apps_api(target.context).read_namespaced_deployment(name, ns or target.namespace)
-    want = d.spec.replicas or 0
-    return (d.status.ready_replicas or 0) == want and (d.status.available_replicas or 0) == want
+
+    def check():
+        d = apps_api(target.context).read_namespaced_deployment(name, ns or target.namespace)
+        want = d.spec.replicas or 0
+        ready, available = d.status.ready_replicas or 0, d.status.available_replicas or 0
+        return ready == want and available == want, f"{ready} ready, {available} available of {want}"
+    return poll(check, within_s, f"Deployment {name} fully available")[0]
 
 
 def statefulset_ready(name: str, ns: str = "", configuration: dict | None = None) -> bool:
