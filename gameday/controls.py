@@ -9,10 +9,11 @@
           arguments: {profile: steady, warmup_s: 20, settle_s: 0}
 
 Before the experiment: with settle_s, waits (up to settle_s) until every HPA of the stack is at
-rest (its minimum, or above it with nothing pending: probes.hpa.at_rest); then starts the readiness sampler and Locust (loadtests.runner), each in its own
-process, against the stack of $GAMEDAY_STACK (default stack.yaml) with the profile named here (a
-name, looked up in $GAMEDAY_HOME/profiles then the bundled ones, or a path; $GAMEDAY_LOAD_PROFILE,
-which `gameday run --load` sets, replaces it), and, if the experiment declares guardrails,
+rest (its minimum, or above it with nothing pending: probes.hpa.at_rest); then starts the
+readiness sampler and Locust (loadtests.runner), each in its own process, against the stack of
+$GAMEDAY_STACK (default stack.yaml) with the profile named here (a name, looked up in
+$GAMEDAY_HOME/profiles then the bundled ones, or a path; $GAMEDAY_LOAD_PROFILE, which
+`gameday run --load` sets, replaces it), and, if the experiment declares guardrails,
 their watcher (gameday.guardrails: it halts the experiment when one is crossed); then lets the load
 warm up so the steady-state probes have traffic to judge. After it (and on a crash, at cleanup):
 stops them gracefully, so Locust still writes its numbers, and, when the load had writers, reads

@@ -153,8 +153,8 @@ def at_rest(hpa: dict) -> str:
         return f"{busy}, {reasons.get('AbleToScale') or 'scaling'})"
     if reasons.get("ScalingLimited") in ("ScaleUpLimit", "ScaleDownLimit"):
         return f"{busy}, {reasons['ScalingLimited']})"
-    if cpu is None or target is None or cpu >= target:
-        return f"{busy}, CPU {cpu if cpu is not None else '?'} % of target {target if target is not None else '?'} %)"
+    if target is not None and (cpu is None or cpu >= target):   # an HPA without a CPU target: its conditions say
+        return f"{busy}, CPU {cpu if cpu is not None else '?'} % of target {target} %)"
     return ""
 
 

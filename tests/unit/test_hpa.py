@@ -84,3 +84,10 @@ def test_an_hpa_held_above_its_minimum_by_memory_alone_is_at_rest():
     assert at_rest(served_hpa(5, 5, limited="ScaleDownLimit")) == "5 (min 2, ScaleDownLimit)"
     # the load just stopped, the HPA has not seen it yet
     assert at_rest(served_hpa(5, 5, cpu=85)) == "5 (min 2, CPU 85 % of target 70 %)"
+    # on memory alone, above its minimum and nothing pending: at rest; CPU unknown where it is the target: not
+    memory_only = served_hpa(3, 3)
+    memory_only["spec"]["metrics"] = memory_only["spec"]["metrics"][1:]
+    assert at_rest(memory_only) == ""
+    unmeasured = served_hpa(3, 3)
+    unmeasured["status"]["currentMetrics"] = []
+    assert at_rest(unmeasured) == "3 (min 2, CPU ? % of target 70 %)"
