@@ -232,17 +232,19 @@ def hpa_peak(hpa: dict, model: dict, surge: Surge) -> tuple[int, int, int, str] 
     scale_up = (hpa["spec"].get("behavior") or {}).get("scaleUp") or DEFAULT_SCALE_UP
     rps = surge.users * per_user * line["fanout"]
 
-    def reached(per_replica: float) -> int:
-        wanted = min(high_replicas, max(low_replicas, math.ceil(rps / per_replica)))
-        return hpa_reaches(low_replicas, wanted, scale_up, surge.duration_s)
+    def reached(per_replica: float | None) -> int:
+        """None or ≤ 0 (a band reaching zero): as many as the HPA may run."""
+        wanted = high_replicas if not per_replica or per_replica <= 0 else math.ceil(rps / per_replica)
+        return hpa_reaches(low_replicas, min(high_replicas, max(low_replicas, wanted)), scale_up, surge.duration_s)
 
-    lowest, highest = (reached(line["high"]), reached(line["low"])) if line.get("low") else (None, None)
     peak = reached(line["rps_per_replica"])
+    banded = line.get("high") is not None   # no ±2σ under four steps: the peak alone
+    lowest, highest = (reached(line["high"]), reached(line.get("low"))) if banded else (peak, peak)
     why = (f"{surge.users} users × {per_user:.2f} req/s × {line['fanout']:.2f} = {rps:.0f} req/s on {deployment}, "
            f"{line['rps_per_replica']:.1f} req/s per replica at its CPU target: {math.ceil(rps / line['rps_per_replica'])} "
            f"wanted, {low_replicas}–{high_replicas} allowed, {peak} reached in the {surge.duration_s:.0f} s surge "
            "at its scale-up policies (CPU only)")
-    return peak, lowest if lowest is not None else peak, highest if highest is not None else peak, why
+    return peak, lowest, highest, why
 
 
 def predict(ns: Namespace, faults: list[Fault], failovers: list[str], drains: bool, scaled: list[str] = (),

@@ -114,6 +114,12 @@ def test_the_seed_scale_out_peak_is_predicted_from_the_recorded_capacity_model(s
     assert hpa_peak(seed_hpa(SEED_SCALE_UP), seed_capacity, Surge(40, 100))[0] == 5
     # a light load: the minimum
     assert hpa_peak(seed_hpa(SEED_SCALE_UP), seed_capacity, Surge(5, 240))[0] == 3
+    # a band reaching zero req/s per replica bounds nothing above: as high as the HPA may climb
+    wide = {**seed_capacity, "deployments": {"core-api": {**seed_capacity["deployments"]["core-api"], "low": -1.0}}}
+    assert hpa_peak(seed_hpa(), wide, Surge(40, 240))[:3] == (9, 8, 20)
+    no_band = {**seed_capacity, "deployments": {"core-api": {**seed_capacity["deployments"]["core-api"], "low": None,
+                                                             "high": None}}}
+    assert hpa_peak(seed_hpa(), no_band, Surge(40, 240))[:3] == (9, 9, 9)
 
 
 def test_no_capacity_model_no_peak_only_the_reason():
