@@ -30,6 +30,7 @@ import math
 from collections import Counter
 from dataclasses import asdict, dataclass
 
+from core.roles import terms_of
 from core.weak_spots import Namespace, matches, pdb_floor
 
 # the verdict measure (Verdict.details) each predicted quantity is set against
@@ -90,10 +91,6 @@ class Fault:
     arguments: dict
 
 
-def _terms(selector: str) -> dict:
-    return dict(term.split("=", 1) for term in selector.split(",") if "=" in term)
-
-
 def _pods(ns: Namespace, selector: dict) -> list[dict]:
     return [p for p in ns.pods if matches(p["metadata"].get("labels") or {}, {"matchLabels": selector})]
 
@@ -137,7 +134,7 @@ def ready_lost(ns: Namespace, deployment: dict, fault: Fault) -> tuple[int, str]
     own = _pods(ns, deployment["spec"]["selector"].get("matchLabels") or {})
     ready = sum(_ready(p) for p in own)
     name = deployment["metadata"]["name"]
-    selector = _terms(fault.arguments.get("label_selector") or fault.arguments.get("pods_label_selector") or "")
+    selector = terms_of(fault.arguments.get("label_selector") or fault.arguments.get("pods_label_selector") or "")
     hit = [p for p in own if selector and matches(p["metadata"].get("labels") or {}, {"matchLabels": selector})]
     if not hit:
         return None
@@ -163,7 +160,7 @@ def drain_completes(ns: Namespace, fault: Fault, around: Namespace | None = None
     """(the node the drain picks, whether it should complete, why). around: the objects of every
     namespace the drain may evict from (default: the stack's alone)."""
     around = around or ns
-    selector = _terms(fault.arguments.get("pods_label_selector") or "")
+    selector = terms_of(fault.arguments.get("pods_label_selector") or "")
     node = fault.arguments.get("node") or _busiest(_pods(ns, selector))[0]
     for pod in (p for p in around.pods if p["spec"].get("nodeName") == node):
         budgets = _guarding(around, pod)

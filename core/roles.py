@@ -42,6 +42,11 @@ def selector_terms(selector: dict | None, where: str) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(selector["matchLabels"].items()))
 
 
+def terms_of(selector: str) -> dict[str, str]:
+    """label=value terms (app=web,tier=front) as matchLabels: the inverse of selector_terms."""
+    return dict(term.split("=", 1) for term in selector.split(",") if "=" in term)
+
+
 def _named(objects: list[dict], kind: str, name: str, role: str) -> dict:
     for obj in objects:
         if obj.get("kind", kind) == kind and obj["metadata"]["name"] == name:

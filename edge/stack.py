@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from core.roles import ALERT_ROLES, ROLES
+from core.roles import ALERT_ROLES, ROLES, terms_of
 from core.thresholds import Threshold, ThresholdError, parse_threshold
 from edge.files import read_yaml
 from edge.home import SUITE_ROOT, default_stack
@@ -32,7 +32,7 @@ class Elected:
     @property
     def match_labels(self) -> dict[str, str]:
         """The selector's label=value terms (edge.kube.matches)."""
-        return dict(term.split("=", 1) for term in self.selector.split(","))
+        return terms_of(self.selector)
 
 
 @dataclass(frozen=True)

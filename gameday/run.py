@@ -74,10 +74,11 @@ def chaos_env(stack: Stack, run_dir: Path, load_profile: Path | None) -> dict[st
 
 def handed_configuration(stack: Stack, target: Target, ns: Namespace, roles: list[str]) -> dict:
     """What the runner hands the experiment's configuration (`chaos run --var-file`): the target,
-    the stack's server selector, object lists and alerts by class, and the objects of the `roles` the experiment
-    acts on (core.roles), read from the live namespace."""
+    the stack's server selector, object lists and alerts by class, and the objects of the `roles`
+    the experiment acts on (core.roles), read from the live namespace."""
     handed = {**target.configuration(), "server_selector": stack.server_selector,
-              "deployments": list(stack.deployments), "hpas": list(stack.hpas), "pdbs": list(stack.pdbs), **alert_values(stack.alerts)}
+              "deployments": list(stack.deployments), "hpas": list(stack.hpas), "pdbs": list(stack.pdbs),
+              **alert_values(stack.alerts)}
     if roles:
         try:
             handed |= role_values({role: stack.roles[role] for role in roles}, ns)

@@ -133,8 +133,6 @@ def hpa_spec(namespace: str, hpa: str, context: str) -> dict:
             "deployment": spec.scale_target_ref.name, "cpu_target_pct": cpu}
 
 
-# ---- Chaos Toolkit probe: wait for a replica count (long waits show progress) ----
-
 def at_rest(hpa: dict) -> str:
     """'' when the HPA (as the API serves it: camelCase dicts) is at rest: at its minimum, or held
     above it by a metric that is no load (memory), its recommendation the current size, CPU under
@@ -157,6 +155,8 @@ def at_rest(hpa: dict) -> str:
         return f"{busy}, CPU {cpu if cpu is not None else '?'} % of target {target} %)"
     return ""
 
+
+# ---- Chaos Toolkit probe: wait for a replica count (long waits show progress) ----
 
 def wait_for_replicas(deployment: str, ns: str = "", at_least: int | None = None, at_most: int | None = None,
                       timeout_s: float = 600, poll_s: float = 2, configuration: dict | None = None) -> dict:
