@@ -5,7 +5,8 @@ per artifact and with one time parser. The judge, the report and the trend take 
     events.jsonl        the control's account as it happened: activities and rollbacks started/ended
     readiness.jsonl     the sampler's lines, ≤ 1 s apart (gameday.sampler)
     guardrails.jsonl    each guardrail's value once a second while the faults were in effect (gameday.guardrails)
-    load/               Locust's 1 s timeline, stats history, profile.json and the runner's verdicts;
+    load/               Locust's 1 s timeline, stats history, profile.json and the runner's verdicts,
+                        generators.jsonl (each load generator's CPU, each worker lost mid-run);
                         with writers, ledger.jsonl (every order and what became of it) and
                         readback.json (which of them the database held after the run),
                         readback-cache.json (which of those the cache took it held), reads.jsonl
@@ -19,12 +20,14 @@ that line, not the file).
 
 import json
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
+from core.generators import GENERATOR_COLUMNS
 from core.ledger import ReadBack, ledger_frame, reads_frame
 from core.verdict import Window, upgraded, utc
 from edge.files import columns_of, read_json_lines
@@ -65,7 +68,30 @@ def read_events(run_dir: Path) -> list[dict]:
 
 def load_timeline(path: str | Path) -> pd.DataFrame:
     """One row per second and endpoint; a torn last line (a crash mid-write) is dropped."""
-    return columns_of(read_json_lines(path), TIMELINE_COLUMNS)
+    return one_line_a_second(columns_of(read_json_lines(path), TIMELINE_COLUMNS))
+
+
+def load_generators(path: str | Path) -> pd.DataFrame:
+    """The load generators' account (loadtests.distributed): CPU samples and lost workers."""
+    return columns_of(read_json_lines(path), GENERATOR_COLUMNS)
+
+
+def one_line_a_second(frame: pd.DataFrame) -> pd.DataFrame:
+    """The workers of a distributed load each send their own line for a second and endpoint:
+    summed into one (counts add, and so do the response-time histograms)."""
+    keys = ["t", "method", "name"]
+    repeated = frame.duplicated(keys, keep=False)
+    if not repeated.any():
+        return frame
+
+    def histograms(column: pd.Series) -> dict:
+        total = Counter()
+        for rt in column:
+            total.update(rt)
+        return dict(total)
+    merged = frame[repeated].groupby(keys, as_index=False, sort=False).agg(
+        requests=("requests", "sum"), failures=("failures", "sum"), rt_ms=("rt_ms", histograms))
+    return pd.concat([frame[~repeated], merged]).sort_values("t", kind="stable").reset_index(drop=True)
 
 
 def load_users(path: str | Path) -> pd.DataFrame:
@@ -157,6 +183,12 @@ class RunDir:
     def users(self) -> pd.DataFrame | None:
         history = self.path / "load/locust_stats_history.csv"
         return load_users(history) if history.exists() else None
+
+    @cached_property
+    def generators(self) -> pd.DataFrame | None:
+        """The load generators' CPU and lost workers (loadtests.distributed); None before they were kept."""
+        path = self.path / "load/generators.jsonl"
+        return load_generators(path) if path.exists() else None
 
     @cached_property
     def ledger(self) -> pd.DataFrame | None:

@@ -56,6 +56,7 @@ class Stack:
     roles: dict[str, str] = field(default_factory=dict)   # role -> object name (core.roles)
     locustfile: Path | None = None   # the stack's own traffic; None: GETs spread over `paths`
     paths: tuple[str, ...] = ("/",)  # what the generic traffic GETs
+    load_workers: int | None = None  # Locust workers under one master; None: the profile's (loadtests.workers)
     alerts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # class -> alert rules (core.roles)
 
 
@@ -139,20 +140,24 @@ def load_stack(path: str | os.PathLike | None = None) -> Stack:
 
 def _load(top: _Fields) -> dict:
     """load: {locustfile: PATH (relative to the stack file, else to the suite's own files),
-    paths: [...] (what the generic locustfile GETs)}."""
+    paths: [...] (what the generic locustfile GETs), workers: N (Locust workers under one master)}."""
     if top.get("load", dict, None) is None:
         return {}
     load = top.section("load")
-    load.check_keys(("locustfile", "paths"))
+    load.check_keys(("locustfile", "paths", "workers"))
     paths = load.names("paths") or ("/",)
     if not all(p.startswith("/") for p in paths):
         load.fail("paths", f"{list(paths)!r}: each a path on the entry URL, starting with /")
+    workers = load.get("workers", int, None)
+    if workers is not None and workers < 0:
+        load.fail("workers", f"{workers}: a number of workers, 0 for one Locust process")
+    fields = {"paths": paths, "load_workers": workers}
     name = load.get("locustfile", str, None)
     if name is None:
-        return {"paths": paths}
+        return fields
     for base in (top.source.parent, SUITE_ROOT):
         if (base / name).is_file():
-            return {"locustfile": (base / name).resolve(), "paths": paths}
+            return {**fields, "locustfile": (base / name).resolve()}
     load.fail("locustfile", f"{name}: no such file next to the stack file nor among the suite's ({SUITE_ROOT})")
 
 

@@ -1,7 +1,7 @@
 """The command line SREs run on a game day.
 
     gameday list [--experiments DIR]               the experiments and load profiles
-    gameday run EXPERIMENT [--load PROFILE] [--stack stack.yaml] [--run-dir DIR] [--dry-run]
+    gameday run EXPERIMENT [--load PROFILE] [--workers N] [--stack stack.yaml] [--run-dir DIR] [--dry-run]
                 [--experiments DIR] [--allow-context CONTEXT] [--allow-namespace NAMESPACE]
     gameday report RUN_DIR                         (re)build RUN_DIR/report.html from its artifacts
     gameday cleanup [--stack stack.yaml]           undo whatever the suite's faults left on the cluster
@@ -29,6 +29,7 @@ A second Ctrl-C abandons the rollbacks; `gameday cleanup` undoes what they would
 
 import argparse
 import dataclasses
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -106,6 +107,8 @@ def run(args) -> int:
         stack = load_stack(args.stack)
         experiment = find(args.experiment, experiment_folders(args.experiments), "experiment")
         load = find_profile(args.load) if args.load else None
+        if args.workers is not None:  # read by the load's control, over the stack's and the profile's
+            os.environ["GAMEDAY_LOAD_WORKERS"] = str(args.workers)
     except (StackError, FileNotFoundError) as err:
         print(f"gameday: {err}", file=sys.stderr)
         return EXIT["error"]
@@ -235,6 +238,8 @@ def main(argv=None) -> int:
     run_p = commands.add_parser("run", parents=[experiments, stack], help="one game day: an experiment under load, judged")
     run_p.add_argument("experiment", help="a name from `gameday list`, or a path")
     run_p.add_argument("--load", help="load profile (name or path) instead of the experiment's own")
+    run_p.add_argument("--workers", type=int, metavar="N", help="Locust workers under one master (processes here, pods "
+                       "from the in-cluster runner; 0: one process); default: the stack's load.workers, else the profile's")
     run_p.add_argument("--run-dir", type=Path, help="where the artifacts go (default: $GAMEDAY_RUNS or ./runs, then <UTC>-<experiment>)")
     run_p.add_argument("--dry-run", action="store_true",
                        help="resolve every target (pods, nodes, zone) and print what would be done; touch nothing")

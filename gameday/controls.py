@@ -13,7 +13,8 @@ rest (its minimum, or above it with nothing pending: probes.hpa.at_rest); then s
 readiness sampler and Locust (loadtests.runner), each in its own process, against the stack of
 $GAMEDAY_STACK (default stack.yaml) with the profile named here (a name, looked up in
 $GAMEDAY_HOME/profiles then the bundled ones, or a path; $GAMEDAY_LOAD_PROFILE, which
-`gameday run --load` sets, replaces it), and, if the experiment declares guardrails,
+`gameday run --load` sets, replaces it; $GAMEDAY_LOAD_WORKERS, from `gameday run --workers`, or
+the stack's load.workers, replace its Locust workers), and, if the experiment declares guardrails,
 their watcher (gameday.guardrails: it halts the experiment when one is crossed); then lets the load
 warm up so the steady-state probes have traffic to judge. After it (and on a crash, at cleanup):
 stops them gracefully, so Locust still writes its numbers, and, when the load had writers, reads
@@ -127,6 +128,9 @@ def before_experiment_control(context: dict, profile: str = "steady", warmup_s: 
     in_cluster = ["--cluster-namespace", stack.namespace] if stack.kube_context == IN_CLUSTER else []
     traffic = ["--locustfile", str(stack.locustfile)] if stack.locustfile else \
         [arg for path in stack.paths for arg in ("--path", path)]
+    # `gameday run --workers` over the stack's load.workers over the profile's own
+    workers = os.environ.get("GAMEDAY_LOAD_WORKERS") or stack.load_workers
+    traffic += ["--workers", str(workers)] if workers is not None else []
     _start("load", ["loadtests.runner", "--host", stack.entry_url, "--profile", str(profile), *traffic,
                     "--duration", str(LOAD_CEILING_S), "--out", str(out / "load"), *in_cluster], out)
     if guardrails:  # halts this process (SIGINT, the graceful stop) when one is crossed

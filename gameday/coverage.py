@@ -4,7 +4,8 @@ restarting (its TSDB is an emptyDir) each leave a stretch nobody measured, and "
 seen" there means nothing. judge.py turns such a pass into `inconclusive` with the hole named.
 
     readiness   the sampler's lines (one a second, also when nothing changes)
-    load        Locust's stats history (one row a second while Locust lives, requests or not)
+    load        Locust's stats history (one row a second while Locust lives, requests or not), and
+                every load worker lost mid-run (from its last report to its loss)
     prometheus  its scrapes (every 5 s; a restart loses everything before it)
 """
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core.generators import generators
 from core.verdict import Window
 from edge.prometheus import Prometheus, PrometheusError
 
@@ -25,10 +27,12 @@ class Hole:
     source: str
     start: float
     end: float
+    cause: str = ""
 
     def __str__(self) -> str:
         clock = lambda ts: pd.Timestamp(ts, unit="s", tz="UTC").strftime("%H:%M:%S")  # noqa: E731
-        return f"{self.source} has no data from {clock(self.start)} to {clock(self.end)} ({self.end - self.start:.0f} s)"
+        return (f"{self.source} has no data from {clock(self.start)} to {clock(self.end)} ({self.end - self.start:.0f} s)"
+                + (f": {self.cause}" if self.cause else ""))
 
 
 def holes(source: str, times: list[float], start: float, end: float, max_silence_s: float | None = None) -> list[Hole]:
@@ -36,6 +40,15 @@ def holes(source: str, times: list[float], start: float, end: float, max_silence
     limit = MAX_SILENCE_S[source] if max_silence_s is None else max_silence_s
     edges = [start, *sorted(t for t in times if start <= t <= end), end]
     return [Hole(source, a, b) for a, b in zip(edges, edges[1:]) if b - a > limit]
+
+
+def lost_workers(frame: pd.DataFrame | None, start: float, end: float) -> list[Hole]:
+    """A load worker lost in [start, end]: the requests it made after its last report were never
+    counted (the others took its users from then on)."""
+    if frame is None:
+        return []
+    return [Hole("load", g.last_report, g.lost_at, f"{g.name} of the load was lost; its requests since its last "
+                 "report are unknown") for g in generators(frame) if g.lost_at and start <= g.lost_at <= end]
 
 
 def prometheus_times(prom: Prometheus, window: Window) -> list[float]:
@@ -53,6 +66,7 @@ def source_holes(run, source: str, window: Window) -> list[Hole]:
         times = [] if run.readiness is None else list(run.readiness.t.unique())
     elif source == "load":
         times = [] if run.users is None else list(run.users.t)
+        return holes(source, times, start, end) + lost_workers(run.dir.generators, start, end)
     else:
         try:
             times = prometheus_times(Prometheus(run.stack.prometheus_url), window)

@@ -358,7 +358,8 @@ def run_header(experiment_path: Path, stack: Stack, load_profile: Path | None) -
     """What ran against what: the report's header (verdicts.json's `target`)."""
     return {"experiment": _shown(experiment_path), "stack": stack.name, "stack_file": _shown(stack.source),
             "kube_context": stack.kube_context, "namespace": stack.namespace,
-            "load_profile": _shown(load_profile) if load_profile else "the experiment's own"}
+            "load_profile": _shown(load_profile) if load_profile else "the experiment's own",
+            "load_workers": os.environ.get("GAMEDAY_LOAD_WORKERS") or stack.load_workers or "the profile's"}
 
 
 def _shown(path: Path) -> str:

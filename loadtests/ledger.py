@@ -7,7 +7,8 @@ loses nothing already answered.
 
 outcome: ack (201: committed), error (refused: it certainly did not apply), unknown (no answer,
 a broken connection, a 504: it may have applied). core.ledger judges the file against a read-back.
-The file is $GAMEDAY_LEDGER (none: nothing recorded).
+The file is $GAMEDAY_LEDGER (none: nothing recorded); a worker of a distributed run sends its lines
+to the master's (loadtests.distributed).
 
 Beside it, reads.jsonl: each acknowledged order read from the replicas until they show it, one
 line an order (times in unix seconds; visible null: never shown, error: a read that reached no
@@ -17,32 +18,17 @@ replica), which core.ledger.stale_reads judges:
      "visible": 1763758800.31, "reads": 3, "error": ""}
 """
 
-import json
 import os
 from pathlib import Path
 
 from locust import events
 
 from core.ledger import ACK, outcome_of
+from loadtests import distributed
 
 
-class LedgerFile:
-    """Lines appended as they come; opened by the first one (a run without writers leaves no file)."""
-    def __init__(self, path: Path):
-        self.path, self.out = path, None
-
-    def write(self, line: dict) -> None:
-        if self.out is None:
-            self.out = open(self.path, "a", buffering=1)    # a line at a time
-        self.out.write(json.dumps(line) + "\n")
-
-    def close(self) -> None:
-        if self.out is not None:
-            self.out.close()
-
-
-_writes: LedgerFile | None = None
-_reads: LedgerFile | None = None
+_writes = None  # a distributed.LineFile (opened by its first line: a run without writers leaves no file) or Outbox
+_reads = None
 
 
 def record(order_id: str, sent: float, done: float, status: int, server: str, cached: bool = False) -> None:
@@ -63,12 +49,6 @@ def record_read(order_id: str, acked: float, first: float, last: float, visible:
 def _open(environment, **_):
     global _writes, _reads
     path = os.environ.get("GAMEDAY_LEDGER")
-    if path and environment.parsed_options is not None:
-        _writes, _reads = LedgerFile(Path(path)), LedgerFile(Path(path).with_name("reads.jsonl"))
-
-
-@events.quitting.add_listener
-def _close(**_):
-    for file in (_writes, _reads):
-        if file is not None:
-            file.close()
+    if environment.parsed_options is not None:  # closed with the run's other files (loadtests.distributed)
+        _writes = distributed.sink(environment, "writes", path)
+        _reads = distributed.sink(environment, "reads", path and Path(path).with_name("reads.jsonl"))

@@ -15,6 +15,7 @@ that says how many users run at second t. No Locust import here: the runner and 
     thresholds: ["p95 < 1s", "error_ratio < 5%"]
     timeout_s: 10          # a request unanswered this long fails: a client gives up, it does not hang
     writers: 0             # of the users, how many place orders and keep the write ledger
+    workers: 0             # Locust workers under one master (0: one process); see loadtests.workers
 """
 
 from dataclasses import dataclass, field, fields, replace
@@ -45,6 +46,7 @@ class Profile:
     thresholds: tuple = ("p95 < 1s", "error_ratio < 5%")
     timeout_s: float = 10.0
     writers: int = 0
+    workers: int = 0
     source: str = field(default="<defaults>", compare=False)
 
     @property
@@ -92,7 +94,7 @@ def validated(p: Profile) -> Profile:
     for name in ("before_s", "after_s"):
         if getattr(p, name) < 0:
             bad(name, "must be >= 0")
-    for name in ("users", "step_users", "steps", "spike_users", "writers"):
+    for name in ("users", "step_users", "steps", "spike_users", "writers", "workers"):
         value = getattr(p, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             bad(name, f"must be a whole number >= 0, not {value!r}")

@@ -26,11 +26,13 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from core.generators import generator_warning, generators
 from core.load_stats import judge_thresholds
 from core.verdict import FAIL, INCONCLUSIVE, Window, inconclusive
 from edge.processes import interruptible, python_module, spawn
-from edge.rundir import load_timeline
+from edge.rundir import load_generators, load_timeline
 from loadtests.profile import Profile, ProfileError, load_profile, validated
+from loadtests.workers import WorkerError, WorkerPods, WorkerProcesses, master_options
 
 # the traffic when none is named: GETs over --path (a stack's load.paths); the harness records the
 # timeline and follows the profile beside any locustfile
@@ -73,7 +75,7 @@ def build_profile(args) -> Profile:
     profile = load_profile(args.profile) if args.profile else validated(Profile(source="command line"))
     return profile.with_overrides(shape=args.shape, users=args.users, spawn_rate=args.spawn_rate,
                                   duration_s=args.duration, step_users=args.step_users, step_s=args.step_s,
-                                  steps=args.steps, spike_users=args.spike_users, writers=args.writers,
+                                  steps=args.steps, spike_users=args.spike_users, writers=args.writers, workers=args.workers,
                                   thresholds=tuple(args.threshold) if args.threshold else None)
 
 
@@ -93,18 +95,35 @@ def progress(timeline: Path, started: float, total_s: float) -> str:
 
 
 def run_locust(host: str, profile: Profile, out: Path, locustfile: Path = GENERIC_LOCUSTFILE,
-               paths: tuple[str, ...] = ()) -> int:
+               paths: tuple[str, ...] = (), cluster_namespace: str = "") -> int:
+    """Locust against host until the profile ends or this process is told to stop: one process,
+    or (profile.workers) a master and that many workers, all connected before the shape starts."""
     out.mkdir(parents=True, exist_ok=True)
     timeline = out / "timeline.jsonl"
-    timeline.unlink(missing_ok=True)
+    for artifact in (timeline, out / "generators.jsonl"):
+        artifact.unlink(missing_ok=True)
     spec = {k: v for k, v in dataclasses.asdict(profile).items() if k != "source"}
     (out / "profile.json").write_text(json.dumps({**spec, "source": profile.source, "host": host,
                                                   "locustfile": str(locustfile)}, indent=2))
-    cmd = python_module("locust", "-f", f"{locustfile},{HARNESS}", "--headless", "--host", host,
+    files = f"{locustfile},{HARNESS}"
+    cmd = python_module("locust", "-f", files, "--headless", "--host", host,
                         "--csv", str(out / "locust"), "--csv-full-history", "--only-summary",
                         "--loglevel", "WARNING", "--logfile", str(out / "locust.log"), "--stop-timeout", "5")
     env = {**os.environ, "GAMEDAY_PROFILE": json.dumps(spec), "GAMEDAY_TIMELINE": str(timeline),
-           "GAMEDAY_LEDGER": str(out / "ledger.jsonl"), **({"GAMEDAY_PATHS": json.dumps(paths)} if paths else {})}
+           "GAMEDAY_GENERATORS": str(out / "generators.jsonl"), "GAMEDAY_LEDGER": str(out / "ledger.jsonl"),
+           **({"GAMEDAY_PATHS": json.dumps(paths)} if paths else {})}
+    workers = None
+    if profile.workers:  # started first: a worker waits for its master, the master's shape for all workers
+        workers = (WorkerPods(profile.workers, out, env) if cluster_namespace
+                   else WorkerProcesses(profile.workers, files, out, env))
+        cmd += master_options(workers)
+        try:
+            workers.start()
+        except WorkerError:
+            workers.stop()
+            raise
+        print(f"[load] {profile.workers} Locust workers started ({workers.where}); the shape starts once all are "
+              f"connected (up to {workers.connect_s} s)", flush=True)
     started = time.time()
     with open(out / "locust.stdout", "w") as stdout:
         proc = spawn(cmd, stdout=stdout, stderr=subprocess.STDOUT, env=env)  # gone if this runner dies
@@ -121,13 +140,15 @@ def run_locust(host: str, profile: Profile, out: Path, locustfile: Path = GENERI
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                print(progress(timeline, started, profile.total_s), flush=True)
+                print(progress(timeline, started, profile.total_s) + (workers.news() if workers else ""), flush=True)
         return proc.returncode
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
         if proc.poll() is None:
             proc.kill()
+        if workers:
+            workers.stop()  # the master told them to quit; this is for any that did not
 
 
 def judge(out: Path, profile: Profile) -> list:
@@ -159,6 +180,8 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int)
     p.add_argument("--spike-users", type=int)
     p.add_argument("--writers", type=int, help="of the users, how many place orders (the write ledger: ledger.jsonl)")
+    p.add_argument("--workers", type=int, help="Locust workers under one master (0: one process); processes here, "
+                   "pods with --cluster-namespace")
     p.add_argument("--threshold", action="append", help="e.g. 'p95 < 1s' (repeatable; replaces the profile's)")
     args = p.parse_args(argv)
     interruptible()
@@ -173,12 +196,19 @@ def main(argv=None) -> int:
     if not args.locustfile.is_file():
         print(f"error: --locustfile {args.locustfile}: no such file", file=sys.stderr)
         return EXIT["error"]
-    code = run_locust(host, profile, args.out, args.locustfile.resolve(), tuple(args.path))
+    try:
+        code = run_locust(host, profile, args.out, args.locustfile.resolve(), tuple(args.path), args.cluster_namespace)
+    except WorkerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT["error"]
     verdicts = judge(args.out, profile)
     (args.out / "verdicts.json").write_text(json.dumps([v.to_dict() for v in verdicts], indent=2))
     for v in verdicts:
         print(f"[load] {v.status:12s} {v.name:24s} expected {v.expected:18s} observed {v.observed}"
               + (f" ({v.reason})" if v.reason else ""))
+    if (args.out / "generators.jsonl").exists() and (warning := generator_warning(generators(load_generators(
+            args.out / "generators.jsonl")))):
+        print(f"[load] {warning}")
     if code not in (0, 1):  # Locust exits 1 when requests failed: the thresholds judge that
         print(f"[load] locust exited {code}: see {args.out / 'locust.log'}", file=sys.stderr)
         return EXIT["error"]

@@ -5,16 +5,19 @@
 
 rt_ms counts response times rounded to 2-3 significant digits, so the quantiles of any window
 come from summing lines (core.load_stats). Lines are appended once their second is over, so a
-crash loses at most the last second. The file is $GAMEDAY_TIMELINE (none: nothing recorded).
+crash loses at most the last second. The file is $GAMEDAY_TIMELINE (none: nothing recorded); a
+worker of a distributed run sends its lines to the master's (loadtests.distributed), where a second
+and endpoint may have a line per worker.
 """
 
-import json
 import os
 import time
 from collections import Counter, defaultdict
 
 import gevent
 from locust import events
+
+from loadtests import distributed
 
 FLUSH_EVERY_S = 1.0
 
@@ -28,8 +31,8 @@ def rounded_ms(ms: float) -> float:
 
 
 class Timeline:
-    def __init__(self, path: str):
-        self.path = path
+    def __init__(self, out):
+        self.out = out  # a distributed.LineFile or Outbox
         self.seconds: dict = defaultdict(lambda: {"requests": 0, "failures": 0, "rt": Counter()})
 
     def record(self, method: str, name: str, response_time_ms: float, failed: bool) -> None:
@@ -41,15 +44,11 @@ class Timeline:
     def flush(self, everything: bool = False) -> None:
         now = int(time.time())
         done = sorted(k for k in self.seconds if everything or k[0] < now)
-        if not done:
-            return
-        with open(self.path, "a") as out:
-            for key in done:
-                t, method, name = key
-                e = self.seconds.pop(key)
-                out.write(json.dumps({"t": t, "method": method, "name": name, "requests": e["requests"],
-                                      "failures": e["failures"],
-                                      "rt_ms": {str(k): v for k, v in sorted(e["rt"].items())}}) + "\n")
+        for key in done:
+            t, method, name = key
+            e = self.seconds.pop(key)
+            self.out.write({"t": t, "method": method, "name": name, "requests": e["requests"], "failures": e["failures"],
+                            "rt_ms": {str(k): v for k, v in sorted(e["rt"].items())}})
 
 
 _timeline: Timeline | None = None
@@ -58,10 +57,11 @@ _timeline: Timeline | None = None
 @events.init.add_listener
 def _start(environment, **_):
     global _timeline
-    path = os.environ.get("GAMEDAY_TIMELINE")
-    if not path or environment.parsed_options is None:
+    out = distributed.sink(environment, "timeline", os.environ.get("GAMEDAY_TIMELINE"))
+    if out is None or environment.parsed_options is None:
         return
-    _timeline = Timeline(path)
+    _timeline = Timeline(out)
+    distributed.before_each_report(lambda: _timeline.flush(everything=True))
 
     def flush_forever():
         while True:

@@ -12,6 +12,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from core.faults import FAULTS
+from core.generators import CPU_LIMIT, generator_warning, generators
 from core.guardrails import parse_guardrail
 from core.ledger import TIMELINE, cache_ledger, ledger_timeline
 from core.predictions import DRAIN_COMPLETES, FIRE_AFTER, Prediction, shown_prediction
@@ -281,6 +282,7 @@ def build_report(run_dir: Path) -> Path:
                                  "prometheus.jsonl") if not run.has(name)]
     start, end = (run.window.start.timestamp(), run.window.end.timestamp()) if run.window else (None, None)
     spans = spans_of(run)
+    gens = generators(run.generators) if run.generators is not None else []
     long = latencies_long(run.timeline) if run.timeline is not None else None  # quantiles and budgets share it
     budgets = {"rows": [], "series": {}}
     if run.timeline is not None:
@@ -293,7 +295,7 @@ def build_report(run_dir: Path) -> Path:
         run=run.path.name, target=record.get("target") or {},
         title=(journal.get("experiment") or {}).get("title", run.path.name),
         status=record.get("status", "unknown"), error=record.get("error", ""), halted=record.get("halted", ""),
-        notes=record.get("notes", []),
+        notes=record.get("notes", []), generators=gens, generator_warning=generator_warning(gens), cpu_limit=CPU_LIMIT,
         verdicts=verdicts, journal_status=journal.get("status", "no journal"),
         start=clock(start) if start else "?", end=clock(end) if end else "?",
         date=pd.Timestamp(start, unit="s", tz="UTC").strftime("%Y-%m-%d") if start else "?",

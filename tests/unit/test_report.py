@@ -161,3 +161,17 @@ def test_a_reachability_verdict_shows_its_matrix_path_by_path(tmp_path):
     for needle in ("reachability after look", "app=npa", "1 open, 1 timeout", "too-open", "gameday/npa-1",
                    "Service gameday/mca (10.96.0.20:8080)", "as-expected"):
         assert needle in text, needle
+
+
+def test_the_load_generators_cpu_and_a_lost_worker_are_in_the_report(tmp_path):
+    write_run(tmp_path)
+    start = 1_800_000_000
+    rows = [{"t": start + s, "generator": g, "cpu": cpu} for s in range(5) for g, cpu in (("master", 2.0), ("worker 1", 91.0))]
+    rows.append({"t": start + 4, "generator": "worker 2", "lost": True, "last_report": start + 1})
+    (tmp_path / "load" / "generators.jsonl").write_text("\n".join(map(json.dumps, rows)) + "\n")
+    text = build_report(tmp_path).read_text()
+    assert "Load generators" in text and "the load generator, not the stack, may be the limit: worker 1 above 85 % CPU" \
+        " for 5 s (peak 91 %)" in text
+    assert "its requests since" in text  # worker 2's hole
+    write_run(tmp_path / "quiet")
+    assert "Load generators" not in build_report(tmp_path / "quiet").read_text()  # one process, before generators were kept

@@ -46,6 +46,8 @@ def test_a_minimal_stack_takes_defaults(tmp_path):
     assert stack.objectives[0].quantile == 0.99 and stack.objectives[0].limit == 0.3
     assert stack.burn_rate_window_divisor == 1
     assert stack.elected == {} and stack.alerts == {}
+    assert stack.load_workers is None  # the profile's say
+    assert load_stack(write(tmp_path, MINIMAL + "load: {workers: 3}\n")).load_workers == 3
 
 
 def test_the_environment_names_another_stack(tmp_path, monkeypatch):
@@ -69,6 +71,8 @@ def test_the_environment_names_another_stack(tmp_path, monkeypatch):
      "elected.db.lable", "unknown field"),
     (("name: mine", "name: mine\nalerts: {scaling: HPAMaxedOut}"), "alerts.scaling", "must be a list"),
     (("name: mine", "name: mine\nalerts: {scale: [HPAMaxedOut]}"), "alerts.scale", "unknown field (known: scaling)"),
+    (("name: mine", "name: mine\nload: {workers: -2}"), "load.workers", "0 for one Locust process"),
+    (("name: mine", "name: mine\nload: {workers: two}"), "load.workers", "must be a int"),
 ])
 def test_a_mistake_names_file_and_field(tmp_path, change, field, problem):
     path = write(tmp_path, MINIMAL.replace(*change))
