@@ -106,6 +106,8 @@ clean:
 bench-report: setup
 	$(VENV)/bin/python -m reports.bench
 
-## bench-load: Locust's highest sustained rate vs wrk on the service's cheapest endpoint
+## bench-load: requests per second per generator core of wrk, Locust with 1 worker and with 2,
+## against nginx on loopback (a target that is not the bottleneck: see loadtests/bench.py)
 bench-load: setup
+	scripts/apt-install.sh nginx
 	$(VENV)/bin/python -m loadtests.bench

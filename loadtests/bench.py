@@ -1,86 +1,161 @@
-"""make bench-load: the highest sustained request rate one Locust process reaches against the
-service's cheapest endpoint (/health), side by side with wrk on the same endpoint in the same
-run, and the p50 each reports. Everything on loopback; each tool runs for DURATION_S."""
+"""make bench-load: how many requests a second each load generator makes per core of CPU it uses,
+in one run against the same target: wrk, then the suite's own load runner with one Locust worker,
+then with two (a master and its workers, as `gameday run --workers N` starts them).
 
-import csv
+The target is nginx on loopback answering a constant 200 with logging off: one event-loop worker
+in C spends microseconds a request, so the generators, not the target, are what is measured (its
+own CPU over each window is printed to show it). The service under test would not do: in Python,
+it saturates a core before one Locust worker does. Each generator's CPU is read from the kernel
+(user + system time of its processes) over a steady window after its ramp-up, so "per core" holds
+on this 2-core machine, where generators and target share the cores.
+
+    BENCH_WINDOW_S=20 BENCH_USERS=64 make bench-load
+"""
+
 import os
-import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import requests
+import psutil
 
-DURATION_S = int(os.environ.get("BENCH_DURATION_S", "20"))
-CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+from edge.rundir import load_timeline
+from loadtests.workers import free_port
+
+WINDOW_S = float(os.environ.get("BENCH_WINDOW_S", "20"))
+USERS = int(os.environ.get("BENCH_USERS", "64"))      # wrk's connections, Locust's users
+RAMP_S = 5.0                                           # left out of the window: start-up and spawning
 HERE = Path(__file__).parent
+NGINX_CONF = """worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}; proxy_temp_path {dir}; fastcgi_temp_path {dir}; uwsgi_temp_path {dir}; scgi_temp_path {dir};
+  server {{ listen 127.0.0.1:{port}; location / {{ return 200 "ok\\n"; }} }}
+}}
+"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@dataclass
+class Figure:
+    generator: str
+    requests: int
+    seconds: float
+    generator_cpu_s: float
+    target_cpu_s: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def per_core(self) -> float:
+        return self.requests / self.generator_cpu_s
+
+    def __str__(self) -> str:
+        return (f"  {self.generator:18s} {self.rps:9.0f} req/s  on {self.generator_cpu_s / self.seconds:4.2f} cores "
+                f"= {self.per_core:7.0f} req/s per generator core   (target nginx at "
+                f"{100 * self.target_cpu_s / self.seconds:3.0f} % of one core)")
 
 
-def start_service(port: int, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "ROLE": "core", "HOST": "127.0.0.1", "PORT": str(port), "DRAIN_S": "0"}
-    proc = subprocess.Popen([sys.executable, "-m", "service"], env=env, stdout=open(log, "w"),
-                            stderr=subprocess.STDOUT)
-    for _ in range(100):
+def cpu_s(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for p in processes:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok:
-                return proc
-        except requests.RequestException:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"the service did not start: {log.read_text()[-1000:]}")
+            times = p.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
 
 
-def to_ms(value: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
-    return float(number) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+def tree(root: psutil.Process) -> list[psutil.Process]:
+    return [root, *root.children(recursive=True)]
 
 
-def run_wrk(url: str) -> tuple[float, float]:
-    out = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--latency", url],
-                         capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
-    return rps, p50
+def start_nginx(workdir: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    conf = workdir / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(dir=workdir, port=port))
+    nginx = subprocess.Popen(["nginx", "-p", str(workdir), "-c", str(conf), "-g", "daemon off;"],
+                             stdout=subprocess.DEVNULL, stderr=open(workdir / "nginx.out", "w"))
+    time.sleep(1)
+    if nginx.poll() is not None:
+        raise SystemExit(f"nginx did not start: {(workdir / 'nginx.out').read_text()}")
+    return nginx, port
 
 
-def run_locust(host: str, workdir: Path) -> tuple[float, float]:
-    subprocess.run([sys.executable, "-m", "locust", "-f", str(HERE / "bench_locustfile.py"), "--headless",
-                    "--host", host, "-u", str(CONNECTIONS), "-r", str(CONNECTIONS), "-t", f"{DURATION_S}s",
-                    "--csv", str(workdir / "bench"), "--only-summary", "--loglevel", "ERROR"],
-                   capture_output=True, text=True, check=True)
-    with open(workdir / "bench_stats.csv") as f:
-        total = next(row for row in csv.DictReader(f) if row["Name"] == "Aggregated")
-    return float(total["Requests/s"]), float(total["50%"])
+def measure(generator: str, command: list[str], nginx: psutil.Process, requests_between, workdir: Path) -> Figure:
+    """Runs command; over a window of WINDOW_S after RAMP_S, the requests it made (requests_between(a, b))
+    and the CPU seconds of its process tree and of nginx."""
+    with open(workdir / f"{generator.replace(' ', '-')}.out", "w") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        root = psutil.Process(proc.pid)
+        time.sleep(RAMP_S)
+        processes = tree(root)
+        a, gen_a, target_a = time.time(), cpu_s(processes), cpu_s(tree(nginx))
+        time.sleep(WINDOW_S)
+        processes = list({p.pid: p for p in processes + tree(root)}.values())
+        b, gen_b, target_b = time.time(), cpu_s(processes), cpu_s(tree(nginx))
+        proc.wait(timeout=120)
+    requests = requests_between(a, b, workdir)
+    return Figure(generator, requests, b - a, gen_b - gen_a, target_b - target_a)
+
+
+def wrk_requests(command_out: Path):
+    def between(a: float, b: float, workdir: Path) -> int:
+        # wrk reports its whole run only: its rate over the run, applied to the window
+        text = command_out.read_text()
+        rate = float(text.split("Requests/sec:")[1].split()[0])
+        return round(rate * (b - a))
+    return between
+
+
+def timeline_requests(out: Path):
+    def between(a: float, b: float, workdir: Path) -> int:
+        frame = load_timeline(out / "timeline.jsonl")
+        inside = frame[(frame.t >= int(a) + 1) & (frame.t < int(b))]   # whole seconds inside the window
+        return round(int(inside.requests.sum()) * (b - a) / (int(b) - int(a) - 1))
+    return between
 
 
 def main() -> int:
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: run `make setup`")
+    for tool in ("wrk", "nginx"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is not installed: run `make bench-load` (it installs wrk and nginx)")
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    service = start_service(port, workdir / "service.log")
+    nginx_proc, port = start_nginx(workdir)
+    nginx, url = psutil.Process(nginx_proc.pid), f"http://127.0.0.1:{port}"
+    run_s = RAMP_S + WINDOW_S + 2
+    print(f"bench-load: {USERS} connections/users against nginx at {url}/ (a constant 200); each generator "
+          f"measured over {WINDOW_S:.0f} s after a {RAMP_S:.0f} s ramp; {psutil.cpu_count()} cores", flush=True)
+    figures = []
     try:
-        print(f"bench-load: {CONNECTIONS} connections/users for {DURATION_S} s each against {url}/health",
-              flush=True)
-        wrk_rps, wrk_p50 = run_wrk(f"{url}/health")
-        print(f"  wrk     {wrk_rps:9.0f} req/s   p50 {wrk_p50:7.2f} ms", flush=True)
-        locust_rps, locust_p50 = run_locust(url, workdir)
-        print(f"  locust  {locust_rps:9.0f} req/s   p50 {locust_p50:7.2f} ms", flush=True)
-        print(f"  ratio locust/wrk = {locust_rps / wrk_rps:.2f}  (2 cores shared by generator and service)")
+        figures.append(measure("wrk (1 thread)", ["wrk", "-t1", f"-c{USERS}", f"-d{run_s:.0f}s", f"{url}/"], nginx,
+                               wrk_requests(workdir / "wrk-(1-thread).out"), workdir))
+        print(figures[-1], flush=True)
+        for workers in (1, 2):
+            out = workdir / f"locust-{workers}"
+            figures.append(measure(
+                f"locust {workers} worker{'s' if workers > 1 else ''}",
+                [sys.executable, "-m", "loadtests.runner", "--host", url, "--locustfile", str(HERE / "bench_locustfile.py"),
+                 "--shape", "steady", "--users", str(USERS), "--spawn-rate", str(USERS), "--duration", f"{run_s:.0f}",
+                 "--threshold", "error_ratio < 1%", "--workers", str(workers), "--out", str(out)],
+                nginx, timeline_requests(out), workdir))
+            print(figures[-1], flush=True)
     finally:
-        service.terminate()
-        service.wait(timeout=10)
+        nginx_proc.terminate()
+        nginx_proc.wait(timeout=10)
+    wrk, one, two = figures
+    print(f"  scaling, 2 workers / 1 worker: {two.rps / one.rps:.2f}x req/s; Locust makes "
+          f"{one.per_core / wrk.per_core:.3f} of wrk's requests per core (1 worker), {two.per_core / wrk.per_core:.3f} (2)")
+    print(f"  (artifacts in {workdir})")
     return 0
 
 
