@@ -164,6 +164,12 @@ def model_deployment(rows: list[dict], clients: list[dict], cpu_target_pct: floa
             "replicas_pessimistic": replicas_for(target_rps, fanout, low, zones) if low and low > 0 else None}
 
 
+def per_replica(model: dict) -> str:
+    """The model's own figure, in the verdict's line: what a log reader compares runs by."""
+    band = f", {model['low']:.1f}–{model['high']:.1f}" if model.get("low") is not None else ""
+    return f"{model['rps_per_replica']:.1f} req/s per replica at {model['cpu_target_pct']} % CPU{band}"
+
+
 def capacity_for_target(steps: list[Step], timeline: pd.DataFrame, samples: pd.DataFrame, ready: pd.DataFrame,
                         hpas: dict[str, dict], objectives: list[Threshold], target_rps: float, zones: int,
                         window: Window) -> Verdict:
@@ -190,7 +196,8 @@ def capacity_for_target(steps: list[Step], timeline: pd.DataFrame, samples: pd.D
         return Verdict(check, "inconclusive", expected, "no model for " + ", ".join(unfit), window, details["steps"],
                        "; ".join(f"{d}: {p}" for d, p in unfit.items()), details, subject)
     short = {d: m for d, m in modelled.items() if m["replicas"]["zone_lost"] > m["max_replicas"]}
-    observed = ", ".join(f"{d} {m['replicas']['zone_lost']} of max {m['max_replicas']}" for d, m in modelled.items())
+    observed = ", ".join(f"{d} {m['replicas']['zone_lost']} of max {m['max_replicas']} ({per_replica(m)})"
+                         for d, m in modelled.items())
     reason = "; ".join(f"{d} needs {m['replicas']['zone_lost']} replicas with a zone lost, maxReplicas is "
                        f"{m['max_replicas']}" for d, m in short.items())
     return judged(check, not short, expected, observed, window, details["steps"], reason, subject=subject, **details)
