@@ -33,6 +33,7 @@ from edge.files import columns_of, tail_json_lines
 from edge.prometheus import Prometheus, PrometheusError
 from edge.rundir import EVENTS, TIMELINE_COLUMNS, append_event
 from edge.stack import Stack, StackError, load_stack
+from loadtests.workers import REPORT_LAG_S
 from probes.slo import latency_quantile_query, request_rate, server_counts
 
 SAMPLES = "guardrails.jsonl"
@@ -44,14 +45,30 @@ class Sources:
 
     def __init__(self, run_dir: Path, stack: Stack):
         self.run_dir, self.stack = run_dir, stack
+        self._worker_lag_s: int | None = None
         self.prometheus = Prometheus(stack.prometheus_url, timeout_s=5)
 
     def value(self, guardrail: Guardrail, now: float) -> tuple[float | None, str]:
         return {CLIENT: self.client, SERVER: self.server, READINESS: self.ready}[guardrail.source](guardrail, now)
 
+    @property
+    def worker_lag_s(self) -> int:
+        """How late a second's last lines may come: 0 from one Locust process, a report interval
+        and a heartbeat more from workers (load/profile.json's workers, written before Locust starts)."""
+        if self._worker_lag_s is None:
+            profile = self.run_dir / "load" / "profile.json"
+            if not profile.exists():
+                return 0
+            try:
+                self._worker_lag_s = REPORT_LAG_S if json.loads(profile.read_text()).get("workers") else 0
+            except ValueError:  # being written: ask again next second
+                return 0
+        return self._worker_lag_s
+
     def client(self, guardrail: Guardrail, now: float) -> tuple[float | None, str]:
-        # Locust appends a second once it is over: the last complete one is the one before now's
-        last = int(now) - 1
+        # Locust appends a second once it is over: the last complete one is the one before now's;
+        # with workers, once every worker has reported it (a report every 3 s)
+        last = int(now) - 1 - self.worker_lag_s
         rows = [r for r in tail_json_lines(self.run_dir / "load" / "timeline.jsonl")
                 if last - CLIENT_WINDOW_S <= r.get("t", 0) < last]
         stats = window_stats(columns_of(rows, TIMELINE_COLUMNS), Window.from_epoch(last - CLIENT_WINDOW_S, last))

@@ -19,6 +19,7 @@ from edge.kube import API_ERRORS, IN_CLUSTER, core_api
 from edge.processes import python_module, spawn
 
 CONNECT_S = {"processes": 60, "pods": 180}  # a pod may first wait for its node to start it
+REPORT_LAG_S = 4  # how late a worker's lines of a second reach the master: a report every 3 s, and a second
 QUIT_S = 15                                  # after the master's quit, what a worker may take to go
 LOAD_BOUND_S = 4 * 3600                      # a worker pod's life, should nothing else end it
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")  # the runner pod's

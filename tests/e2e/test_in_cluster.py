@@ -1,6 +1,7 @@
 """The suite runs from inside the cluster it tests (deploy/runner): its own image, as deploy/rbac's
 ServiceAccount, pinned off the workers, load to the stack's Service only. A Job made from the
-nightly CronJob runs the pod-kill game day to its verdicts and leaves nothing behind; so does the
+nightly CronJob runs the pod-kill game day to its verdicts, its load from two Locust worker pods
+beside the runner, and leaves nothing behind; so does the
 node-failure game day (long), whose node fault there, with no docker, is a node agent's kubelet
 stop; a drain refuses the node the runner itself is on."""
 
@@ -13,8 +14,10 @@ import pytest
 
 from actions.leftovers import leftovers
 from actions.nodes import drain_node
+from core.agents import NAMESPACE as AGENTS_NAMESPACE
 from edge.kube import core_api
 from gameday.guard import RUNNER_NODE_ENV, load_allowlist, target_of
+from loadtests.workers import WorkerPods
 from tests.integration.local import REPO
 from tests.kube import CREDENTIALS, kubectl
 from tests.waiting import wait_until
@@ -35,10 +38,10 @@ def runner():
     kubectl("delete", "-k", str(REPO / "deploy" / "runner"), "--ignore-not-found")
 
 
-def job_running(experiment: str) -> None:
+def job_running(experiment: str, *options: str) -> None:
     """A Job from the nightly CronJob's template, running `experiment` instead of its own."""
     template = json.loads(kubectl("get", "cronjob", "gameday-nightly", "-n", "gameday", "-o", "json"))["spec"]["jobTemplate"]
-    template["spec"]["template"]["spec"]["containers"][0]["args"] = ["run", experiment]
+    template["spec"]["template"]["spec"]["containers"][0]["args"] = ["run", experiment, *options]
     job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": JOB, "namespace": "gameday"},
            "spec": template["spec"]}
     kubectl("apply", "-f", "-", input=json.dumps(job))
@@ -50,11 +53,23 @@ def job_state() -> str:
     return next((c.split("=")[0] for c in conditions.split() if c in ("Complete=True", "Failed=True")), "")
 
 
+def load_workers() -> list[str]:
+    """The load worker pods there are now: 'NAME PHASE NODE' each."""
+    found = kubectl("get", "pods", "-n", AGENTS_NAMESPACE, "-l", ",".join(f"{k}={v}" for k, v in WorkerPods.labels.items()),
+                    "-o", "jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.spec.nodeName}{'\\n'}{end}")
+    return found.split("\n") if found.strip() else []
+
+
 @pytest.mark.cluster
 @pytest.mark.gameday
-def test_a_job_from_the_nightly_cronjob_runs_a_game_day_to_its_verdicts(runner, seed_stack):
+def test_a_job_from_the_nightly_cronjob_runs_a_game_day_to_its_verdicts_with_its_load_on_worker_pods(runner, seed_stack):
     assert runner.startswith("kube-gameday/runner:")
-    kubectl("create", "job", "--from=cronjob/gameday-nightly", JOB, "-n", "gameday")
+    job_running("pod-kill-under-load", "--workers", "2")
+    def two_running():
+        running = [w for w in load_workers() if " Running " in w]
+        return running if len(running) == 2 else job_state() and [f"the job ended first: {job_state()}"]
+    running = wait_until(two_running, timeout=300, interval=2, what="two load worker pods running")
+    assert all(w.endswith(" gameday-control-plane") for w in running), running  # beside the runner, off the workers
     state = wait_until(job_state, timeout=900, interval=5, what=f"job {JOB} to finish")
     logs = kubectl("logs", f"job/{JOB}", "-n", "gameday")
     assert state == "Complete", logs  # exit 0: every verdict passed (pod-kill passes on the seed stack)
@@ -67,6 +82,7 @@ def test_a_job_from_the_nightly_cronjob_runs_a_game_day_to_its_verdicts(runner, 
                   "jsonpath={.items[0].spec.serviceAccountName} {.items[0].spec.nodeName}")
     assert pod == "kube-gameday gameday-control-plane", pod
     assert not CREDENTIALS.search(logs)
+    wait_until(lambda: not load_workers(), timeout=60, interval=2, what="the load worker pods deleted")
     assert leftovers(target_of(seed_stack, load_allowlist())) == []
 
 
