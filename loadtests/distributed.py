@@ -20,8 +20,8 @@ from pathlib import Path
 
 import gevent
 from locust import events
-from locust.runners import (STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, WORKER_REPORT_INTERVAL, MasterRunner,
-                            WorkerRunner)
+from locust.runners import (STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, STATE_STOPPED, WORKER_REPORT_INTERVAL,
+                            MasterRunner, WorkerRunner)
 
 REPORT_KEY = "gameday"
 SAMPLE_EVERY_S = 1.0
@@ -92,7 +92,8 @@ def stopped(runner) -> bool:
 
 @events.report_to_master.add_listener
 def _send_lines(client_id, data, **_):
-    final = _runner is not None and stopped(_runner)
+    # final once the users are gone: while they stop (Locust's cleanup state) they may still answer
+    final = _runner is not None and _runner.state == STATE_STOPPED
     for flush in _before_report:
         flush()
     data[REPORT_KEY] = {"lines": dict(_outbox), "final": final}

@@ -19,10 +19,11 @@ from edge.kube import API_ERRORS, IN_CLUSTER, core_api
 from edge.processes import python_module, spawn
 
 CONNECT_S = {"processes": 60, "pods": 180}  # a pod may first wait for its node to start it
-REPORT_LAG_S = 4  # how late a worker's lines of a second reach the master: a report every 3 s, and a second
+REPORT_LAG_S = 4                             # how late a second's lines may reach the master: a report every 3 s
 QUIT_S = 15                                  # after the master's quit, what a worker may take to go
 LOAD_BOUND_S = 4 * 3600                      # a worker pod's life, should nothing else end it
-SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")  # the runner pod's
+# the namespace of the runner's own pod
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
 class WorkerError(Exception):
@@ -148,8 +149,8 @@ class WorkerPods:
         for name in self.names:
             try:
                 phase = self.core.read_namespaced_pod(name, self.namespace).status.phase
-            except API_ERRORS as err:
-                phase = f"unreadable ({type(err).__name__})"
+            except API_ERRORS:
+                continue  # the API's hiccup, not the worker's: the master's own account says if it was lost
             if phase not in ("Pending", "Running", "Succeeded") and name not in self.told:
                 self.told.add(name)
                 lines.append(f"\n[load] worker pod {self.namespace}/{name} is {phase}: the others take its users; "
