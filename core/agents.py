@@ -16,6 +16,9 @@ SERVICE_ACCOUNT = "kube-gameday-agent"     # may read and annotate the Leases th
 AGENT_GID, AGENT_CONNMARK = 4242, "0x4242"
 LABEL = "app.kubernetes.io/name=kube-gameday-agent"
 LABELS = {"app.kubernetes.io/name": "kube-gameday-agent"}
+# the in-cluster runner's Locust workers (loadtests.workers) share the namespace, under this label
+LOAD_WORKER_LABEL = "app.kubernetes.io/name=kube-gameday-load-worker"
+LOAD_WORKER_LABELS = {"app.kubernetes.io/name": "kube-gameday-load-worker"}
 
 # the Lease's annotations: written by the agent (STATE, REASON, APPLIED_AT, REVERTED_AT), by the
 # runner (REVERT; NODE, FAULT and SPEC as it creates the Lease: what a cleanup agent needs to undo

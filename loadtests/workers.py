@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kubernetes import client
 
-from core.agents import NAMESPACE as AGENTS_NAMESPACE
+from core.agents import LOAD_WORKER_LABELS, NAMESPACE as AGENTS_NAMESPACE
 from edge.kube import API_ERRORS, IN_CLUSTER, core_api
 from edge.processes import python_module, spawn
 
@@ -100,7 +100,7 @@ class WorkerPods:
     connect_s = CONNECT_S["pods"]
     port = 5557
     namespace = AGENTS_NAMESPACE
-    labels = {"app.kubernetes.io/name": "kube-gameday-load-worker"}
+    labels = LOAD_WORKER_LABELS
 
     def __init__(self, count: int, out: Path, env: dict, context: str = IN_CLUSTER):
         self.count, self.out, self.env = count, out, env

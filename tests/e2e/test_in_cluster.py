@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from actions.leftovers import leftovers
+from actions.leftovers import cleanup as undo_leftovers, leftovers
 from actions.nodes import drain_node
 from core.agents import NAMESPACE as AGENTS_NAMESPACE
 from edge.kube import core_api
@@ -115,3 +115,20 @@ def test_a_drain_refuses_the_node_its_own_runner_is_on(monkeypatch, seed_stack):
     with pytest.raises(PermissionError, match=f"{worker} runs this game day's own runner pod"):
         drain_node(node=worker, configuration=target.configuration())
     assert not core.read_node(worker).spec.unschedulable  # refused before any write
+
+
+@pytest.mark.cluster
+def test_a_load_worker_left_by_a_runner_killed_hard_is_a_leftover_that_cleanup_deletes(runner, seed_stack):
+    name = "gameday-test-left-load-worker"
+    kubectl("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": AGENTS_NAMESPACE, "labels": WorkerPods.labels},
+        "spec": {"nodeSelector": {"node-role.kubernetes.io/control-plane": ""},
+                 "tolerations": [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}],
+                 "securityContext": {"runAsNonRoot": True, "runAsUser": 65534},
+                 "containers": [{"name": "worker", "image": runner, "imagePullPolicy": "IfNotPresent",
+                                 "command": ["python3", "-c", "import time; time.sleep(600)"]}]}}))
+    target = target_of(seed_stack, load_allowlist())
+    assert f"load worker pod {AGENTS_NAMESPACE}/{name}" in " ".join(leftovers(target)), leftovers(target)
+    assert f"deleted load worker pod {AGENTS_NAMESPACE}/{name}" in undo_leftovers(target)
+    assert leftovers(target) == []  # being deleted is gone for the leftovers
