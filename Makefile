@@ -30,9 +30,10 @@ cluster-deps:
 	scripts/apt-install.sh $(CLUSTER_PACKAGES)
 	@command -v go >/dev/null || { echo "Go >= 1.24 is required (kind and Kubernetes are built from Go modules)"; exit 1; }
 
-## cluster: the kind cluster of kind-config.yaml (OFFLINE=1 forces the local node-image build)
+## cluster: the kind cluster of kind-config.yaml (OFFLINE=1 forces the local node-image build);
+## KWOK_NODES=N adds N simulated nodes in its three zones (0 removes them; unset keeps them)
 cluster: cluster-deps
-	cluster/scripts/up.sh
+	KWOK_NODES=$(KWOK_NODES) cluster/scripts/up.sh
 
 ## cluster-down: delete the cluster, keep the build cache
 cluster-down:

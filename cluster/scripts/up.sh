@@ -11,11 +11,12 @@ context=kind-$CLUSTER_NAME
 upstream_image=kindest/node:$KIND_UPSTREAM_NODE_TAG
 
 # Cluster-internal addresses never leave this machine: a node that sends to a Service before
-# kube-proxy has programmed it would otherwise have the packet routed off the host. Traffic
-# between nodes crosses the kind bridge (br-*) and is not affected.
+# kube-proxy has programmed it would otherwise have the packet routed off the host; the
+# simulated nodes' addresses (cluster/scripts/kwok.sh) lead nowhere. Traffic between nodes
+# crosses the kind bridge (br-*) and is not affected.
 guard_cluster_ranges() {
   local cidr
-  for cidr in $POD_SUBNET $SERVICE_SUBNET; do
+  for cidr in $POD_SUBNET $SERVICE_SUBNET $KWOK_NODE_SUBNET $KWOK_POD_SUBNET; do
     iptables -C DOCKER-USER -d "$cidr" ! -o br-+ -j REJECT 2>/dev/null ||
       iptables -I DOCKER-USER -d "$cidr" ! -o br-+ -j REJECT
   done
@@ -117,5 +118,8 @@ kubectl --context "$context" apply -k "$REPO_DIR/deploy/monitoring/metrics-serve
 kubectl --context "$context" -n kube-system rollout status deployment/metrics-server --timeout=180s >/dev/null
 kubectl --context "$context" apply -k "$REPO_DIR/deploy/network-policy" >/dev/null
 kubectl --context "$context" -n kube-system rollout status daemonset/kube-network-policies --timeout=180s >/dev/null
+# simulated nodes: KWOK_NODES=N sets how many; unset, those there stay (KWOK started again if it
+# is not running, as after the cluster was re-created)
+"$scripts/kwok.sh" "${KWOK_NODES:-$(kubectl --context "$context" get nodes -l kwok.x-k8s.io/node -o name | wc -l)}"
 log "cluster $CLUSTER_NAME ready: kubectl --context $context get nodes"
-kubectl --context "$context" get nodes -L topology.kubernetes.io/zone >&2
+kubectl --context "$context" get nodes -l '!kwok.x-k8s.io/node' -L topology.kubernetes.io/zone >&2

@@ -63,3 +63,8 @@ def test_containerd_sandbox_image_is_kubeadms_pause():
 def test_the_agent_image_the_actions_start_is_the_one_built():
     from core.agents import IMAGE
     assert IMAGE in project_images()
+
+
+def test_the_kwok_module_built_is_the_version_versions_env_names():
+    pinned = re.search(r"^\s*sigs\.k8s\.io/kwok (v\S+)", (CLUSTER / "components/kwok/go.mod").read_text(), re.M)
+    assert pinned and pinned.group(1) == versions()["KWOK_VERSION"]
