@@ -21,6 +21,7 @@ from kubernetes import client
 from actions.nodes import node_ready, pod_names_on, select_nodes_to_stop
 from core import agents as protocol
 from core.plans import planned
+from core.simulated import NOT_SIMULATED
 from core.target import Target
 from edge.agents import agent_pod, pod_message
 from edge.kube import API_ERRORS, core_api
@@ -235,7 +236,7 @@ def peers_of(core: client.CoreV1Api, node: str, servers: list[list]) -> list[str
     """The other nodes' addresses and pod CIDRs, but the API servers' (cut, or not, by themselves)."""
     server_ips = {ip for ip, _ in servers}
     peers = []
-    for other in core.list_node().items:
+    for other in core.list_node(label_selector=NOT_SIMULATED).items:  # a simulated one has no traffic to cut
         if other.metadata.name == node:
             continue
         peers += [a.address for a in other.status.addresses or [] if a.type == "InternalIP" and a.address not in server_ips]

@@ -26,8 +26,10 @@ from kubernetes import client
 
 from core import agents
 from core.plans import planned
+from core.simulated import NOT_SIMULATED
 from core.target import Target
-from edge.kube import API_ERRORS, core_api, named_with_pdbs, pod_ready, pods_under_several_pdbs, ready_selected
+from edge.kube import (API_ERRORS, core_api, named_with_pdbs, node_is_ready, pod_ready, pods_under_several_pdbs,
+                       ready_selected)
 from edge.poll import poll
 
 log = logging.getLogger("chaostoolkit")
@@ -41,7 +43,7 @@ def busiest_worker(core: client.CoreV1Api, pods_label_selector: str, ns: str) ->
     if not pods_label_selector:
         raise ValueError("name the node (node, nodes or zone) or the pods whose busiest worker to pick "
                          "(pods_label_selector)")
-    workers = [n.metadata.name for n in core.list_node().items
+    workers = [n.metadata.name for n in core.list_node(label_selector=NOT_SIMULATED).items
                if CONTROL_PLANE not in (n.metadata.labels or {}) and not n.spec.unschedulable]
     pods = core.list_namespaced_pod(ns, label_selector=pods_label_selector).items
     counts = {w: sum(p.spec.node_name == w for p in pods) for w in sorted(workers)}
@@ -283,8 +285,7 @@ def _docker(*args: str) -> str:
 
 
 def node_ready(core: client.CoreV1Api, node: str) -> bool:
-    conditions = core.read_node(node).status.conditions or []
-    return any(c.type == "Ready" and c.status == "True" for c in conditions)
+    return node_is_ready(core.read_node(node))
 
 
 def select_nodes_to_stop(core: client.CoreV1Api, target: Target, pods_label_selector: str, ns: str,
@@ -293,7 +294,7 @@ def select_nodes_to_stop(core: client.CoreV1Api, target: Target, pods_label_sele
     one of them may not fail."""
     target.check_namespace(ns)
     if zone:
-        nodes = [n.metadata.name for n in core.list_node(label_selector=f"topology.kubernetes.io/zone={zone}").items
+        nodes = [n.metadata.name for n in core.list_node(label_selector=f"topology.kubernetes.io/zone={zone},{NOT_SIMULATED}").items
                  if CONTROL_PLANE not in (n.metadata.labels or {})]
         if not nodes:
             raise RuntimeError(f"no worker node in zone {zone!r}")

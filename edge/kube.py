@@ -9,6 +9,7 @@ from typing import NamedTuple
 import urllib3
 from kubernetes import client, config
 
+from core.simulated import NOT_SIMULATED
 from core.weak_spots import Namespace, pdb_floor
 
 IN_CLUSTER = "in-cluster"
@@ -80,9 +81,9 @@ def read_entry_points(context: str, ns: str) -> tuple[list[dict], list[dict]]:
 
 
 def worker_zones(context: str) -> dict[str, str]:
-    """{node: zone} of the schedulable (non-control-plane) nodes; a node without the zone label
-    is its own zone."""
-    nodes = core_api(context).list_node(label_selector="!node-role.kubernetes.io/control-plane").items
+    """{node: zone} of the schedulable (non-control-plane) machines, simulated nodes left out; a
+    node without the zone label is its own zone."""
+    nodes = core_api(context).list_node(label_selector=f"!node-role.kubernetes.io/control-plane,{NOT_SIMULATED}").items
     return {n.metadata.name: n.metadata.labels.get("topology.kubernetes.io/zone", n.metadata.name) for n in nodes}
 
 
@@ -109,6 +110,15 @@ def missing(context: str, namespace: str, wanted: list[tuple[str, str]]) -> list
 
 
 # ---- pods and selectors as the API gives them ----
+
+def node_is_ready(node) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in (node.status and node.status.conditions) or [])
+
+
+def node_back(node) -> bool:
+    """Ready, and no longer tainted by the node lifecycle controller (unreachable, not-ready)."""
+    return node_is_ready(node) and not any(t.key.startswith("node.kubernetes.io/") for t in node.spec.taints or [])
+
 
 def pod_ready(pod) -> bool:
     if pod.metadata.deletion_timestamp is not None:
