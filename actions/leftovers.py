@@ -1,6 +1,7 @@
 """What the suite's faults left on a cluster, found by the markers each action leaves: nodes it
-cordoned, kind node containers it stopped, Deployments it changed, node agents still there, load
-worker pods of an in-cluster runner that died before deleting them.
+cordoned, kind node containers it stopped, simulated nodes it cut off, scaled copies of the stack
+it made, Deployments it changed, node agents still there, load worker pods of an in-cluster
+runner that died before deleting them.
 After every game day, rolled back or interrupted, this must be empty; `gameday cleanup` undoes whatever is there with every
 undo core.faults declares, the same rollbacks the experiments use (no journal needed)."""
 
@@ -12,6 +13,8 @@ from kubernetes import client
 from actions.agents import agents_in_place
 from actions.deployments import changed_deployments
 from actions.nodes import cordoned_nodes, is_kind, kind_cluster, stopped_node_containers
+from actions.scaled_copy import scaled_copies
+from actions.simulated import lost_nodes
 from core.agents import LOAD_WORKER_LABEL, NAMESPACE as AGENTS_NAMESPACE
 from core.faults import UNDOS
 from core.target import Target
@@ -25,6 +28,8 @@ def leftovers(target: Target) -> list[str]:
     if is_kind(target.context):
         stopped = stopped_node_containers(kind_cluster(target.context))
         found += [f"node {n} stopped (its kind container)" for n in stopped]
+    found += [f"simulated node {n} cut off by a zone-loss fault (not restored)" for n in lost_nodes(core)]
+    found += [f"namespace {ns}: a scaled copy of the stack on simulated nodes (not deleted)" for ns in scaled_copies(core)]
     found += [f"deployment {target.namespace}/{d.metadata.name} changed by the suite (saved state not restored)"
               for d in changed_deployments(apps_api(target.context), target.namespace)]
     found += agents_in_place(core)

@@ -35,6 +35,7 @@ class Check:
     hole_voids_pass: bool = True
     hole_voids_fail: bool = False
     subject_varies: bool = False            # the subject is what the fault picked (a node): trend by check alone
+    simulated: bool = False                 # judged on simulated nodes: scheduling only (the report says so)
 
 
 # ---- the specs ----
@@ -141,6 +142,16 @@ class StaleReads:
     max_lag_s: float = 5                    # the longest an acknowledged write may stay unseen on the replicas
 
 
+@dataclass(frozen=True)
+class ZoneLossRescheduled:
+    within_s: float = 180                   # from the zone's loss: the cluster's own grace periods count
+
+
+@dataclass(frozen=True)
+class CapacityMargin:
+    min_margin: float = 0.1                 # the least share of CPU, memory and pod slots left free
+
+
 # ---- the checks ----
 
 SERVER = ("http_requests_total", "http_request_duration_seconds_bucket")
@@ -223,6 +234,23 @@ REJOIN_TIME = Check(
 SPLIT_BRAIN = Check(
     "split_brain", SplitBrain, "never two pods of the group labelled leader at once (the sampler's 1 s look at "
     "their labels)", sources=(READINESS,), trend=("instants",))
+# a zone lost on simulated nodes, judged from what probes.zone_loss.zone_loss_observed watched
+# (scheduling only: simulated pods run nothing)
+ZONE_LOSS_RESCHEDULED = Check(
+    "zone_loss_rescheduled", ZoneLossRescheduled, "(simulated nodes) every pod of the lost zone replaced and "
+    "available within within_s of the loss", trend=("recovery_s",), simulated=True)
+NONE_PENDING_FOR_CAPACITY = Check(
+    "none_pending_for_capacity", NoFields, "(simulated nodes) no pod Pending for want of CPU, memory or pod slots "
+    "after the zone loss", trend=("pending",), simulated=True)
+ZONE_SPREAD_HELD = Check(
+    "zone_spread_held", NoFields, "(simulated nodes) each Deployment's pods over the zones left within its zone "
+    "spread's maxSkew, none Pending on the constraint", simulated=True)
+ZONE_LOSS_BUDGETS_HELD = Check(
+    "zone_loss_budgets_held", NoFields, "(simulated nodes) every PDB's healthy pods at or above its floor through the "
+    "zone loss (taint-based eviction does not ask the budgets)", trend=("broken",), simulated=True)
+CAPACITY_MARGIN = Check(
+    "capacity_margin", CapacityMargin, "(simulated nodes) the share of CPU, memory and pod slots left free on the "
+    "zones that stayed, at least min_margin", trend=("margin",), simulated=True)
 # not asked for by name: judged for every run (guardrail_held: for each guardrail the experiment declares)
 GUARDRAIL_HELD = Check(
     "guardrail_held", NoFields, "the guardrail was never crossed while the faults were in effect (crossing one halts "
@@ -236,7 +264,11 @@ CHECKS: dict[str, Check] = {c.name: c for c in (
     FAILOVER_RECOVERED, PDB_RESPECTED, DRAIN_COMPLETED, PDBS_DISJOINT, LONGEST_OUTAGE, FAILED_REQUESTS, SLOWEST_REQUEST,
     REACHABILITY, SLO_CLIENT, SLO_SERVER, SLO_AGREEMENT, HPA_SCALED_OUT, HPA_SCALED_IN, ALERT_FIRED, ALERT_RESOLVED, ALERT_DELIVERED,
     ALERT_CAN_FIRE, NO_UNEXPECTED_CRITICAL_ALERT, CAPACITY_FOR_TARGET, ACKNOWLEDGED_WRITES_LOST,
-    UNACKNOWLEDGED_WRITES_APPLIED, FAILOVER_TIME, STALE_READS, REJOIN_TIME, SPLIT_BRAIN, GUARDRAIL_HELD, STEADY_STATE, STACK_PRESENT)}
+    UNACKNOWLEDGED_WRITES_APPLIED, FAILOVER_TIME, STALE_READS, REJOIN_TIME, SPLIT_BRAIN, ZONE_LOSS_RESCHEDULED,
+    NONE_PENDING_FOR_CAPACITY, ZONE_SPREAD_HELD, ZONE_LOSS_BUDGETS_HELD, CAPACITY_MARGIN, GUARDRAIL_HELD, STEADY_STATE,
+    STACK_PRESENT)}
+SIMULATED_NOTE = ("judged on simulated nodes (KWOK): their pods run nothing and use no CPU, so these verdicts answer "
+                  "scheduling questions (room, spreads, budgets), not whether the stack serves; an HPA never reacts to them")
 # what an experiment may list: the rest come with another check or with every run
 LISTABLE = tuple(n for n in CHECKS if n not in ("alert_resolved", "alert_delivered", "guardrail_held", "steady_state",
                                                 "stack_present"))

@@ -33,6 +33,11 @@ FAULTS: dict[str, Fault] = {f.action: f for f in (
           "put back the saved template and replicas of every Deployment the suite changed"),
     Fault("scale_to", "actions.deployments", "restore_deployments",
           "put back the saved template and replicas of every Deployment the suite changed"),
+    Fault("lose_simulated_zone", "actions.simulated", "restore_lost_nodes",
+          "let KWOK renew the Leases of the simulated nodes marked lost again, and wait until each is Ready"),
+    # after the restore: the pods of a lost node go only once KWOK answers for the node again
+    Fault("deploy_scaled_copy", "actions.scaled_copy", "delete_scaled_copy",
+          "delete the namespaces of the scaled copies of the stack, and wait until they are gone"),
 )}
 # the undo functions, each once, in the order a cleanup runs them
 UNDOS: dict[str, Fault] = {f.undo: f for f in FAULTS.values()}

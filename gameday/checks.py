@@ -32,6 +32,8 @@ from probes.guardrails import guardrail_held
 from probes.hpa import hpa_scaled_in, hpa_scaled_out, hpa_spec, target_crossed_at
 from probes.reachability import reachability
 from probes.slo import server_counts, slo_agreement, slo_error_ratio, slo_latency
+from probes.zone_loss import (capacity_margin, none_pending_for_capacity, zone_loss_budgets_held, zone_loss_rescheduled,
+                              zone_spread_held)
 
 
 class Run:
@@ -507,3 +509,41 @@ def judge_rejoin_time(run: Run, spec: declared.RejoinTime) -> list[Verdict]:
                              f"{pods!r}; kill_pods names them)", run.window, after=spec.after)]
     return [replace(rejoin_time(roles, pod, fault_at.timestamp(), spec.within_s, run.window), after=spec.after)
             for pod in pods]
+
+
+def _zone_loss(run: Run, check: str, expected: str, verdict: Callable[[dict], Verdict]) -> list[Verdict]:
+    """Each zone loss the method watched (probes.zone_loss.zone_loss_observed), judged by `verdict`."""
+    records = run.outputs_of("zone_loss_observed", kind="probe")
+    if not records:
+        return [inconclusive(check, expected, "the method watched no zone loss (zone_loss_observed)", run.window)]
+    return [verdict(r["output"]) if r.get("status") == "succeeded" and isinstance(r.get("output"), dict) else
+            inconclusive(check, expected, f"the zone-loss watch failed: {r.get('exception') or r.get('output')}",
+                         Window(utc(r["start"]), utc(r["end"])))
+            for r in records]
+
+
+@judges(declared.ZONE_LOSS_RESCHEDULED)
+def judge_zone_loss_rescheduled(run: Run, spec: declared.ZoneLossRescheduled) -> list[Verdict]:
+    return _zone_loss(run, "zone_loss_rescheduled", "every pod of the lost zone replaced",
+                      lambda ev: zone_loss_rescheduled(ev, spec.within_s))
+
+
+@judges(declared.NONE_PENDING_FOR_CAPACITY)
+def judge_none_pending_for_capacity(run: Run, spec: declared.NoFields) -> list[Verdict]:
+    return _zone_loss(run, "none_pending_for_capacity", "no pod Pending for want of room", none_pending_for_capacity)
+
+
+@judges(declared.ZONE_SPREAD_HELD)
+def judge_zone_spread_held(run: Run, spec: declared.NoFields) -> list[Verdict]:
+    return _zone_loss(run, "zone_spread_held", "spreads within maxSkew over the zones left", zone_spread_held)
+
+
+@judges(declared.ZONE_LOSS_BUDGETS_HELD)
+def judge_zone_loss_budgets_held(run: Run, spec: declared.NoFields) -> list[Verdict]:
+    return _zone_loss(run, "zone_loss_budgets_held", "every PDB at or above its floor", zone_loss_budgets_held)
+
+
+@judges(declared.CAPACITY_MARGIN)
+def judge_capacity_margin(run: Run, spec: declared.CapacityMargin) -> list[Verdict]:
+    return _zone_loss(run, "capacity_margin", f"at least {spec.min_margin:.0%} free",
+                      lambda ev: capacity_margin(ev, spec.min_margin))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from core.checks import CHECKS, SIMULATED_NOTE
 from core.faults import FAULTS
 from core.generators import CPU_LIMIT, generator_warning, generators
 from core.guardrails import parse_guardrail
@@ -261,6 +262,22 @@ def burn_chart(series: dict[str, list], t0: float, t1: float, spans: list[Span])
                  "× the allowed rate")
 
 
+def zone_loss_charts(verdicts: list[dict], t0: float, t1: float, spans: list[Span]) -> list[str]:
+    """The scaled copy through each simulated zone loss: replicas available and desired, pods
+    evicted from the lost zone, Pending for want of a node (zone_loss_rescheduled's evidence)."""
+    out = []
+    for v in verdicts:
+        if v["check"] != "zone_loss_rescheduled" or not isinstance(v.get("evidence"), list) or not v.get("window"):
+            continue
+        start = utc(v["window"]["start"]).timestamp()
+        series = {name: [(start + row[0], row[i]) for row in v["evidence"]]
+                  for i, name in ((1, "available"), (2, "desired"), (3, "Pending, unschedulable"),
+                                  (4, "evicted from the lost zone"))}
+        out.append(chart(f"Scaled copy through the zone loss ({v['subject']}, simulated nodes)", series, t0, t1, spans,
+                         "pods"))
+    return out
+
+
 def reachability_tables(verdicts: list[dict]) -> list[dict]:
     """Per reachability verdict, its matrix path by path: what each path's cells saw, counted."""
     tables = []
@@ -301,7 +318,9 @@ def build_report(run_dir: Path) -> Path:
         date=pd.Timestamp(start, unit="s", tz="UTC").strftime("%Y-%m-%d") if start else "?",
         spans=[{"label": s.label, "kind": s.kind, "start": clock(s.start), "seconds": round(s.end - s.start, 1)}
                for s in spans],
-        charts=charts(run, long, spans, t0, t1) if t0 else [],
+        charts=(charts(run, long, spans, t0, t1) + zone_loss_charts(verdicts, t0, t1, spans)) if t0 else [],
+        simulated_note=SIMULATED_NOTE if any(CHECKS.get(v["check"]) and CHECKS[v["check"]].simulated
+                                             for v in verdicts) else "",
         budgets=budgets["rows"], period_days=PERIOD_S // 86400, burn_window_s=BURN_WINDOW_S,
         burn=burn_chart(budgets["series"], t0, t1, spans) if t0 and budgets["series"] else "",
         capacity=[{**v["details"], "name": v["name"], "status": v["status"]} for v in verdicts

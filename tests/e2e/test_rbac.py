@@ -21,7 +21,7 @@ ALLOWED = [("get", "pods", "gameday"), ("delete", "pods", "gameday"), ("create",
            ("patch", "deployments", "gameday"), ("update", "deployments", "gameday"),
            ("patch", "deployments/scale", "gameday"), ("watch", "poddisruptionbudgets", "gameday"),
            ("get", "horizontalpodautoscalers", "gameday"), ("patch", "nodes", None), ("list", "pods", None),
-           ("get", "namespaces", None), ("get", "services", "gameday"),
+           ("get", "namespaces", None), ("list", "namespaces", None), ("get", "services", "gameday"),
            ("create", "pods", "kube-gameday-agents"), ("delete", "pods", "kube-gameday-agents"),
            ("get", "pods/log", "kube-gameday-agents"),
            ("create", "leases", "kube-gameday-agents"), ("patch", "leases", "kube-gameday-agents"),
@@ -32,7 +32,7 @@ DENIED = [("get", "secrets", "gameday"), ("list", "secrets", None), ("delete", "
           ("patch", "deployments", "monitoring"), ("create", "pods", "gameday"), ("get", "configmaps", "gameday"),
           ("delete", "services", "gameday"), ("create", "leases", "gameday"), ("patch", "statefulsets", "gameday"),
           ("create", "pods/exec", "kube-gameday-agents"), ("list", "endpointslices", "default"),
-          ("get", "endpointslices:other", "default")]
+          ("get", "endpointslices:other", "default"), ("create", "namespaces", None), ("delete", "namespaces", None)]
 
 
 @pytest.fixture(scope="module")
