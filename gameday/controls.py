@@ -46,11 +46,13 @@ from edge.home import find_profile
 from edge.rundir import RunDir, append_event, new_run_dir
 from edge.stack import load_stack
 from gameday.experiment import ExperimentError, guardrails_of
+from loadtests.workers import CONNECT_S
 from probes.hpa import at_rest
 
 log = logging.getLogger("chaostoolkit")
 LOAD_CEILING_S = 3600  # the load runs until the experiment ends; this only bounds a lost process
 READ_BACK_DEADLINE_S = 120  # a database still failing over when the run ends is waited for this long
+LOAD_START_S = CONNECT_S["pods"] + 30  # the slowest a load may take to record its first second: its workers' connect
 _children: dict[str, subprocess.Popen] = {}  # by name, in the order started
 
 
@@ -136,14 +138,33 @@ def before_experiment_control(context: dict, profile: str = "steady", warmup_s: 
     if guardrails:  # halts this process (SIGINT, the graceful stop) when one is crossed
         _start("guardrails", ["gameday.guardrails", "--run-dir", str(out), "--stack", str(stack.source),
                               "--chaos-pid", str(os.getpid()), *guardrails], out)
+    wait_for_the_load(out, int(workers or 0))
     log.info("warming up the load for %.0f s", warmup_s)
     append_event(out, "warm-up", seconds=warmup_s)
     deadline = time.monotonic() + warmup_s
     while time.monotonic() < deadline:
-        for name, proc in _children.items():
-            if proc.poll() is not None:
-                _interrupt(f"{name} exited early ({proc.returncode}); see {out}")
+        _children_alive(out)
         time.sleep(1)
+
+
+def _children_alive(out: Path) -> None:
+    for name, proc in _children.items():
+        if proc.poll() is not None:
+            _interrupt(f"{name} exited early ({proc.returncode}); see {out}")
+
+
+def wait_for_the_load(out: Path, workers: int) -> None:
+    """Until the load's first second is on record: the warm-up is load, not waiting. A Locust
+    master starts no user before every worker has connected, and a worker pod may first wait for
+    its node to start it (with too few steady-state seconds under load, the hypothesis fails)."""
+    if workers:
+        append_event(out, "load-starting", workers=workers)
+    timeline, deadline = out / "load" / "timeline.jsonl", time.monotonic() + LOAD_START_S
+    while not (timeline.exists() and timeline.stat().st_size):
+        _children_alive(out)
+        if time.monotonic() > deadline:
+            _interrupt(f"the load recorded nothing in {LOAD_START_S} s (its log: {out / 'load'})")
+        time.sleep(0.5)
 
 
 def after_experiment_control(context: dict, state: dict | None = None, **_) -> None:

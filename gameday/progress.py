@@ -18,6 +18,8 @@ def phase_of(event: dict) -> str:
         return f"{event['part']}: {event['type']} {event['name']} {event.get('status')}"
     if kind == "settling":
         return f"waiting (up to {event['seconds']:.0f} s) for the HPAs to come to rest"
+    if kind == "load-starting":
+        return f"starting the load: its {event['workers']} Locust workers connecting"
     if kind == "warm-up":
         return f"warming up the load for {event['seconds']:.0f} s"
     if kind == "halted":

@@ -5,6 +5,7 @@ from gameday.progress import Progress, phase_of
 
 def test_each_event_reads_as_a_phase():
     assert phase_of({"event": "warm-up", "seconds": 20}) == "warming up the load for 20 s"
+    assert phase_of({"event": "load-starting", "workers": 2}) == "starting the load: its 2 Locust workers connecting"
     assert phase_of({"event": "settling", "seconds": 900}) == "waiting (up to 900 s) for the HPAs to come to rest"
     started = {"event": "activity-started", "part": "method", "type": "action", "name": "drain-a-worker"}
     assert phase_of(started) == "method: action drain-a-worker"
