@@ -14,7 +14,7 @@ from actions.agents import agents_in_place
 from actions.deployments import changed_deployments
 from actions.nodes import cordoned_nodes, is_kind, kind_cluster, stopped_node_containers
 from actions.scaled_copy import scaled_copies
-from actions.simulated import lost_nodes
+from actions.simulated import lost_zones
 from core.agents import LOAD_WORKER_LABEL, NAMESPACE as AGENTS_NAMESPACE
 from core.faults import UNDOS
 from core.target import Target
@@ -28,7 +28,8 @@ def leftovers(target: Target) -> list[str]:
     if is_kind(target.context):
         stopped = stopped_node_containers(kind_cluster(target.context))
         found += [f"node {n} stopped (its kind container)" for n in stopped]
-    found += [f"simulated node {n} cut off by a zone-loss fault (not restored)" for n in lost_nodes(core)]
+    found += [f"{len(nodes)} simulated nodes of zone {zone} cut off by a zone-loss fault (not restored): "
+              f"{', '.join(nodes[:3])}{' …' if len(nodes) > 3 else ''}" for zone, nodes in lost_zones(core).items()]
     found += [f"namespace {ns}: a scaled copy of the stack on simulated nodes (not deleted)" for ns in scaled_copies(core)]
     found += [f"deployment {target.namespace}/{d.metadata.name} changed by the suite (saved state not restored)"
               for d in changed_deployments(apps_api(target.context), target.namespace)]

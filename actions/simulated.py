@@ -57,6 +57,14 @@ def lost_nodes(core: client.CoreV1Api) -> list[str]:
     return sorted(n.metadata.name for n in core.list_node(label_selector=LOST_LABEL).items)
 
 
+def lost_zones(core: client.CoreV1Api) -> dict[str, list[str]]:
+    """{zone: its nodes the suite marked lost}: a zone's hundred nodes are one leftover, not a hundred."""
+    zones: dict[str, list[str]] = {}
+    for node in core.list_node(label_selector=LOST_LABEL).items:
+        zones.setdefault(node.metadata.labels[LOST_LABEL], []).append(node.metadata.name)
+    return {zone: sorted(nodes) for zone, nodes in sorted(zones.items())}
+
+
 def restore_lost_nodes(ready_timeout_s: float = 120, configuration: dict | None = None) -> dict:
     """Rollback: brings back every node the suite marked lost and waits until each is Ready and
     its unreachable taints are gone (what scheduling on it needs again)."""

@@ -16,7 +16,8 @@ $GAMEDAY_HOME/profiles then the bundled ones, or a path; $GAMEDAY_LOAD_PROFILE, 
 `gameday run --load` sets, replaces it; $GAMEDAY_LOAD_WORKERS, from `gameday run --workers`, or
 the stack's load.workers, replace its Locust workers), and, if the experiment declares guardrails,
 their watcher (gameday.guardrails: it halts the experiment when one is crossed); then lets the load
-warm up so the steady-state probes have traffic to judge. After it (and on a crash, at cleanup):
+warm up so the steady-state probes have traffic to judge. With `profile: none` (a game day on
+simulated nodes, whose pods serve nothing) only the sampler and the events. After it (and on a crash, at cleanup):
 stops them gracefully, so Locust still writes its numbers, and, when the load had writers, reads
 back which of their orders the stack holds (load/readback.json). Artifacts go to $GAMEDAY_RUN_DIR (default
 runs/<UTC>-chaos/).
@@ -52,6 +53,7 @@ from probes.hpa import at_rest
 log = logging.getLogger("chaostoolkit")
 LOAD_CEILING_S = 3600  # the load runs until the experiment ends; this only bounds a lost process
 READ_BACK_DEADLINE_S = 120  # a database still failing over when the run ends is waited for this long
+NO_LOAD = "none"  # the profile of a game day without load
 LOAD_START_S = CONNECT_S["pods"] + 30  # the slowest a load may take to record its first second: its workers' connect
 _children: dict[str, subprocess.Popen] = {}  # by name, in the order started
 
@@ -116,6 +118,11 @@ def before_experiment_control(context: dict, profile: str = "steady", warmup_s: 
     if settle_s:  # the progress line says so: a settle can take minutes before any load
         append_event(run_dir(), "settling", seconds=settle_s, hpas=list(stack.hpas))
         settle(stack, settle_s)
+    out = run_dir()
+    _start("sampler", ["gameday.sampler", "--out", str(out / "readiness.jsonl"), "--stack", str(stack.source)], out)
+    if profile == NO_LOAD and not os.environ.get("GAMEDAY_LOAD_PROFILE"):
+        log.info("kube-gameday: artifacts in %s; no load (profile: none)", out)
+        return
     try:  # `gameday run --load` overrides; a name is looked up in the user's profiles, then the bundled
         profile = find_profile(os.environ.get("GAMEDAY_LOAD_PROFILE") or profile)
     except FileNotFoundError as err:
@@ -123,9 +130,7 @@ def before_experiment_control(context: dict, profile: str = "steady", warmup_s: 
     # an experiment activity of chaostoolkit-kubernetes reads its context from here: the stack's, never the
     # kubeconfig's current one
     os.environ["KUBERNETES_CONTEXT"] = stack.kube_context
-    out = run_dir()
     log.info("kube-gameday: artifacts in %s; load %s at %s", out, profile, stack.entry_url)
-    _start("sampler", ["gameday.sampler", "--out", str(out / "readiness.jsonl"), "--stack", str(stack.source)], out)
     # from a pod of the cluster (deploy/runner) the entry is a Service of the stack's namespace
     in_cluster = ["--cluster-namespace", stack.namespace] if stack.kube_context == IN_CLUSTER else []
     traffic = ["--locustfile", str(stack.locustfile)] if stack.locustfile else \

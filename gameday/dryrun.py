@@ -17,6 +17,7 @@ from core.faults import UNDOS
 from core.plans import arguments_of
 from core.target import Target
 from edge.stack import Stack
+from gameday.controls import NO_LOAD
 
 
 def configuration(experiment: dict, env: dict[str, str], handed: dict) -> dict:
@@ -48,6 +49,8 @@ def describe(activity: dict, config: dict, target: Target) -> list[str]:
             return action.plan(arguments_of(action, arguments), target)
         except PermissionError as err:
             return [f"REFUSED: {err}"]
+        except (RuntimeError, ValueError) as err:  # nothing to select: the run would fail there
+            return [f"WOULD FAIL: {err}"]
     if func in UNDOS:
         left = leftovers(target)
         return [f"{UNDOS[func].undoing} (left by an earlier run, now: {'; '.join(left) if left else 'nothing'})"]
@@ -56,15 +59,23 @@ def describe(activity: dict, config: dict, target: Target) -> list[str]:
     return [f"{provider.get('type', '?')}: {provider.get('path') or provider.get('url') or provider}"]
 
 
+OWN_PROFILE = "the experiment's own"
+
+
 def plan(experiment: dict, source: str, stack: Stack, target: Target, handed: dict, env: dict[str, str],
          profile: str) -> list[str]:
     """The lines of a dry run, in the order the game day would act."""
     config = configuration(experiment, env, handed)
+    own = next(((c.get("provider") or {}).get("arguments", {}).get("profile", "steady")
+                for c in experiment.get("controls") or [] if (c.get("provider") or {}).get("module") == "gameday.controls"),
+               None)
+    load = ("load: none" if own in (None, NO_LOAD) and profile == OWN_PROFILE else
+            f"load: {own if profile == OWN_PROFILE else profile} at {stack.entry_url}")
     lines = [f"dry run of {source}: {experiment.get('title', '')}",
              f"target: context {target.context}, namespace {target.namespace}"
              + (f" (also allowed: {', '.join(target.allowed_namespaces)})" if target.allowed_namespaces else "")
              + f" (stack {stack.source})",
-             f"load: {profile} at {stack.entry_url}"]
+             load]
     hypothesis = experiment.get("steady-state-hypothesis") or {}
     for part, activities in (("steady state (before and after)", hypothesis.get("probes") or []),
                              ("method", experiment.get("method") or []), ("rollbacks", experiment.get("rollbacks") or [])):

@@ -26,7 +26,7 @@ from edge.processes import python_module, spawn
 from edge.home import SUITE_ROOT
 from edge.rundir import RunDir, new_run_dir, read_events
 from edge.stack import Stack, StackError
-from gameday.dryrun import plan
+from gameday.dryrun import OWN_PROFILE, plan
 from gameday.experiment import ExperimentError, guardrails_of, load_experiment, roles_used
 from gameday.guard import Allowlist, GuardError, guard, load_allowlist, target_of
 from gameday.judge import judge_run
@@ -128,7 +128,7 @@ def dry_run(experiment_path: Path, stack: Stack, load_profile: Path | None = Non
     prepared = preflight(experiment_path, stack, allow, load_profile)
     env = chaos_env(stack, Path("(dry run)"), load_profile)
     return plan(prepared.experiment, str(experiment_path), stack, prepared.target, prepared.handed, env,
-                env.get("GAMEDAY_LOAD_PROFILE", "the experiment's own")) + \
+                env.get("GAMEDAY_LOAD_PROFILE", OWN_PROFILE)) + \
         ["predicted (the report sets each beside what was observed):"] + \
         [f"  {p.verdict}: {p.quantity} {shown_prediction(p)} ({p.why})" for p in prepared.predictions]
 
