@@ -96,9 +96,10 @@ remove_nodes() {
 simulated_nodes() { kubectl --context "$context" get nodes -l "$simulated" -o name | sed 's|^node/||'; }
 
 if [ "$count" -eq 0 ]; then
-  if simulated_nodes | grep -q .; then
-    log "removing the simulated nodes"
-    remove_nodes $(simulated_nodes)
+  nodes=$(simulated_nodes)   # (not `| grep -q`: with pipefail, kubectl's SIGPIPE on a long list reads as "none")
+  if [ -n "$nodes" ]; then
+    log "removing the $(wc -w <<< "$nodes") simulated nodes"
+    remove_nodes $nodes
   fi
   stop_kwok
   exit 0
