@@ -53,10 +53,6 @@ def lose_simulated_zone(zone: str = "", configuration: dict | None = None) -> di
     return {"zone": zone, "nodes": nodes, "lost_at": datetime.now(timezone.utc).isoformat()}
 
 
-def lost_nodes(core: client.CoreV1Api) -> list[str]:
-    return sorted(n.metadata.name for n in core.list_node(label_selector=LOST_LABEL).items)
-
-
 def lost_zones(core: client.CoreV1Api) -> dict[str, list[str]]:
     """{zone: its nodes the suite marked lost}: a zone's hundred nodes are one leftover, not a hundred."""
     zones: dict[str, list[str]] = {}
@@ -69,7 +65,7 @@ def restore_lost_nodes(ready_timeout_s: float = 120, configuration: dict | None 
     """Rollback: brings back every node the suite marked lost and waits until each is Ready and
     its unreachable taints are gone (what scheduling on it needs again)."""
     core = core_api(Target.of(configuration).context)
-    lost = lost_nodes(core)
+    lost = [node for nodes in lost_zones(core).values() for node in nodes]
     for node in lost:
         core.patch_node(node, {"metadata": {"labels": {LOST_LABEL: None}}})
     if lost:

@@ -15,6 +15,7 @@ import time
 from collections import Counter, defaultdict
 
 from kubernetes import client
+from kubernetes.utils import parse_quantity
 
 from core.simulated import LOST_LABEL, SIMULATED, scaled_namespace
 from core.target import Target
@@ -86,11 +87,7 @@ class _Watch:
 
 def _quantity(value: str) -> float:
     """A Kubernetes quantity (cpu or memory) as a float: cores or bytes."""
-    units = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
-    for unit in sorted(units, key=len, reverse=True):
-        if value.endswith(unit):
-            return float(value[: -len(unit)]) * units[unit]
-    return float(value)
+    return float(parse_quantity(value))
 
 
 def capacity_left(core: client.CoreV1Api) -> dict:
