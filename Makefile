@@ -103,7 +103,7 @@ gameday: setup deploy
 clean:
 	rm -rf $(VENV) runs .pytest_cache
 
-## bench-report: time and peak memory to build one report for a 24 h soak at 1 s (synthesised; goal ≤ 10 s)
+## bench-report: time and peak memory to build one report for a 24 h soak at 1 s (synthesised; goal ≤ 5 s, ≤ 300 MB)
 bench-report: setup
 	$(VENV)/bin/python -m reports.bench
 

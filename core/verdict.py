@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+# `gameday`'s exit code by how a run ended: its verdicts' worst, or why it has none
+EXIT = {PASS: 0, FAIL: 1, INCONCLUSIVE: 2, "error": 3, "interrupted": 4, "halted": 5}
 
 
 @dataclass(frozen=True)

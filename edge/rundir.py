@@ -25,12 +25,14 @@ from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from core.generators import GENERATOR_COLUMNS
 from core.ledger import ReadBack, ledger_frame, reads_frame
+from core.load_stats import PerSecond, per_second
 from core.verdict import Window, upgraded, utc
-from edge.files import columns_of, read_json_lines
+from edge.files import columns_of, frame_of_json_lines, iter_json_lines, json_line_chunks, read_json_lines
 from edge.home import runs_root
 
 EVENTS = "events.jsonl"
@@ -42,7 +44,7 @@ GUARDRAIL_COLUMNS = ["t", "guardrail", "value", "blind"]
 
 def load_readiness(path: str | Path) -> pd.DataFrame:
     """The sampler's lines; a torn last line (a crash mid-write) is dropped."""
-    frame = columns_of(read_json_lines(path), READINESS_COLUMNS)
+    frame = frame_of_json_lines(path, READINESS_COLUMNS, labels=("kind", "name"))
     frame["time"] = pd.to_datetime(frame.t, unit="s", utc=True)
     return frame
 
@@ -68,7 +70,8 @@ def read_events(run_dir: Path) -> list[dict]:
 
 def load_timeline(path: str | Path) -> pd.DataFrame:
     """One row per second and endpoint; a torn last line (a crash mid-write) is dropped."""
-    return one_line_a_second(columns_of(read_json_lines(path), TIMELINE_COLUMNS))
+    return one_line_a_second(frame_of_json_lines(path, TIMELINE_COLUMNS, labels=("method", "name"),
+                                                 histograms=("rt_ms",)))
 
 
 def load_generators(path: str | Path) -> pd.DataFrame:
@@ -180,6 +183,15 @@ class RunDir:
         return load_timeline(self.path / "load/timeline.jsonl") if self.has("load/timeline.jsonl") else None
 
     @cached_property
+    def per_second(self) -> PerSecond | None:
+        """The timeline summed per second over its endpoints (what the report draws), read from the
+        file a chunk at a time: a 24 h soak's per-endpoint histograms are never all held."""
+        if self.__dict__.get("timeline") is not None:
+            return per_second(self.timeline)
+        path = self.path / "load/timeline.jsonl"
+        return per_second(json_line_chunks(path, ["t", "requests", "failures", "rt_ms"])) if path.exists() else None
+
+    @cached_property
     def users(self) -> pd.DataFrame | None:
         history = self.path / "load/locust_stats_history.csv"
         return load_users(history) if history.exists() else None
@@ -229,13 +241,15 @@ class RunDir:
         """The guardrail watcher's samples (t, guardrail, value, blind); None if it never ran."""
         if not self.has("guardrails.jsonl"):
             return None
-        return columns_of(read_json_lines(self.path / "guardrails.jsonl"), GUARDRAIL_COLUMNS)
+        return frame_of_json_lines(self.path / "guardrails.jsonl", GUARDRAIL_COLUMNS, labels=("guardrail",))
 
     @cached_property
     def prometheus(self) -> dict[str, list[dict]]:
-        """prometheus.jsonl by query name: each a list of {labels, values: [[unix_ts, value], ...]}."""
+        """prometheus.jsonl by query name: each a list of {labels, values: [[unix_ts, value], ...]},
+        values an array of rows (a day at a 5 s step is 17,280 of them per series; no value: NaN)."""
         series: dict[str, list[dict]] = {}
-        for row in read_json_lines(self.path / "prometheus.jsonl") if self.has("prometheus.jsonl") else []:
+        for row in iter_json_lines(self.path / "prometheus.jsonl") if self.has("prometheus.jsonl") else []:
+            row["values"] = np.array(row["values"], dtype=float).reshape(-1, 2)
             series.setdefault(row["name"], []).append(row)
         return series
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from actions.leftovers import leftovers
 from core.target import Target
-from core.verdict import FAIL, INCONCLUSIVE, PASS, Verdict
+from core.verdict import EXIT, FAIL, INCONCLUSIVE, PASS, Verdict
 from core.predictions import Prediction, shown_prediction
 from core.roles import RoleError, alert_values, role_values
 from core.weak_spots import Namespace
@@ -34,9 +34,6 @@ from gameday.predictions import predictions_of, write_predictions
 from gameday.record import record_prometheus
 from reports.build import build_report
 from reports.junit import junit_xml
-
-EXIT = {PASS: 0, FAIL: 1, INCONCLUSIVE: 2, "error": 3, "interrupted": 4, "halted": 5}
-
 
 @dataclass
 class Result:

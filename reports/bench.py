@@ -1,5 +1,5 @@
 """make bench-report: the time and peak memory to build one report for a 24 h soak at 1 s
-resolution (goal: 10 s). The run directory is synthesised, shaped like a real one: Locust's
+resolution (goal: ≤ 5 s and ≤ 300 MB). The run directory is synthesised, shaped like a real one: Locust's
 timeline (4 endpoints a second, a dozen latency buckets each), its user history, readiness
 samples of 4 Deployments and 3 PDBs a second, 40 Prometheus series at the step they are recorded
 at (edge.rundir.PROMETHEUS_STEP_S: 5 s, the kind Prometheus's scrape interval), a node stopped for an hour
@@ -27,7 +27,7 @@ ENDPOINTS = ("/api/items", "/api/items/{id}", "/api/plan", "/api/work")
 DEPLOYMENTS = ("core-api", "mca", "npa", "wpa")
 PDBS = ("core-api", "mca", "agents")
 NODES = ("gameday-worker", "gameday-worker2", "gameday-worker3")
-GOAL_S = 10.0
+GOAL_S, GOAL_MB = 5.0, 300
 BUILDS = 3    # the worst of three: one build's time is noise on a shared 2-core machine
 
 
@@ -121,9 +121,11 @@ def main() -> int:
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     report = OUT / "report.html"
     print(f"report of a {HOURS:g} h run at 1 s: built in {max(took):.1f} s at worst of {BUILDS} "
-          f"({', '.join(f'{t:.1f}' for t in took)}; goal ≤ {GOAL_S:g} s), peak memory {peak_mb:.0f} MB, "
-          f"{report.stat().st_size / 1e6:.1f} MB of HTML: {report}")
-    return 0 if max(took) <= GOAL_S else 1
+          f"({', '.join(f'{t:.1f}' for t in took)}; goal ≤ {GOAL_S:g} s), peak memory {peak_mb:.0f} MB "
+          f"(goal ≤ {GOAL_MB} MB), {report.stat().st_size / 1e6:.1f} MB of HTML: {report}")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} when done "
+          f"(a kind cluster up beside it costs this build time)")
+    return 0 if max(took) <= GOAL_S and peak_mb <= GOAL_MB else 1
 
 
 if __name__ == "__main__":

@@ -4,40 +4,18 @@ timeline). An objective allows a share of bad requests: "error_ratio < 5%" allow
 allowed share: 1 spends the budget exactly as fast as the SLO period allows, 14.4 spends 2 % of a
 30-day budget in an hour (the multi-window page), 6 is the ticket.
 
-Vectorised over a long frame of (second, rounded latency, count), so a 24 h soak at 1 s builds in
-seconds, not minutes.
+Vectorised over the load's PerSecond (core.load_stats: requests per second, and a long frame of
+second, rounded latency, count), so a 24 h soak at 1 s builds in seconds, not minutes.
 """
 
-from itertools import chain
-
-import numpy as np
 import pandas as pd
 
+from core.load_stats import PerSecond
 from core.thresholds import Threshold, ThresholdError, parse_threshold
 
 PERIOD_S = 30 * 24 * 3600   # the SLO period a budget is counted against
 BURN_WINDOW_S = 60          # the burn-rate chart's rolling window
 PAGE, TICKET = 14.4, 6.0    # the burn rates of deploy/monitoring/rules/slo-burn-rate.yaml
-
-
-def latencies_long(timeline: pd.DataFrame) -> pd.DataFrame:
-    """One row per second and rounded latency: t, ms, n (all endpoints summed)."""
-    histograms = list(timeline.rt_ms)
-    sizes = np.fromiter(map(len, histograms), int, len(histograms))
-    total = int(sizes.sum())
-    long = pd.DataFrame({  # chain and map iterate in C: 3.5 M buckets in a 24 h soak
-        "t": np.repeat(timeline.t.to_numpy(), sizes),
-        "ms": np.fromiter(map(float, chain.from_iterable(histograms)), float, total),
-        "n": np.fromiter(chain.from_iterable(map(dict.values, histograms)), int, total)})
-    return long.groupby(["t", "ms"], as_index=False).n.sum()
-
-
-def per_second(timeline: pd.DataFrame) -> pd.DataFrame:
-    """requests and failures per second, every endpoint summed; a second without any is 0."""
-    seconds = timeline.groupby("t")[["requests", "failures"]].sum()
-    if seconds.empty:
-        return seconds
-    return seconds.reindex(range(int(seconds.index.min()), int(seconds.index.max()) + 1), fill_value=0)
 
 
 def budget_share(threshold: Threshold) -> float | None:
@@ -68,16 +46,13 @@ def objectives_of(verdicts: list[dict], profile: dict | None) -> list[Threshold]
     return parsed
 
 
-def error_budgets(timeline: pd.DataFrame, objectives: list[Threshold], faults: list[tuple[float, float]],
-                  long: pd.DataFrame | None = None) -> dict:
+def error_budgets(load: PerSecond, objectives: list[Threshold], faults: list[tuple[float, float]]) -> dict:
     """Per objective: bad requests, budget share, burn rate over the run, during the faults and
     outside them, the worst rolling burn, and the share of a 30-day budget the run spent (at its
     own traffic). Also the per-second burn-rate series for the chart."""
-    seconds = per_second(timeline)
+    seconds, long = load.counts, load.latencies
     if seconds.empty or seconds.requests.sum() == 0:
         return {"rows": [], "series": {}}
-    if long is None and any(o.quantile is not None for o in objectives):
-        long = latencies_long(timeline)
     during = pd.Series(False, index=seconds.index)
     for start, end in faults:
         during |= (seconds.index >= start) & (seconds.index <= end)

@@ -8,6 +8,7 @@ guardrails' samples and prometheus.jsonl. Whatever an artifact lacks is said in 
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -16,10 +17,11 @@ from core.faults import FAULTS
 from core.generators import CPU_LIMIT, generator_warning, generators
 from core.guardrails import parse_guardrail
 from core.ledger import TIMELINE, cache_ledger, ledger_timeline
+from core.load_stats import PerSecond
 from core.predictions import DRAIN_COMPLETES, FIRE_AFTER, Prediction, shown_prediction
 from core.verdict import utc
 from edge.rundir import RunDir
-from reports.budget import BURN_WINDOW_S, PAGE, PERIOD_S, TICKET, error_budgets, latencies_long, objectives_of, per_second
+from reports.budget import BURN_WINDOW_S, PAGE, PERIOD_S, TICKET, error_budgets, objectives_of
 from reports.svg import Span, chart, clock
 
 TEMPLATES = Path(__file__).resolve().parent
@@ -70,19 +72,22 @@ def load_spans(users: pd.DataFrame, baseline: int | None) -> list[Span]:
     return spans
 
 
-def client_series(timeline: pd.DataFrame, long: pd.DataFrame | None = None) -> dict[str, dict]:
+def client_series(load: PerSecond) -> dict[str, dict]:
     """Per second: requests, failures, and latency quantiles over every endpoint (Locust)."""
-    seconds = per_second(timeline)
-    long = (latencies_long(timeline) if long is None else long).sort_values(["t", "ms"])
+    seconds, long = load.counts, load.latencies.sort_values(["t", "ms"])
     reached = long.groupby("t").n.cumsum() / long.groupby("t").n.transform("sum")
-    latency = {f"p{int(q * 100)}": list((long[reached >= q].groupby("t").ms.first() / 1000).items())
-               for q in QUANTILES}
-    return {"traffic": {"requests/s": list(seconds.requests.items()), "failures/s": list(seconds.failures.items())},
-            "latency": latency}
+    latency = {f"p{int(q * 100)}": long[reached >= q].groupby("t").ms.first() / 1000 for q in QUANTILES}
+    return {"traffic": {"requests/s": seconds.requests, "failures/s": seconds.failures}, "latency": latency}
 
 
-def _named(rows: list[dict], label: str, suffix: str = "") -> dict[str, list]:
-    return {f"{r['labels'].get(label, '?')}{suffix}": [tuple(v) for v in r["values"]] for r in rows}
+def _named(rows: list[dict], label: str, suffix: str = "") -> dict[str, pd.Series]:
+    return {f"{r['labels'].get(label, '?')}{suffix}": _joined([r]) for r in rows}
+
+
+def _joined(rows: list[dict]) -> pd.Series:
+    """The values of recorded Prometheus series (RunDir.prometheus), one series indexed by time."""
+    values = np.concatenate([r["values"] for r in rows]) if rows else np.empty((0, 2))
+    return pd.Series(values[:, 1], index=values[:, 0])
 
 
 def _expected_alerts(verdicts: list[dict]) -> dict[str, str]:
@@ -172,21 +177,20 @@ def spans_of(run: RunDir) -> list[Span]:
     return fault_windows(run) + loads + action_spans(run)
 
 
-def charts(run: RunDir, long: pd.DataFrame | None, spans: list[Span], t0: float, t1: float) -> list[str]:
+def charts(run: RunDir, spans: list[Span], t0: float, t1: float) -> list[str]:
     """Every chart on the run's one time axis, from the artifacts there are."""
     out, prom = [], run.prometheus
-    if run.timeline is not None:
-        client = client_series(run.timeline, long)
-        users = {"users": list(zip(run.users.t, run.users.users))} if run.users is not None else {}
+    if run.per_second is not None:
+        client = client_series(run.per_second)
+        users = {"users": run.users.set_index("t").users} if run.users is not None else {}
         out.append(chart("Client traffic (Locust)", {**client["traffic"], **users}, t0, t1, spans, "per second; users"))
         out.append(chart("Client latency (Locust)", client["latency"], t0, t1, spans, "s"))
     if prom:
         out.append(chart("Server traffic (Prometheus)", {
-            "requests/s": [tuple(v) for r in prom.get("server_rps", []) for v in r["values"]],
-            "errors/s": [tuple(v) for r in prom.get("server_errors_per_s", []) for v in r["values"]]},
+            "requests/s": _joined(prom.get("server_rps", [])), "errors/s": _joined(prom.get("server_errors_per_s", []))},
             t0, t1, spans, "per second"))
         out.append(chart("Server latency (Prometheus)", {
-            f"p{q}": [tuple(v) for r in prom.get(f"server_p{q}_s", []) for v in r["values"]] for q in (50, 95, 99)},
+            f"p{q}": _joined(prom.get(f"server_p{q}_s", [])) for q in (50, 95, 99)},
             t0, t1, spans, "s"))
     out += ledger_charts(run, t0, t1, spans)
     out += guardrail_charts(run, t0, t1, spans)
@@ -194,7 +198,7 @@ def charts(run: RunDir, long: pd.DataFrame | None, spans: list[Span], t0: float,
         frame, series = run.readiness, {}
         for name, rows in frame[frame.kind == "deployment"].groupby("name"):
             for column in ("ready", "desired"):
-                series[f"{name} {column}"] = list(zip(rows.t, rows[column].astype(object).where(rows[column].notna(), None)))
+                series[f"{name} {column}"] = rows.set_index("t")[column]
         out.append(chart("Replicas per Deployment (sampled ≤ 1 s)", series, t0, t1, spans, "pods"))
     if prom:
         out.append(chart("HPA CPU utilization vs target", {
@@ -300,11 +304,10 @@ def build_report(run_dir: Path) -> Path:
     start, end = (run.window.start.timestamp(), run.window.end.timestamp()) if run.window else (None, None)
     spans = spans_of(run)
     gens = generators(run.generators) if run.generators is not None else []
-    long = latencies_long(run.timeline) if run.timeline is not None else None  # quantiles and budgets share it
     budgets = {"rows": [], "series": {}}
-    if run.timeline is not None:
+    if run.per_second is not None:
         faults = [(s.start, s.end) for s in spans if s.kind != "load"]
-        budgets = error_budgets(run.timeline, objectives_of(verdicts, run.profile), faults, long)
+        budgets = error_budgets(run.per_second, objectives_of(verdicts, run.profile), faults)
     t0, t1 = (start - 30, end + 30) if start and end else (None, None)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     env.filters["clock"] = clock
@@ -318,7 +321,7 @@ def build_report(run_dir: Path) -> Path:
         date=pd.Timestamp(start, unit="s", tz="UTC").strftime("%Y-%m-%d") if start else "?",
         spans=[{"label": s.label, "kind": s.kind, "start": clock(s.start), "seconds": round(s.end - s.start, 1)}
                for s in spans],
-        charts=(charts(run, long, spans, t0, t1) + zone_loss_charts(verdicts, t0, t1, spans)) if t0 else [],
+        charts=(charts(run, spans, t0, t1) + zone_loss_charts(verdicts, t0, t1, spans)) if t0 else [],
         simulated_note=SIMULATED_NOTE if any(CHECKS.get(v["check"]) and CHECKS[v["check"]].simulated
                                              for v in verdicts) else "",
         budgets=budgets["rows"], period_days=PERIOD_S // 86400, burn_window_s=BURN_WINDOW_S,

@@ -120,8 +120,8 @@ def _costs(run: RunDir, verdicts: list[dict]) -> tuple[float | None, float | Non
                   if v["check"] == "longest_outage" and "longest_outage_s" in (v.get("details") or {})), default=None)
     spent = None
     try:
-        if run.timeline is not None and not run.timeline.empty:
-            rows = error_budgets(run.timeline, objectives_of(verdicts, run.profile), [])["rows"]
+        if run.per_second is not None:
+            rows = error_budgets(run.per_second, objectives_of(verdicts, run.profile), [])["rows"]
             spent = max((r["period_spent"] for r in rows if r["period_spent"] is not None), default=None)
     except RunDirError:
         pass

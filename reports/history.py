@@ -167,12 +167,12 @@ def verdict_key(verdict: dict) -> str:
 def max_rps(run: RunDir) -> float | None:
     """The busiest second's requests over every endpoint; None without a timeline."""
     try:
-        if run.timeline is None:
+        if run.per_second is None:
             return None
-        per_second = run.timeline.groupby("t").requests.sum()
+        requests = run.per_second.counts.requests
     except (OSError, ValueError, TypeError) as err:
         raise BrokenRun(f"load/timeline.jsonl: unreadable ({err})") from err
-    return float(per_second.max()) if len(per_second) else None
+    return float(requests.max()) if len(requests) else None
 
 
 def experiment_stem(run_dir: Path) -> str:

@@ -37,13 +37,18 @@ def _label(value: float) -> str:
     return f"{value:.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.2g}"
 
 
-def chart(title: str, series: dict[str, list[tuple[float, float | None]]], t0: float, t1: float,
+Points = list[tuple[float, float | None]] | pd.Series
+
+
+def chart(title: str, series: dict[str, Points], t0: float, t1: float,
           spans: list[Span] = (), unit: str = "", y_max: float | None = None) -> str:
-    """One chart: a line per series ({label: [(unix_ts, value or None for a gap)]}), the spans
-    shaded behind them, x from t0 to t1 in minutes:seconds since t0."""
+    """One chart: a line per series ({label: [(unix_ts, value or None for a gap)]}, or a Series
+    of values indexed by unix_ts: a day at 1 s is not made a list of tuples), the spans shaded
+    behind them, x from t0 to t1 in minutes:seconds since t0."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    values = [v for points in series.values() for _, v in points if v is not None]
-    top = y_max if y_max is not None else (max(values) * 1.1 if values and max(values) > 0 else 1.0)
+    series = {name: _arrays(points) for name, points in series.items()}
+    highest = max((np.nanmax(v) for _, v in series.values() if np.isfinite(v).any()), default=None)
+    top = y_max if y_max is not None else (highest * 1.1 if highest is not None and highest > 0 else 1.0)
     span_t = max(t1 - t0, 1e-9)
 
     def x(t: float) -> float:
@@ -65,29 +70,40 @@ def chart(title: str, series: dict[str, list[tuple[float, float | None]]], t0: f
         minutes, seconds = divmod(int(tick), 60)
         out.append(f'<text class="axis" x="{x(t0 + tick):.1f}" y="{HEIGHT - 6}" text-anchor="middle">'
                    f'{minutes}:{seconds:02d}</text>')
-    for i, (name, points) in enumerate(series.items()):
+    for i, (name, (t, v)) in enumerate(series.items()):
         colour = PALETTE[i % len(PALETTE)]
-        for run in _runs(thinned(points, t0, t1, plot_w)):
+        for run in _runs(_thinned(t, v, t0, t1, plot_w)):
             path = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in run)
             out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{path}">'
                        f'<title>{escape(name)}</title></polyline>')
         out.append(f'<rect x="{WIDTH - RIGHT + 8}" y="{TOP + 14 * i}" width="10" height="3" fill="{colour}"/>'
                    f'<text class="legend" x="{WIDTH - RIGHT + 22}" y="{TOP + 14 * i + 5}">{escape(name)}</text>')
-    if not values:
+    if highest is None:
         out.append(f'<text class="empty" x="{LEFT + plot_w / 2}" y="{TOP + plot_h / 2}" text-anchor="middle">'
                    "no data recorded</text>")
     out.append("</svg>")
     return "".join(out)
 
 
-def thinned(points: list[tuple[float, float | None]], t0: float, t1: float, columns: int) -> list:
+def _arrays(points: Points) -> tuple[np.ndarray, np.ndarray]:
+    """(times, values) of a series, a gap (None) as NaN."""
+    if isinstance(points, pd.Series):
+        return points.index.to_numpy(dtype=float), points.to_numpy(dtype=float, na_value=np.nan)
+    t = np.fromiter((p[0] for p in points), float, len(points))
+    v = np.fromiter((np.nan if p[1] is None else p[1] for p in points), float, len(points))
+    return t, v
+
+
+def thinned(points: Points, t0: float, t1: float, columns: int) -> list:
     """The points inside [t0, t1], at most the first, lowest, highest and last of each pixel
     column (M4): a 24 h series at 1 s draws as fast as a minute's, and keeps every dip and spike.
     A column with a gap keeps the gap."""
-    if not points:
+    return _thinned(*_arrays(points), t0, t1, columns)
+
+
+def _thinned(t: np.ndarray, v: np.ndarray, t0: float, t1: float, columns: int) -> list:
+    if not len(t):
         return []
-    t = np.fromiter((p[0] for p in points), float, len(points))
-    v = np.fromiter((np.nan if p[1] is None else p[1] for p in points), float, len(points))
     order = np.argsort(t, kind="stable")
     t, v = t[order], v[order]
     inside = (t >= t0) & (t <= t1)

@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from gameday.run import EXIT
+from core.verdict import EXIT
 from tests.integration.local import REPO
 from tests.kube import CONTEXT, kubectl
 

@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from gameday.run import EXIT
+from core.verdict import EXIT
 from tests.integration.local import REPO
 from tests.kube import docker, kubectl
 from tests.waiting import wait_until

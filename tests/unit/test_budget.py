@@ -4,6 +4,7 @@ allows, what the run spent, inside and outside the faults."""
 import pandas as pd
 import pytest
 
+from core.load_stats import per_second
 from core.thresholds import parse_threshold
 from core.verdict import Verdict
 from reports.budget import PERIOD_S, budget_share, error_budgets, objectives_of
@@ -30,7 +31,7 @@ def test_what_an_objective_allows(expr, share):
 def test_burn_rate_is_the_bad_share_over_the_allowed_share_in_and_out_of_the_faults():
     run = timeline(100, failures_at={s: 50 for s in range(40, 50)}, slow_at={s: 10 for s in range(0, 100)})
     objectives = [parse_threshold("error_ratio < 5%"), parse_threshold("p95 < 1s")]
-    budgets = error_budgets(run, objectives, faults=[(T0 + 40, T0 + 59)])
+    budgets = error_budgets(per_second(run), objectives, faults=[(T0 + 40, T0 + 59)])
     errors, latency = budgets["rows"]
     assert errors["bad"] == 500 and errors["requests"] == 10_000
     assert errors["burn"] == pytest.approx(0.05 / 0.05)                  # 5 % failed, 5 % allowed
@@ -43,7 +44,7 @@ def test_burn_rate_is_the_bad_share_over_the_allowed_share_in_and_out_of_the_fau
 
 
 def test_no_traffic_no_budget():
-    assert error_budgets(timeline(0), [parse_threshold("error_ratio < 5%")], []) == {"rows": [], "series": {}}
+    assert error_budgets(per_second(timeline(0)), [parse_threshold("error_ratio < 5%")], []) == {"rows": [], "series": {}}
 
 
 def test_the_objectives_are_those_the_run_was_judged_on_else_the_profiles():
