@@ -35,23 +35,29 @@ def as_new_user(gameday: Path, cwd: Path, *args: str, timeout: float = 120) -> s
 
 
 @contextmanager
-def podinfo_deployed():
+def podinfo_deployed(meanwhile=lambda: None):
     """podinfo on the cluster while the caller runs, then its namespace deleted: its pods share the
-    workers with the seed stack, and the guard refuses the seed's node game days while they do."""
-    subprocess.run([str(REPO / "examples" / "podinfo" / "deploy.sh")], check=True, timeout=900)
+    workers with the seed stack, and the guard refuses the seed's node game days while they do.
+    meanwhile() runs here while the deploy waits on the cluster; what it returns is yielded."""
+    deploy = subprocess.Popen([str(REPO / "examples" / "podinfo" / "deploy.sh")], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
     try:
-        yield
+        made = meanwhile()
+        out, _ = deploy.communicate(timeout=900)
+        assert deploy.returncode == 0, out[-3000:]
+        yield made
     finally:
+        if deploy.poll() is None:
+            deploy.kill()
         subprocess.run(["kubectl", "--context", CONTEXT, "delete", "namespace", PODINFO, "--wait=true",
-                        "--timeout=180s"], check=True, capture_output=True, timeout=240)
+                        "--timeout=180s", "--ignore-not-found"], check=True, capture_output=True, timeout=240)
 
 
 def podinfo_user(tmp_path_factory):
     """(the installed `gameday`, the user's folder, what `gameday init podinfo` said), podinfo
     deployed meanwhile: the stack file init wrote is that folder's stack.yaml, as README's "Test
     your own stack" leaves it."""
-    with podinfo_deployed():
-        gameday = install_from_wheel(tmp_path_factory.mktemp("install"))
+    with podinfo_deployed(lambda: install_from_wheel(tmp_path_factory.mktemp("install"))) as gameday:
         home = tmp_path_factory.mktemp("user")
         out = as_new_user(gameday, home, "init", PODINFO, "--context", CONTEXT)
         assert out.returncode == 0, out.stderr

@@ -10,6 +10,9 @@ import sys
 import pytest
 import yaml
 
+from core.verdict import Verdict
+from edge.rundir import RunDir
+from tests.gameday.findings import SEED_FINDINGS, unexpected
 from tests.integration.local import REPO
 from tests.kube import CONTEXT, CREDENTIALS, kubectl
 
@@ -82,6 +85,12 @@ def test_a_drain_game_day_runs_as_the_service_account_and_keeps_no_credential(as
                          cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     record = yaml.safe_load((out_dir / "verdicts.json").read_text())
     assert not record["error"], record["error"] + run.stdout[-2000:]
+    # the CI subset's node-drain game day is this run: judged as every game day on the seed stack is
+    verdicts = [Verdict(v["check"], v["status"], v["expected"], v["observed"], reason=v.get("reason", ""),
+                        subject=v.get("subject", ""), after=v.get("after", "")) for v in RunDir(out_dir).record["verdicts"]]
+    problems = unexpected(verdicts, SEED_FINDINGS["node-drain-respects-pdb"])
+    assert not problems, "\n".join(problems) + f"\nartifacts: {out_dir}"
+    assert (out_dir / "report.html").exists()
     refused = [line for f in out_dir.rglob("*") if f.is_file() for line in f.read_text(errors="replace").splitlines()
                if "Forbidden" in line or '"code":403' in line.replace(" ", "")]
     assert not refused, refused[:5]

@@ -2,7 +2,8 @@
 the seed stack and judged by its verdicts (not by chaos run's exit code): each verdict passes,
 except the seed stack's known findings (seed-findings.yaml), which must fail for their reason.
 
-`make test` (CI) runs the experiments tagged `ci`; `make gameday` runs them all."""
+`make test` (CI) runs the experiments tagged `ci` (two of them whole in other tests: RUN_WHOLE_IN_CI_BY);
+`make gameday` runs them all."""
 
 import html
 import xml.etree.ElementTree as ET
@@ -13,9 +14,14 @@ import yaml
 
 from core.verdict import Verdict
 from gameday.experiment import EXTENSION
+from tests.gameday.findings import SEED_FINDINGS, unexpected
 
 HERE = Path(__file__).resolve().parent
-SEED_FINDINGS = yaml.safe_load((HERE / "seed-findings.yaml").read_text())
+# ci-tagged game days CI runs whole elsewhere, their verdicts judged there: not run twice in make test
+RUN_WHOLE_IN_CI_BY = {
+    "pod-kill-under-load": "tests/e2e/test_in_cluster.py: the nightly Job, its load on worker pods, every verdict passing",
+    "node-drain-respects-pdb": "tests/e2e/test_rbac.py: as the ServiceAccount, judged against the seed's findings",
+}
 
 
 JUDGING_S = 600  # chaos starting, the settle before the load, judging, the report: beyond what an experiment states
@@ -46,29 +52,13 @@ def game_days() -> list:
         experiment = yaml.safe_load(path.read_text())
         if any(e.get("name") == EXTENSION for e in experiment.get("extensions") or []):
             timeout = pytest.mark.timeout(max(900, time_bound_s(experiment)))
-            marks = [timeout] if "ci" in experiment.get("tags", []) else [timeout, pytest.mark.long]
+            in_ci = "ci" in experiment.get("tags", []) and path.stem not in RUN_WHOLE_IN_CI_BY
+            marks = [timeout] if in_ci else [timeout, pytest.mark.long]
             params.append(pytest.param(path, {}, id=path.stem, marks=marks))
             if "node_failure_method" in (experiment.get("configuration") or {}):
                 params.append(pytest.param(path, {"GAMEDAY_NODE_FAILURE": "kubelet-stop"}, id=f"{path.stem}-kubelet-stop",
                                            marks=[timeout, pytest.mark.long]))
     return params
-
-
-def unexpected(verdicts, findings: list[dict]) -> list[str]:
-    """What contradicts 'everything passes but the known findings, which fail for their reason'."""
-    problems = []
-    for finding in findings:
-        hits = [v for v in verdicts if v.check == finding["verdict"]]
-        status = finding.get("status", "fail")
-        if finding.get("or_pass") and hits and all(v.status == "pass" for v in hits):
-            continue
-        if not any(v.status == status and finding["because"] in v.reason for v in hits):
-            problems.append(f"known finding not reproduced: {finding['verdict']} {status} because "
-                            f"{finding['because']!r} (got {[(v.status, v.reason) for v in hits]})")
-    known = {f["verdict"] for f in findings}
-    problems += [f"{v.status} {v.name}: {v.observed} {v.reason}" for v in verdicts
-                 if v.status != "pass" and v.check not in known]
-    return problems
 
 
 @pytest.mark.gameday

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from actions.leftovers import leftovers
+from core.verdict import EXIT
 from gameday.guard import load_allowlist, target_of
-from gameday.run import EXIT, run_game_day
+from gameday.run import run_game_day
 from tests.integration.local import REPO
 from tests.kube import docker, kubectl
 from tests.signals import as_background_job, processes_naming, sigint_ignored_here
@@ -87,10 +88,12 @@ POINTS = [
     # in make gameday (CI's budget): the same SIGINT path as during the warm-up, the drain's undo as below
     pytest.param("node-drain-respects-pdb", lambda run_dir, ns: a_node_cordoned, (signal.SIGINT,), id="drain-mid-drain",
                  marks=pytest.mark.long),
-    # a supervisor repeating its TERM must not cut the rollbacks short
+    # a supervisor repeating its TERM must not cut the rollbacks short: in make test, while a node is
+    # stopped (the node comes back); in make gameday also once the drain is done (uncordoned)
     pytest.param("node-drain-respects-pdb", lambda run_dir, ns: chaos_log_has(run_dir, "Pausing after activity"),
-                 (signal.SIGTERM, signal.SIGTERM), id="drain-after-drain-term-twice"),
-    pytest.param("node-failure-failover", lambda run_dir, ns: a_node_stopped, (signal.SIGINT,), id="node-stop-just-stopped"),
+                 (signal.SIGTERM, signal.SIGTERM), id="drain-after-drain-term-twice", marks=pytest.mark.long),
+    pytest.param("node-failure-failover", lambda run_dir, ns: a_node_stopped, (signal.SIGTERM, signal.SIGTERM),
+                 id="node-stop-just-stopped-term-twice"),
     pytest.param("agent-outage", lambda run_dir, ns: mca_scaled_to_zero(ns), (signal.SIGINT,), id="scale-to-zero"),
 ]
 

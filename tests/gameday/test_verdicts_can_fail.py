@@ -6,7 +6,8 @@ again afterwards, whatever happened; a fault or rule a test added is taken away.
 The HPA's defects need minutes of load and scaling each, the kubelet-stop one waits for a 5 min
 alert, the agent-latency one holds its delay 3 min, the seeds' network policy runs a whole game day
 (its verdict also fails in make test: tests/e2e/test_network_policy.py), the asynchronous replication
-one fails a node for a minute: they are `long` (`make gameday`)."""
+one fails a node for a minute, the fixed drain is a whole drain game day more (make test's drain
+shows the finding: tests/e2e/test_rbac.py): they are `long` (`make gameday`)."""
 
 import json
 from contextlib import contextmanager
@@ -160,6 +161,7 @@ def test_a_slow_core_api_and_an_inverted_critical_rule_fail_slos_and_the_alert_c
     assert alerts.status == "fail" and INVERTED_RULE in alerts.reason, alerts
 
 
+@pytest.mark.long
 @pytest.mark.gameday
 @pytest.mark.cluster
 def test_drain_completes_once_pdbs_do_not_overlap(game_day, stack_restored_after):
