@@ -180,6 +180,11 @@ def zone_loss_rescheduled(ev: dict, within_s: float) -> Verdict:
                       "--node-eviction-rate (default 0.1 nodes a second), and not at all from a zone of 50 nodes or "
                       "fewer mostly but not wholly down", subject=ev["namespace"], recovery_s=None)
     pace = f"{lost} pods on the lost nodes evicted from {ev['first_evicted_s']:.0f} s to {ev['all_evicted_s']:.0f} s"
+    if ev["recovered_s"] is None and s < ev["all_evicted_s"] + within_s:
+        return inconclusive(check, expected, f"the watch ended {s - ev['all_evicted_s']:.0f} s after the last eviction, "
+                            f"the copy not yet whole ({available} of {desired} available, {pending} Pending): the probe's "
+                            "timeout_s is shorter than the evictions and within_s",
+                            _window(ev), subject=ev["namespace"], evidence=ev["samples"])
     if ev["recovered_s"] is None:
         return judged(check, False, expected, f"{pace}; after {s:.0f} s {available} of {desired} available, "
                       f"{pending} Pending", _window(ev), ev["samples"], reason="the copy was not whole again when the "

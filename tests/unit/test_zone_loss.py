@@ -118,6 +118,13 @@ def test_an_undersized_cluster_fails_on_room():
     assert pending.reason == message and "cpu is the tightest" in margin.reason
 
 
+def test_a_watch_ended_before_the_copy_had_its_time_is_inconclusive_not_a_fail():
+    ev = evidence(recovered_s=None, watched_s=120.0, samples=[[0.0, 1000, 1000, 0, 0], [120.0, 900, 1000, 100, 334]])
+    verdict = zone_loss_rescheduled(ev, 180)
+    assert verdict.status == "inconclusive" and "ended 64 s after the last eviction" in verdict.reason, verdict
+    assert zone_loss_rescheduled(ev, 60).status == "fail"
+
+
 def test_a_late_recovery_fails():
     assert zone_loss_rescheduled(evidence(recovered_s=56.0 + 181), 180).status == "fail"
 
