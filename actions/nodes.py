@@ -28,7 +28,7 @@ from core import agents
 from core.plans import planned
 from core.simulated import NOT_SIMULATED
 from core.target import Target
-from edge.kube import (API_ERRORS, core_api, named_with_pdbs, node_is_ready, pod_ready, pods_under_several_pdbs,
+from edge.kube import (API_ERRORS, core_api, named_with_pdbs, node_is_ready, pod_seen, pods_under_several_pdbs,
                        ready_selected)
 from edge.poll import poll
 
@@ -232,7 +232,7 @@ def _why_left(core: client.CoreV1Api, pod: client.V1Pod, refusals: tuple[str, in
 
 def _budget_state(core: client.CoreV1Api, budget: str, ns: str) -> str:
     pdb = client.PolicyV1Api(core.api_client).read_namespaced_pod_disruption_budget(budget, ns)
-    ready = ready_selected(pdb, [(p.metadata.labels or {}, pod_ready(p)) for p in core.list_namespaced_pod(ns).items])
+    ready = ready_selected(pdb, [pod_seen(p) for p in core.list_namespaced_pod(ns).items])
     return budget_state(pdb.status, ready)
 
 

@@ -11,6 +11,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from actions.nodes import _why_left
 from tests.kube import docker, kubectl
 from tests.waiting import wait_until
 
@@ -208,6 +209,9 @@ def test_eviction_refused_when_pdb_min_available_equals_replicas(api_client, app
             metadata=client.V1ObjectMeta(name=pod, namespace=namespace)))
     assert refused.value.status == 429, refused.value.body
     assert core.read_namespaced_pod(pod, namespace).metadata.deletion_timestamp is None
+    # what a drain says of the pod it could not move: the PDB's status, and its ready pods bearing it out
+    why = _why_left(core, core.read_namespaced_pod(pod, namespace), ("guarded", 1), blocked=False)
+    assert why == "eviction refused 1x by PDB guarded (2 healthy of 2 needed, 0 disruption(s) allowed)", why
 
 
 def test_stopped_worker_turns_not_ready_and_ready_after_start(core):
