@@ -10,7 +10,7 @@ import urllib3
 from kubernetes import client, config
 
 from core.simulated import NOT_SIMULATED
-from core.weak_spots import Namespace, pdb_floor
+from core.weak_spots import Namespace
 
 IN_CLUSTER = "in-cluster"
 # (connect, read) seconds: the client's default is no timeout at all, and a frozen API server would
@@ -143,20 +143,19 @@ def pod_seen(pod) -> PodSeen:
     return PodSeen(pod.metadata.labels or {}, pod_ready(pod), (pod.status and pod.status.pod_ip) or "")
 
 
+def pod_seen_raw(pod: dict) -> PodSeen:
+    """pod_seen of a pod as the API serves it (JSON, not the client's objects: a watch of ten
+    thousand pods can afford no object per event)."""
+    meta, status = pod.get("metadata") or {}, pod.get("status") or {}
+    ready = "deletionTimestamp" not in meta and any(c.get("type") == "Ready" and c.get("status") == "True"
+                                                    for c in status.get("conditions") or [])
+    return PodSeen(meta.get("labels") or {}, ready, status.get("podIP") or "")
+
+
 def ready_selected(obj, pods: list[PodSeen]) -> int:
     """Ready pods among those the Deployment's or PDB's matchLabels select."""
     selector = obj.spec.selector.match_labels or {}
     return sum(pod.ready for pod in pods if matches(pod.labels, selector))
-
-
-def min_available(pdb, expected_pods: int) -> int | None:
-    """A PDB's floor in pods; a percentage is of the pods its controller expects."""
-    spec = pdb.spec
-    if spec.min_available is not None:
-        return pdb_floor(spec.min_available, None, expected_pods)
-    if spec.max_unavailable is not None and pdb.status is not None:   # what the controller computed
-        return pdb.status.desired_healthy
-    return None
 
 
 def selector_string(selector) -> str:
