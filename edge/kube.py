@@ -6,6 +6,7 @@ it tests (deploy/runner)."""
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import orjson
 import urllib3
 from kubernetes import client, config
 
@@ -50,19 +51,23 @@ def autoscaling_api(context: str) -> client.AutoscalingV2Api:
     return client.AutoscalingV2Api(api_client(context))
 
 
+def list_json(call, *args, **kwargs) -> dict:
+    """A list call's answer as the API serves it ({"items": [...], "metadata": {...}}): parsed as
+    JSON, never made into the client's objects (ten thousand pods would take seconds)."""
+    return orjson.loads(call(*args, _preload_content=False, **kwargs).data)
+
+
 def read_namespace(context: str, ns: str) -> Namespace:
     """The objects core.weak_spots reads, as the API serves them (dicts, camelCase, `kind` set)."""
     api = api_client(context)
-    apps, plain = client.AppsV1Api(api), api.sanitize_for_serialization
-    def listed(items, kind: str) -> list[dict]:
-        return [{**plain(item), "kind": kind} for item in items]
+    apps = client.AppsV1Api(api)
+    def listed(call, kind: str) -> list[dict]:
+        return [{**item, "kind": kind} for item in list_json(call, ns)["items"]]
     return Namespace(
-        workloads=listed(apps.list_namespaced_deployment(ns).items, "Deployment")
-        + listed(apps.list_namespaced_stateful_set(ns).items, "StatefulSet"),
-        pods=listed(client.CoreV1Api(api).list_namespaced_pod(ns).items, "Pod"),
-        pdbs=listed(client.PolicyV1Api(api).list_namespaced_pod_disruption_budget(ns).items, "PodDisruptionBudget"),
-        hpas=listed(client.AutoscalingV2Api(api).list_namespaced_horizontal_pod_autoscaler(ns).items,
-                    "HorizontalPodAutoscaler"))
+        workloads=listed(apps.list_namespaced_deployment, "Deployment") + listed(apps.list_namespaced_stateful_set, "StatefulSet"),
+        pods=listed(client.CoreV1Api(api).list_namespaced_pod, "Pod"),
+        pdbs=listed(client.PolicyV1Api(api).list_namespaced_pod_disruption_budget, "PodDisruptionBudget"),
+        hpas=listed(client.AutoscalingV2Api(api).list_namespaced_horizontal_pod_autoscaler, "HorizontalPodAutoscaler"))
 
 
 def current_context() -> str:
@@ -147,9 +152,13 @@ def pod_seen_raw(pod: dict) -> PodSeen:
     """pod_seen of a pod as the API serves it (JSON, not the client's objects: a watch of ten
     thousand pods can afford no object per event)."""
     meta, status = pod.get("metadata") or {}, pod.get("status") or {}
-    ready = "deletionTimestamp" not in meta and any(c.get("type") == "Ready" and c.get("status") == "True"
-                                                    for c in status.get("conditions") or [])
+    ready = "deletionTimestamp" not in meta and condition_true(pod, "Ready")
     return PodSeen(meta.get("labels") or {}, ready, status.get("podIP") or "")
+
+
+def condition_true(obj: dict, kind: str) -> bool:
+    """Whether an object served as JSON (a pod, a node) has its condition `kind` True."""
+    return any(c.get("type") == kind and c.get("status") == "True" for c in (obj.get("status") or {}).get("conditions") or [])
 
 
 def ready_selected(obj, pods: list[PodSeen]) -> int:

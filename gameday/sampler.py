@@ -33,13 +33,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable
 
-import orjson
 import urllib3
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
 from core.weak_spots import pdb_floor
-from edge.kube import PodSeen, api_client, matches, pod_seen_raw
+from edge.kube import PodSeen, api_client, list_json, matches, pod_seen_raw
 from edge.stack import Stack, StackError, load_stack
 
 TICK_S = 1.0
@@ -71,7 +70,7 @@ class Watched(threading.Thread):
     def _listed(self) -> str:
         """Lists the kind afresh (after a start or an expired watch); its resourceVersion."""
         self.current = False  # until the list is whole again
-        listed = orjson.loads(self.list_call(self.ns, _preload_content=False, _request_timeout=(5, 60)).data)
+        listed = list_json(self.list_call, self.ns, _request_timeout=(5, 60))
         with self.lock:
             for name in list(self.objects):
                 self.on_change(name, self.objects.pop(name), None)

@@ -20,15 +20,27 @@ from kubernetes.utils import parse_quantity
 from core.simulated import LOST_LABEL, SIMULATED, scaled_namespace
 from core.target import Target
 from core.verdict import Verdict, Window, inconclusive, judged, utc
-from edge.kube import api_client, node_is_ready, pod_ready
+from edge.kube import api_client, condition_true, list_json, pod_seen_raw
 
 ZONE = "topology.kubernetes.io/zone"
 CAPACITY_WORDS = ("Insufficient", "Too many pods")      # the scheduler's words for "no room"
 
 
-def unschedulable_message(pod: client.V1Pod) -> str | None:
-    return next((c.message or c.reason for c in pod.status.conditions or []
-                 if c.type == "PodScheduled" and c.status == "False"), None)
+def unschedulable_message(pod: dict) -> str | None:
+    return next((c.get("message") or c.get("reason") for c in (pod.get("status") or {}).get("conditions") or []
+                 if c.get("type") == "PodScheduled" and c.get("status") == "False"), None)
+
+
+def _name(obj: dict) -> str:
+    return obj["metadata"]["name"]
+
+
+def _gone(pod: dict) -> bool:
+    return "deletionTimestamp" in pod["metadata"]
+
+
+def _node(pod: dict) -> str | None:
+    return (pod.get("spec") or {}).get("nodeName")
 
 
 def why_pending(message: str) -> str:
@@ -39,7 +51,8 @@ def why_pending(message: str) -> str:
 
 
 class _Watch:
-    """What one look at the copy saw, folded into the evidence."""
+    """What one look at the copy saw, folded into the evidence. Each look lists as JSON (edge.kube.
+    list_json): a copy of ten thousand pods is read in a fraction of a second, not in seconds."""
 
     def __init__(self, started: float):
         self.started = started
@@ -51,11 +64,11 @@ class _Watch:
 
     def look(self, core: client.CoreV1Api, apps: client.AppsV1Api, policy: client.PolicyV1Api, ns: str) -> None:
         s = round(time.monotonic() - self.started, 1)
-        lost = {n.metadata.name for n in core.list_node(label_selector=LOST_LABEL).items}
-        pods = core.list_namespaced_pod(ns).items
+        lost = {_name(n) for n in list_json(core.list_node, label_selector=LOST_LABEL)["items"]}
+        pods = list_json(core.list_namespaced_pod, ns)["items"]
         if not self.samples:
-            self.to_evict = {p.metadata.name for p in pods if p.spec.node_name in lost and not p.metadata.deletion_timestamp}
-        alive = {p.metadata.name for p in pods if not p.metadata.deletion_timestamp}
+            self.to_evict = {_name(p) for p in pods if _node(p) in lost and not _gone(p)}
+        alive = {_name(p) for p in pods if not _gone(p)}
         evicted = self.to_evict - alive
         if evicted and self.first_evicted_s is None:
             self.first_evicted_s = s
@@ -63,7 +76,7 @@ class _Watch:
             self.all_evicted_s = s
         classes = Counter()
         for pod in pods:
-            if pod.status.phase == "Pending" and not pod.metadata.deletion_timestamp and (msg := unschedulable_message(pod)):
+            if pod["status"].get("phase") == "Pending" and not _gone(pod) and (msg := unschedulable_message(pod)):
                 kind = why_pending(msg)
                 classes[kind] += 1
                 seen = self.pending.setdefault(kind, {"most": 0, "examples": []})
@@ -71,18 +84,18 @@ class _Watch:
                     seen["examples"].append(msg)
         for kind, n in classes.items():
             self.pending[kind]["most"] = max(self.pending[kind]["most"], n)
-        deployments = apps.list_namespaced_deployment(ns).items
-        available = sum(d.status.available_replicas or 0 for d in deployments)
-        desired = sum(d.spec.replicas or 0 for d in deployments)
+        deployments = list_json(apps.list_namespaced_deployment, ns)["items"]
+        available = sum((d.get("status") or {}).get("availableReplicas") or 0 for d in deployments)
+        desired = sum(d["spec"].get("replicas") or 0 for d in deployments)
         self.samples.append([s, available, desired, sum(classes.values()), len(evicted)])
         if self.all_evicted_s is not None and self.recovered_s is None and available >= desired and not classes:
             self.recovered_s = s
-        for b in policy.list_namespaced_pod_disruption_budget(ns).items:
-            short = (b.status.current_healthy or 0) - (b.status.desired_healthy or 0)
-            low = self.budgets.setdefault(b.metadata.name, {"lowest": short, "at_s": s, "healthy": b.status.current_healthy,
-                                                            "desired": b.status.desired_healthy})
+        for b in list_json(policy.list_namespaced_pod_disruption_budget, ns)["items"]:
+            healthy, floor = (b.get("status") or {}).get("currentHealthy"), (b.get("status") or {}).get("desiredHealthy")
+            short = (healthy or 0) - (floor or 0)
+            low = self.budgets.setdefault(_name(b), {"lowest": short, "at_s": s, "healthy": healthy, "desired": floor})
             if short < low["lowest"]:
-                low.update(lowest=short, at_s=s, healthy=b.status.current_healthy, desired=b.status.desired_healthy)
+                low.update(lowest=short, at_s=s, healthy=healthy, desired=floor)
 
 
 def _quantity(value: str) -> float:
@@ -93,16 +106,18 @@ def _quantity(value: str) -> float:
 def capacity_left(core: client.CoreV1Api) -> dict:
     """Allocatable and requested CPU, memory and pod slots over the Ready simulated nodes not lost
     (every namespace's pods: DaemonSets take room too)."""
-    nodes = [n for n in core.list_node(label_selector=f"{SIMULATED},!{LOST_LABEL}").items if node_is_ready(n)]
-    names = {n.metadata.name for n in nodes}
-    out = {r: {"allocatable": sum(_quantity(n.status.allocatable.get(r, "0")) for n in nodes), "requested": 0.0}
-           for r in ("cpu", "memory", "pods")}
-    for pod in core.list_pod_for_all_namespaces(field_selector="status.phase!=Succeeded,status.phase!=Failed").items:
-        if pod.spec.node_name not in names:
+    nodes = [n for n in list_json(core.list_node, label_selector=f"{SIMULATED},!{LOST_LABEL}")["items"]
+             if condition_true(n, "Ready")]
+    names = {_name(n) for n in nodes}
+    out = {r: {"allocatable": sum(_quantity(n["status"].get("allocatable", {}).get(r, "0")) for n in nodes),
+               "requested": 0.0} for r in ("cpu", "memory", "pods")}
+    every = list_json(core.list_pod_for_all_namespaces, field_selector="status.phase!=Succeeded,status.phase!=Failed")
+    for pod in every["items"]:
+        if _node(pod) not in names:
             continue
         out["pods"]["requested"] += 1
-        for c in pod.spec.containers:
-            requests = (c.resources.requests if c.resources else None) or {}
+        for c in pod["spec"]["containers"]:
+            requests = (c.get("resources") or {}).get("requests") or {}
             for r in ("cpu", "memory"):
                 out[r]["requested"] += _quantity(requests.get(r, "0"))
     out["nodes"] = len(nodes)
@@ -113,20 +128,21 @@ def spread_by_zone(core: client.CoreV1Api, apps: client.AppsV1Api, ns: str) -> d
     """Per Deployment of the copy: its ready pods per zone that has Ready simulated nodes, and
     the maxSkew its zone spread constraint allows (None without one)."""
     zone_of, live_zones = {}, set()
-    for n in core.list_node(label_selector=SIMULATED).items:
-        zone_of[n.metadata.name] = (n.metadata.labels or {}).get(ZONE, "?")
-        if node_is_ready(n) and LOST_LABEL not in (n.metadata.labels or {}):
-            live_zones.add(zone_of[n.metadata.name])
+    for n in list_json(core.list_node, label_selector=SIMULATED)["items"]:
+        labels = n["metadata"].get("labels") or {}
+        zone_of[_name(n)] = labels.get(ZONE, "?")
+        if condition_true(n, "Ready") and LOST_LABEL not in labels:
+            live_zones.add(zone_of[_name(n)])
     counts = defaultdict(Counter)
-    for pod in core.list_namespaced_pod(ns).items:
-        if pod_ready(pod) and pod.spec.node_name in zone_of:
-            counts[(pod.metadata.labels or {}).get("app", "?")][zone_of[pod.spec.node_name]] += 1
+    for pod in list_json(core.list_namespaced_pod, ns)["items"]:
+        seen = pod_seen_raw(pod)
+        if seen.ready and _node(pod) in zone_of:
+            counts[seen.labels.get("app", "?")][zone_of[_node(pod)]] += 1
     spread = {}
-    for d in apps.list_namespaced_deployment(ns).items:
-        skew = next((c.max_skew for c in d.spec.template.spec.topology_spread_constraints or []
-                     if c.topology_key == ZONE), None)
-        spread[d.metadata.name] = {"zones": {z: counts[d.metadata.name].get(z, 0) for z in sorted(live_zones)},
-                                   "max_skew": skew}
+    for d in list_json(apps.list_namespaced_deployment, ns)["items"]:
+        skew = next((c.get("maxSkew") for c in d["spec"]["template"]["spec"].get("topologySpreadConstraints") or []
+                     if c.get("topologyKey") == ZONE), None)
+        spread[_name(d)] = {"zones": {z: counts[_name(d)].get(z, 0) for z in sorted(live_zones)}, "max_skew": skew}
     return spread
 
 
@@ -255,6 +271,7 @@ def capacity_margin(ev: dict, min_margin: float) -> Verdict:
 def simulated_zones_ready(zones: int = 3, configuration: dict | None = None) -> bool:
     """Steady state: Ready simulated nodes in at least `zones` zones."""
     core = client.CoreV1Api(api_client(Target.of(configuration).context))
-    found = {(n.metadata.labels or {}).get(ZONE) for n in core.list_node(label_selector=f"{SIMULATED},!{LOST_LABEL}").items
-             if node_is_ready(n)}
+    found = {(n["metadata"].get("labels") or {}).get(ZONE)
+             for n in list_json(core.list_node, label_selector=f"{SIMULATED},!{LOST_LABEL}")["items"]
+             if condition_true(n, "Ready")}
     return len(found - {None}) >= zones
