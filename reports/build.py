@@ -169,6 +169,9 @@ def alerts_table(prom: dict[str, list[dict]], verdicts: list[dict]) -> list[dict
     return table
 
 
+MAX_DEPLOYMENTS_DRAWN = 6   # lines a chart's legend holds readably: a pair per Deployment
+
+
 def spans_of(run: RunDir) -> list[Span]:
     """The faults in effect, the load's surges and every action, on the run's time axis."""
     if run.window is None:
@@ -195,11 +198,7 @@ def charts(run: RunDir, spans: list[Span], t0: float, t1: float) -> list[str]:
     out += ledger_charts(run, t0, t1, spans)
     out += guardrail_charts(run, t0, t1, spans)
     if run.readiness is not None:
-        frame, series = run.readiness, {}
-        for name, rows in frame[frame.kind == "deployment"].groupby("name"):
-            for column in ("ready", "desired"):
-                series[f"{name} {column}"] = rows.set_index("t")[column]
-        out.append(chart("Replicas per Deployment (sampled ≤ 1 s)", series, t0, t1, spans, "pods"))
+        out.append(replicas_chart(run.readiness, t0, t1, spans))
     if prom:
         out.append(chart("HPA CPU utilization vs target", {
             **_named(prom.get("hpa_cpu_utilization", []), "horizontalpodautoscaler"),
@@ -215,6 +214,26 @@ def charts(run: RunDir, spans: list[Span], t0: float, t1: float) -> list[str]:
                  for node, values in _named(prom.get("node_ready", []), "node").items()}
         out.append(chart("Node Ready (zone)", ready, t0, t1, spans, "1 = Ready", y_max=1.2))
     return out
+
+
+def replicas_chart(readiness: pd.DataFrame, t0: float, t1: float, spans: list[Span]) -> str:
+    """Ready and desired replicas per Deployment; past MAX_DEPLOYMENTS_DRAWN (a scaled copy's
+    hundreds), the sum over all of them and the few that fell furthest below their desired."""
+    rows = readiness[readiness.kind == "deployment"]
+    names, title = rows.name.unique().tolist(), "Replicas per Deployment (sampled ≤ 1 s)"
+    series = {}
+    if len(names) > MAX_DEPLOYMENTS_DRAWN:
+        short = (rows.desired - rows.ready).groupby(rows.name, observed=True).max().sort_values(ascending=False)
+        names = short.index[:MAX_DEPLOYMENTS_DRAWN - 1].tolist()
+        by_t = rows.groupby("t")
+        series = {f"all {len(short)} ready": by_t.ready.sum(min_count=1), f"all {len(short)} desired": by_t.desired.sum(min_count=1)}
+        title = (f"Replicas of {len(short)} Deployments, and the {len(names)} that fell furthest below desired "
+                 "(sampled ≤ 1 s)")
+    for name in names:
+        of = rows[rows.name == name].set_index("t")
+        for column in ("ready", "desired"):
+            series[f"{name} {column}"] = of[column]
+    return chart(title, series, t0, t1, spans, "pods")
 
 
 def ledger_charts(run: RunDir, t0: float, t1: float, spans: list[Span]) -> list[str]:

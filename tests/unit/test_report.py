@@ -8,7 +8,7 @@ import pandas as pd
 from core.load_stats import per_second
 from core.verdict import Verdict
 from edge.rundir import RunDir
-from reports.build import alerts_table, build_report, client_series, fault_windows, load_spans
+from reports.build import alerts_table, build_report, client_series, fault_windows, load_spans, replicas_chart
 from reports.svg import Span, chart, thinned
 
 T0 = 1_800_000_000
@@ -176,3 +176,13 @@ def test_the_load_generators_cpu_and_a_lost_worker_are_in_the_report(tmp_path):
     assert "its requests since" in text  # worker 2's hole
     write_run(tmp_path / "quiet")
     assert "Load generators" not in build_report(tmp_path / "quiet").read_text()  # one process, before generators were kept
+
+
+def test_hundreds_of_deployments_chart_as_their_sum_and_the_few_that_fell_furthest():
+    rows = [{"t": T0 + s, "kind": "deployment", "name": f"d{i:03d}", "ready": 50 - (20 if i == 137 and s == 5 else 0),
+             "desired": 50} for s in range(10) for i in range(200)]
+    svg = replicas_chart(pd.DataFrame(rows), T0, T0 + 10, [])
+    assert "Replicas of 200 Deployments, and the 5 that fell furthest below desired" in svg
+    assert "all 200 ready" in svg and "d137 ready" in svg and svg.count("<polyline") >= 12
+    few = replicas_chart(pd.DataFrame([r for r in rows if r["name"] in ("d000", "d137")]), T0, T0 + 10, [])
+    assert "Replicas per Deployment" in few and "d000 desired" in few and "all " not in few
