@@ -7,7 +7,7 @@ export PATH := $(CACHE)/bin:$(PATH)
 # kubectl, the tests and the suite talk to this context only
 export KUBE_CONTEXT ?= kind-gameday
 
-.PHONY: setup cluster-deps cluster cluster-down deploy deploy-podinfo deploy-runner undeploy rules node-image test test-unit test-integration test-e2e gameday clean bench-load bench-report
+.PHONY: setup cluster-deps cluster cluster-down deploy deploy-podinfo deploy-runner undeploy rules node-image test test-unit test-integration test-e2e gameday clean bench-load bench-report bench-scale
 
 # Debian packages: Prometheus and promtool (the tests' real Prometheus, rule tests), Alertmanager
 # (the integration tests' delivery chain), wrk (bench), Chromium (the integration test that renders
@@ -106,6 +106,12 @@ clean:
 ## bench-report: time and peak memory to build one report for a 24 h soak at 1 s (synthesised; goal ≤ 5 s, ≤ 300 MB)
 bench-report: setup
 	$(VENV)/bin/python -m reports.bench
+
+## bench-scale: the readiness sampler (CPU, event lag), the judge and the report at 100, 1,000 and
+## 10,000 pods of a scaled copy on BENCH_NODES simulated nodes (default 1000), with the ratios
+## (BENCH_PODS=100,1000 for a shorter run; gameday/bench.py)
+bench-scale: setup deploy
+	$(VENV)/bin/python -m gameday.bench
 
 ## bench-load: requests per second per generator core of wrk, Locust with 1 worker and with 2,
 ## against nginx on loopback (a target that is not the bottleneck: see loadtests/bench.py)
