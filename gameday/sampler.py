@@ -15,8 +15,8 @@ and its IP (what a database names itself by to a client: failover_time tells mem
     {"t": 1763758800.25, "kind": "role", "name": "postgres/postgres-0", "role": "master", "leader": true,
      "ready": true, "ip": "10.244.1.8"}
 
-Ready pods are counted by label set as the watch sees them change, so a line costs the selectors
-times the pods' distinct label sets, not times the pods.
+Ready pods are counted by label set as the watch sees them change, and each selector remembers
+the label sets it selects: a line costs what the selectors select, not the pods.
 
     python -m gameday.sampler --out runs/x/readiness.jsonl [--stack stack.yaml]
 
@@ -127,7 +127,8 @@ class Sampler:
         core, apps, policy = client.CoreV1Api(api), client.AppsV1Api(api), client.PolicyV1Api(api)
         self.stack, self.out = stack, out
         self.changed, self.stopping = threading.Event(), threading.Event()
-        self.ready_by_labels: Counter = Counter()   # the ready pods of each label set
+        self.ready_by_labels: Counter = Counter()   # the ready pods of each label set (kept at 0 once seen)
+        self.selected: dict[frozenset, list[frozenset]] = {}   # a selector -> the label sets it selects
         ns = stack.namespace
         self.pods = Watched(core.list_namespaced_pod, ns, pod_seen_raw, self.changed, self.stopping, self._counted)
         self.deployments = Watched(apps.list_namespaced_deployment, ns, deployment_kept, self.changed, self.stopping)
@@ -136,10 +137,17 @@ class Sampler:
     def _counted(self, _name: str, before: PodSeen | None, after: PodSeen | None) -> None:
         for pod, sign in ((before, -1), (after, 1)):
             if pod is not None and pod.ready:
-                self.ready_by_labels[frozenset(pod.labels.items())] += sign
+                labels = frozenset(pod.labels.items())
+                if labels not in self.ready_by_labels:  # a label set not seen yet: the selectors it meets
+                    for selector, sets in self.selected.items():
+                        if selector <= labels:
+                            sets.append(labels)
+                self.ready_by_labels[labels] += sign
 
     def _ready(self, selector: frozenset) -> int:
-        return sum(n for labels, n in self.ready_by_labels.items() if selector <= labels)
+        if selector not in self.selected:
+            self.selected[selector] = [labels for labels in self.ready_by_labels if selector <= labels]
+        return sum(self.ready_by_labels[labels] for labels in self.selected[selector])
 
     def lines(self, now: float) -> list[dict]:
         watched = (self.pods, self.deployments, self.pdbs)
