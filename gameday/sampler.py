@@ -16,7 +16,8 @@ and its IP (what a database names itself by to a client: failover_time tells mem
      "ready": true, "ip": "10.244.1.8"}
 
 Ready pods are counted by label set as the watch sees them change, and each selector remembers
-the label sets it selects: a line costs what the selectors select, not the pods.
+the label sets it selects: a line costs what the selectors select, not the pods. A line is written
+only while the API server answers (a list of one pod): a quiet watch may be a frozen one.
 
     python -m gameday.sampler --out runs/x/readiness.jsonl [--stack stack.yaml]
 
@@ -125,7 +126,7 @@ class Sampler:
     def __init__(self, stack: Stack, out: Path):
         api = api_client(stack.kube_context)  # its calls time out: a frozen API server costs samples, not the run
         core, apps, policy = client.CoreV1Api(api), client.AppsV1Api(api), client.PolicyV1Api(api)
-        self.stack, self.out = stack, out
+        self.stack, self.out, self.core = stack, out, core
         self.changed, self.stopping = threading.Event(), threading.Event()
         self.ready_by_labels: Counter = Counter()   # the ready pods of each label set (kept at 0 once seen)
         self.selected: dict[frozenset, list[frozenset]] = {}   # a selector -> the label sets it selects
@@ -170,6 +171,18 @@ class Sampler:
                          for name, pod in sorted(self.pods.objects.items()) if matches(pod.labels, wanted)]
         return rows
 
+    def api_answers(self) -> bool:
+        """Whether the API server answers now (a list of one pod, within 2 s). A watch of a paused
+        or cut-off API server just goes quiet: without this, its last state would be written on as
+        if current, and a pod killed just before would never be seen gone."""
+        try:
+            self.core.list_namespaced_pod(self.stack.namespace, limit=1, _preload_content=False, _request_timeout=(1, 2))
+            return True
+        except (ApiException, OSError, urllib3.exceptions.HTTPError) as err:
+            print(f"sampler: {time.strftime('%H:%M:%S')} no sample, the API server does not answer: {err}",
+                  file=sys.stderr, flush=True)
+            return False
+
     def run(self) -> None:
         for watched in (self.pods, self.deployments, self.pdbs):
             watched.start()
@@ -177,7 +190,8 @@ class Sampler:
             while not self.stopping.is_set():
                 self.changed.wait(TICK_S)
                 self.changed.clear()
-                for row in self.lines(time.time()):
+                now = time.time()
+                for row in self.lines(now) if self.api_answers() else []:
                     f.write(json.dumps(row) + "\n")
                 f.flush()
                 time.sleep(MIN_GAP_S)
