@@ -24,12 +24,12 @@ import threading
 import time
 from pathlib import Path
 
-import orjson
 import yaml
 from kubernetes import client, watch
 
 from actions.scaled_copy import delete_scaled_copy, deploy_scaled_copy
 from core.simulated import scaled_namespace
+from edge.files import read_json_lines
 from edge.kube import api_client, list_json, pod_seen_raw
 from edge.stack import load_stack
 from gameday.guard import load_allowlist, target_of
@@ -216,7 +216,7 @@ def bench_level(pods: int, seed, target) -> dict:
         sampler.send_signal(signal.SIGTERM)
         sampler.wait(timeout=60)
         watcher.stopping.set()
-    lines = [orjson.loads(line) for line in readiness.read_bytes().splitlines() if line.strip()]
+    lines = read_json_lines(readiness)
     lag = lags(asked, list(watcher.reached), lines)
     judge_s, verdicts = judged(run, stack_path, started, ended)
     report_s, report_mb, html_mb = reported(run)
