@@ -7,7 +7,12 @@ budgets) asked of the stack's own shapes, with nothing real running.
 
 What a copy keeps of a pod: its containers' names, images and resources, its spread constraints
 and affinity (their label selectors pointed at the copy's own pods), nothing that needs the
-source namespace (env, volumes, service account)."""
+source namespace (env, volumes, service account).
+
+Sized for a target instead (capacity_run, target_rps): one copy of each Deployment, at the
+replicas a step-load run's capacity model says the target rate needs with a zone lost
+(core.sizing), with its own pods' requests (the model's requests/s per replica are at those);
+a Deployment the model left out keeps the source's replicas."""
 
 import copy
 import logging
@@ -16,10 +21,12 @@ import math
 from kubernetes import client
 
 from core.plans import planned
-from core.simulated import COPY_OF, SIMULATED_LABEL, TOLERATION, scaled_namespace
+from core.simulated import COPY_OF, SIMULATED_LABEL, SIMULATED_ZONES, TOLERATION, scaled_namespace
+from core.sizing import replicas_at_target
 from core.target import Target
 from edge.kube import api_client, apps_api, core_api
 from edge.poll import poll
+from edge.rundir import capacity_run as capacity_run_of
 
 log = logging.getLogger("chaostoolkit")
 
@@ -80,14 +87,17 @@ def selects(budget: dict, labels: dict) -> bool:
     return bool(wanted) and all(labels.get(k) == v for k, v in wanted.items())
 
 
-def scaled_copy(deployments: list[dict], budgets: list[dict], copies: int, replicas: int,
+def scaled_copy(deployments: list[dict], budgets: list[dict], copies: int, replicas: int | dict[str, int],
                 requests: dict | None = None) -> list[dict]:
-    """The copy's objects: each Deployment `copies` times, each with the budgets that select the source's pods."""
+    """The copy's objects: each Deployment `copies` times, each with the budgets that select the
+    source's pods. replicas: each copy's, or per source Deployment's name (one not named keeps its own)."""
     objects = []
     for source in deployments:
         pod_labels = source["spec"]["template"]["metadata"].get("labels") or {}
+        own = source["spec"].get("replicas") or 1
+        count = replicas if isinstance(replicas, int) else replicas.get(source["metadata"]["name"], own)
         for index in range(copies):
-            deployment = copied_deployment(source, index, replicas, requests)
+            deployment = copied_deployment(source, index, count, requests)
             objects.append(deployment)
             objects += [copied_budget(b, deployment, source["spec"].get("replicas") or 1)
                         for b in budgets if selects(b, pod_labels)]
@@ -107,19 +117,55 @@ def _create_namespace(core: client.CoreV1Api, name: str, source: str) -> None:
                               f"(label {COPY_OF}): refusing to write into it")
 
 
+def sized_for_target(capacity_run: str, namespace: str, target_rps: float, zones: int) -> tuple[dict[str, int], str]:
+    """The replicas per Deployment the capacity model of `capacity_run` (a run's directory, or
+    "latest" on `namespace`) gives `target_rps` with one of `zones` lost, and a line saying where
+    they came from."""
+    run = capacity_run_of(capacity_run, namespace)
+    models = run.capacity_model["deployments"]
+    sized = replicas_at_target(models, target_rps, zones)
+    if not sized:
+        raise ValueError(f"the capacity model of {run.path} sizes no Deployment: "
+                         + "; ".join(f"{d}: {m.get('unloaded') or m.get('problem')}" for d, m in models.items()))
+    per = ", ".join(f"{d} {n} ({models[d]['rps_per_replica']:.1f} req/s per replica)" for d, n in sized.items())
+    return sized, (f"sized for {target_rps:g} requests/s with one of {zones} zones lost by the capacity model of "
+                   f"{run.path}: {per}; any other at its own replicas")
+
+
+def copy_sizes(a: dict) -> tuple[int | dict[str, int], str]:
+    """deploy_scaled_copy's arguments `a` -> (the replicas: one count, or per Deployment; how they were sized)."""
+    if not a.get("capacity_run"):
+        return a["replicas"], f"{a['copies']} copies at {a['replicas']} replicas each"
+    if a.get("requests"):
+        raise ValueError("deploy_scaled_copy: requests cannot be set with capacity_run: the model's requests/s "
+                         "per replica are at the source pods' own CPU request")
+    try:
+        target_rps = float(a.get("target_rps") or 0)   # a configuration value from the environment is a string
+    except ValueError:
+        target_rps = 0
+    if target_rps <= 0:
+        raise ValueError(f"deploy_scaled_copy: target_rps must be a rate > 0 with capacity_run (got {a.get('target_rps')!r})")
+    return sized_for_target(a["capacity_run"], a["namespace"], target_rps, SIMULATED_ZONES)
+
+
 def _plan_copy(a: dict, target: Target) -> list[str]:
     names = [d.metadata.name for d in apps_api(target.context).list_namespaced_deployment(target.namespace).items]
-    return [f"create namespace {scaled_namespace(target.namespace)}: {a['copies']} copies of each of {', '.join(names)} "
-            f"at {a['replicas']} replicas (requests {a['requests'] or 'as the source'}) on the simulated nodes, "
-            "with their PDBs"]
+    sizes, how = copy_sizes({**a, "namespace": target.namespace})
+    return [f"create namespace {scaled_namespace(target.namespace)}: each of {', '.join(names)} {how} "
+            f"(requests {a.get('requests') or 'as the source'}) on the simulated nodes, with their PDBs"]
 
 
 @planned(_plan_copy)
 def deploy_scaled_copy(copies: int = 5, replicas: int = 50, requests: dict | None = None,
-                       ready_timeout_s: float = 600, configuration: dict | None = None) -> dict:
+                       ready_timeout_s: float = 600, capacity_run: str = "", target_rps: float = 0,
+                       configuration: dict | None = None) -> dict:
     """Creates the scaled copy of the stack's Deployments on the simulated nodes and waits until
-    every replica is available. Returns what it made."""
+    every replica is available. Returns what it made. With capacity_run and target_rps, one copy
+    sized for the target (the module's doc)."""
     target = Target.of(configuration)
+    sizes, how = copy_sizes({"copies": copies, "replicas": replicas, "requests": requests,
+                             "capacity_run": capacity_run, "target_rps": target_rps, "namespace": target.namespace})
+    copies = 1 if capacity_run else copies
     api, ns = api_client(target.context), target.namespace
     plain = api.sanitize_for_serialization
     deployments = [plain(d) for d in apps_api(target.context).list_namespaced_deployment(ns).items]
@@ -128,13 +174,13 @@ def deploy_scaled_copy(copies: int = 5, replicas: int = 50, requests: dict | Non
         raise RuntimeError(f"no Deployment in namespace {ns!r} to copy")
     into = scaled_namespace(ns)
     _create_namespace(core_api(target.context), into, ns)
-    objects = scaled_copy(deployments, budgets, copies, replicas, requests)
+    objects = scaled_copy(deployments, budgets, copies, sizes, requests)
     for obj in objects:
         _apply(api, into, obj)
     made = [o for o in objects if o["kind"] == "Deployment"]
-    log.info("scaled copy: %d Deployments × %d replicas, %d PDBs in %s; waiting until available",
-             len(made), replicas, len(objects) - len(made), into)
-    wanted = len(made) * replicas
+    wanted = sum(d["spec"]["replicas"] for d in made)
+    log.info("scaled copy: %d Deployments, %d replicas (%s), %d PDBs in %s; waiting until available",
+             len(made), wanted, how, len(objects) - len(made), into)
     apps = apps_api(target.context)
 
     def check():
@@ -144,7 +190,9 @@ def deploy_scaled_copy(copies: int = 5, replicas: int = 50, requests: dict | Non
     if not ready:
         raise RuntimeError(f"scaled copy not available after {ready_timeout_s:.0f} s: {seen} "
                            f"(simulated nodes Ready? make cluster KWOK_NODES=N)")
-    return {"namespace": into, "deployments": len(made), "replicas": replicas, "pods": wanted,
+    return {"namespace": into, "deployments": len(made), "pods": wanted, "sized": how,
+            "target_rps": float(target_rps) if capacity_run else None,
+            "replicas": {d["metadata"]["name"]: d["spec"]["replicas"] for d in made},
             "budgets": len(objects) - len(made), "available_after_s": waited}
 
 

@@ -9,6 +9,7 @@ NOT_SIMULATED = f"!{SIMULATED_LABEL}"
 # a simulated node with this label (its value: the zone lost) is out of KWOK's selector: its
 # Lease expires and the node lifecycle controller sees it as a kubelet cut off (kwok.sh)
 LOST_LABEL = "kube-gameday.io/lost"
+SIMULATED_ZONES = 3                           # kwok.sh spreads them over sim-zone-a, -b and -c
 TOLERATION = {"key": SIMULATED_LABEL, "operator": "Equal", "value": "fake", "effect": "NoSchedule"}
 
 

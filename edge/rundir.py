@@ -24,6 +24,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -169,6 +170,20 @@ class RunDir:
         return {**record, "verdicts": [upgraded(v) for v in record["verdicts"] if isinstance(v, dict)]}
 
     @cached_property
+    def capacity_model(self) -> dict | None:
+        """The capacity model a step-load run fitted: its capacity_for_target verdict's details
+        (probes.capacity), None when it judged none or fitted no Deployment."""
+        verdicts = (self.record or {}).get("verdicts") or []
+        return next((v["details"] for v in verdicts
+                     if v["check"] == "capacity_for_target" and (v.get("details") or {}).get("deployments")), None)
+
+    @property
+    def target(self) -> tuple[str | None, str | None]:
+        """(stack, namespace) the run was on, as verdicts.json names them."""
+        target = (self.record or {}).get("target") or {}
+        return target.get("stack"), target.get("namespace")
+
+    @cached_property
     def predictions(self) -> list[dict]:
         """predictions.json: what the game day should see, predicted before its faults (core.predictions)."""
         predictions = self._json("predictions.json")
@@ -257,3 +272,33 @@ class RunDir:
     def events(self) -> list[dict]:
         """events.jsonl: what the control saw happen, in order (gameday.controls)."""
         return read_events(self.path)
+
+
+
+def runs_with_a_capacity_model(runs: Path) -> Iterator[RunDir]:
+    """The runs under `runs` whose verdicts.json holds a capacity model, newest first: a game day's
+    own directory (<UTC time>-<name>) or one of a pytest session's (<UTC time>-pytest/<test>)."""
+    found = [*runs.glob("*/verdicts.json"), *runs.glob("*/*/verdicts.json")] if runs.is_dir() else []
+    for path in sorted(found, key=lambda p: p.parent.relative_to(runs).parts, reverse=True):
+        try:
+            if (run := RunDir(path.parent)).capacity_model is not None:
+                yield run
+        except RunDirError:
+            continue
+
+
+def capacity_run(run: str, namespace: str) -> RunDir:
+    """The step-load run whose capacity model sizes something: `run` names its directory, or is
+    "latest" for the newest run on `namespace` under runs_root() that holds one."""
+    if run == "latest":
+        found = next((r for r in runs_with_a_capacity_model(runs_root()) if r.target[1] == namespace), None)
+        if found is None:
+            raise RunDirError(f"no run on namespace {namespace!r} under {runs_root()} holds a capacity model: "
+                              "`gameday run capacity-step-load` makes one")
+        return found
+    found = RunDir(run)
+    if not found.has("verdicts.json"):
+        raise RunDirError(f"{run}: no verdicts.json there (a capacity-step-load run's directory?)")
+    if found.capacity_model is None:
+        raise RunDirError(f"{run}/verdicts.json: no capacity_for_target verdict with a model")
+    return found

@@ -516,10 +516,24 @@ def _zone_loss(run: Run, check: str, expected: str, verdict: Callable[[dict], Ve
     records = run.outputs_of("zone_loss_observed", kind="probe")
     if not records:
         return [inconclusive(check, expected, "the method watched no zone loss (zone_loss_observed)", run.window)]
-    return [verdict(r["output"]) if r.get("status") == "succeeded" and isinstance(r.get("output"), dict) else
-            inconclusive(check, expected, f"the zone-loss watch failed: {r.get('exception') or r.get('output')}",
-                         Window(utc(r["start"]), utc(r["end"])))
-            for r in records]
+    verdicts = [verdict(r["output"]) if r.get("status") == "succeeded" and isinstance(r.get("output"), dict) else
+                inconclusive(check, expected, f"the zone-loss watch failed: {r.get('exception') or r.get('output')}",
+                             Window(utc(r["start"]), utc(r["end"])))
+                for r in records]
+    return [for_target_rate(v, copy) for v in verdicts] if (copy := _copy_for_target(run)) else verdicts
+
+
+def _copy_for_target(run: Run) -> dict | None:
+    """What deploy_scaled_copy made when a capacity model sized the copy for a target rate."""
+    made = [r.get("output") for r in run.outputs_of("deploy_scaled_copy")]
+    return next((m for m in made if isinstance(m, dict) and m.get("target_rps")), None)
+
+
+def for_target_rate(verdict: Verdict, copy: dict) -> Verdict:
+    """A zone-loss verdict over a copy sized for a target rate answers for that rate: its subject
+    says so and its details say how the copy was sized."""
+    return replace(verdict, subject=f"{verdict.subject} at {copy['target_rps']:g} rps".strip(),
+                   details={**(verdict.details or {}), "sized": copy["sized"]})
 
 
 @judges(declared.ZONE_LOSS_RESCHEDULED)

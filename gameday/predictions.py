@@ -15,7 +15,7 @@ from core.weak_spots import Namespace
 from edge.home import find_profile, runs_root
 from edge.kube import read_namespace
 from edge.prometheus import Prometheus, PrometheusError
-from edge.rundir import RunDir, RunDirError
+from edge.rundir import runs_with_a_capacity_model
 from edge.stack import Stack
 from gameday.experiment import asked_checks, configured
 from loadtests.profile import ProfileError, load_profile
@@ -35,17 +35,9 @@ def faults_of(experiment: dict, handed: dict) -> list[Fault]:
 def capacity_model(stack: Stack, runs: Path) -> tuple[dict | None, str]:
     """(the capacity_for_target details of the stack's latest run that has them, where it came
     from), or (None, why there is none)."""
-    for run_dir in sorted((p for p in runs.iterdir() if p.is_dir()), reverse=True) if runs.is_dir() else []:
-        try:
-            record = RunDir(run_dir).record or {}
-        except RunDirError:
-            continue
-        target = record.get("target") or {}
-        if (target.get("stack"), target.get("namespace")) != (stack.name, stack.namespace):
-            continue
-        for verdict in record["verdicts"]:
-            if verdict["check"] == "capacity_for_target" and (verdict.get("details") or {}).get("deployments"):
-                return verdict["details"], f"the capacity model of {run_dir.name}"
+    for run in runs_with_a_capacity_model(runs):
+        if run.target == (stack.name, stack.namespace):
+            return run.capacity_model, f"the capacity model of {run.path.name}"
     return None, (f"no step-load run of stack {stack.name!r} in {runs} holds a capacity model; "
                   "`gameday run capacity-step-load` makes one")
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from core.load_stats import window_stats
+from core.sizing import replicas_for
 from core.thresholds import Threshold
 from core.verdict import Verdict, Window, inconclusive, judged
 
@@ -112,22 +113,6 @@ def fit_line(x: list[float], y: list[float]) -> Fit:
     residual = ys - (a * xs + b)
     spread = ((ys - ys.mean()) ** 2).sum()
     return Fit(float(a), float(b), float(1 - (residual ** 2).sum() / spread) if spread else 0.0, len(xs), cov)
-
-
-def replicas_with_a_zone_lost(needed: int, zones: int) -> int | None:
-    """The fewest pods, spread evenly over `zones`, that leave `needed` when the zone holding the
-    most of them is lost; None in a single zone (losing it loses everything)."""
-    if zones < 2:
-        return None
-    n = needed
-    while n - math.ceil(n / zones) < needed:
-        n += 1
-    return n
-
-
-def replicas_for(target_rps: float, fanout: float, per_replica: float, zones: int) -> dict:
-    needed = max(1, math.ceil(target_rps * fanout / per_replica)) if per_replica > 0 else None
-    return {"needed": needed, "zone_lost": replicas_with_a_zone_lost(needed, zones) if needed else None}
 
 
 def knee(clients: list[dict]) -> dict:

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from core.thresholds import parse_threshold
+from core.sizing import replicas_with_a_zone_lost
 from edge.rundir import load_timeline
-from probes.capacity import (Step, capacity_for_target, fit_line, knee, load_steps, replicas_with_a_zone_lost)
+from probes.capacity import Step, capacity_for_target, fit_line, knee, load_steps
 from core.verdict import Window
 
 T0 = 1_800_000_000
