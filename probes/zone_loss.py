@@ -61,6 +61,7 @@ class _Watch:
         self.samples: list[list] = []                       # [s, available, desired, pending, evicted]
         self.pending: dict[str, dict] = {}                  # class -> {"most": n, "examples": [...]}
         self.budgets: dict[str, dict] = {}                  # pdb -> the lowest healthy-minus-desired seen
+        self.only_room_short = False                        # the last look's Pending pods all wanted room
 
     def look(self, core: client.CoreV1Api, apps: client.AppsV1Api, policy: client.PolicyV1Api, ns: str) -> None:
         s = round(time.monotonic() - self.started, 1)
@@ -88,6 +89,7 @@ class _Watch:
         available = sum((d.get("status") or {}).get("availableReplicas") or 0 for d in deployments)
         desired = sum(d["spec"].get("replicas") or 0 for d in deployments)
         self.samples.append([s, available, desired, sum(classes.values()), len(evicted)])
+        self.only_room_short = bool(classes) and set(classes) == {"capacity"}
         if self.all_evicted_s is not None and self.recovered_s is None and available >= desired and not classes:
             self.recovered_s = s
         for b in list_json(policy.list_namespaced_pod_disruption_budget, ns)["items"]:
@@ -96,6 +98,21 @@ class _Watch:
             low = self.budgets.setdefault(_name(b), {"lowest": short, "at_s": s, "healthy": healthy, "desired": floor})
             if short < low["lowest"]:
                 low.update(lowest=short, at_s=s, healthy=healthy, desired=floor)
+
+
+    def stuck_for(self, seconds: float) -> bool:
+        """Every pod of the lost nodes evicted, and since then, for `seconds`, pods Pending for want
+        of room only and the copy not changed at all: the scheduler has nowhere to put them, and
+        nothing in the copy will make room (a cluster autoscaler would; kind has none)."""
+        if self.all_evicted_s is None or self.recovered_s is not None or not self.only_room_short:
+            return False
+        last = self.samples[-1]
+        since = last[0]
+        for sample in reversed(self.samples):
+            if sample[1:4] != last[1:4] or sample[0] < self.all_evicted_s:
+                break
+            since = sample[0]
+        return last[0] - since >= seconds
 
 
 def _quantity(value: str) -> float:
@@ -146,10 +163,12 @@ def spread_by_zone(core: client.CoreV1Api, apps: client.AppsV1Api, ns: str) -> d
     return spread
 
 
-def zone_loss_observed(zone: str = "", timeout_s: float = 600, every_s: float = 2, configuration: dict | None = None) -> dict:
+def zone_loss_observed(zone: str = "", timeout_s: float = 600, every_s: float = 2, stuck_s: float = 60,
+                       configuration: dict | None = None) -> dict:
     """Watches the scaled copy from the zone's loss until every pod of the lost nodes is evicted
-    and replaced and nothing is Pending, or timeout_s; returns the evidence the zone-loss checks
-    judge."""
+    and replaced and nothing is Pending, or the copy is stuck (_Watch.stuck_for stuck_s: an
+    undersized cluster's answer, long before timeout_s), or timeout_s; returns the evidence the
+    zone-loss checks judge."""
     target = Target.of(configuration)
     api = api_client(target.context)
     core, apps, policy = client.CoreV1Api(api), client.AppsV1Api(api), client.PolicyV1Api(api)
@@ -158,11 +177,12 @@ def zone_loss_observed(zone: str = "", timeout_s: float = 600, every_s: float = 
     while True:
         watch.look(core, apps, policy, ns)
         s = watch.samples[-1][0]
-        if watch.recovered_s is not None or s >= timeout_s or (not watch.to_evict and s > 0):
+        if watch.recovered_s is not None or s >= timeout_s or (not watch.to_evict and s > 0) or watch.stuck_for(stuck_s):
             break
         time.sleep(every_s)
     return {"zone": zone, "namespace": ns, "watched_from": started_at, "watched_s": watch.samples[-1][0],
-            "timeout_s": timeout_s, "pods_on_lost_nodes": len(watch.to_evict),
+            "timeout_s": timeout_s, "stuck_s": stuck_s if watch.stuck_for(stuck_s) else None,
+            "pods_on_lost_nodes": len(watch.to_evict),
             "first_evicted_s": watch.first_evicted_s, "all_evicted_s": watch.all_evicted_s,
             "recovered_s": watch.recovered_s, "pending": watch.pending, "budgets": watch.budgets,
             "spread": spread_by_zone(core, apps, ns), "capacity": capacity_left(core), "samples": watch.samples}
@@ -196,6 +216,11 @@ def zone_loss_rescheduled(ev: dict, within_s: float) -> Verdict:
                       "--node-eviction-rate (default 0.1 nodes a second), and not at all from a zone of 50 nodes or "
                       "fewer mostly but not wholly down", subject=ev["namespace"], recovery_s=None)
     pace = f"{lost} pods on the lost nodes evicted from {ev['first_evicted_s']:.0f} s to {ev['all_evicted_s']:.0f} s"
+    if ev["recovered_s"] is None and ev.get("stuck_s"):
+        return judged(check, False, expected, f"{pace}; after {s:.0f} s {available} of {desired} available, {pending} "
+                      f"Pending", _window(ev), ev["samples"], reason=f"{pending} pods Pending for want of room and the "
+                      f"copy unchanged for {ev['stuck_s']:.0f} s after the last eviction: no node left has room for "
+                      "them", subject=ev["namespace"], recovery_s=None, eviction_s=ev["all_evicted_s"])
     if ev["recovered_s"] is None and s < ev["all_evicted_s"] + within_s:
         return inconclusive(check, expected, f"the watch ended {s - ev['all_evicted_s']:.0f} s after the last eviction, "
                             f"the copy not yet whole ({available} of {desired} available, {pending} Pending): the probe's "

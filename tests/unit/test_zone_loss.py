@@ -5,7 +5,7 @@ import pytest
 
 from actions.scaled_copy import copied_budget, copied_deployment, scaled_copy
 from core.simulated import SIMULATED_LABEL
-from probes.zone_loss import (_quantity, capacity_margin, none_pending_for_capacity, why_pending, zone_loss_budgets_held,
+from probes.zone_loss import (_quantity, _Watch, capacity_margin, none_pending_for_capacity, why_pending, zone_loss_budgets_held,
                               zone_loss_rescheduled, zone_spread_held)
 
 SOURCE = {
@@ -123,6 +123,31 @@ def test_a_watch_ended_before_the_copy_had_its_time_is_inconclusive_not_a_fail()
     verdict = zone_loss_rescheduled(ev, 180)
     assert verdict.status == "inconclusive" and "ended 64 s after the last eviction" in verdict.reason, verdict
     assert zone_loss_rescheduled(ev, 60).status == "fail"
+
+
+def test_a_copy_stuck_for_want_of_room_fails_before_within_s_ran_out():
+    ev = evidence(recovered_s=None, watched_s=120.0, stuck_s=60.0,
+                  samples=[[0.0, 1000, 1000, 0, 0], [60.0, 900, 1000, 100, 334], [120.0, 900, 1000, 100, 334]])
+    verdict = zone_loss_rescheduled(ev, 180)
+    assert verdict.status == "fail" and "unchanged for 60 s after the last eviction" in verdict.reason, verdict
+
+
+def watched(samples: list[list], all_evicted_s: float | None, only_room_short: bool = True) -> _Watch:
+    watch = _Watch(0.0)
+    watch.samples, watch.all_evicted_s, watch.only_room_short = samples, all_evicted_s, only_room_short
+    return watch
+
+
+def test_the_watch_ends_stuck_only_after_the_evictions_with_room_short_and_nothing_changing():
+    still = [[56.0, 900, 1000, 100, 334], [90.0, 900, 1000, 100, 334], [116.0, 900, 1000, 100, 334]]
+    assert watched(still, 56.0).stuck_for(60)
+    assert not watched(still, 56.0).stuck_for(61)
+    assert not watched(still, None).stuck_for(30), "pods still to evict: more may come"
+    assert not watched(still, 56.0, only_room_short=False).stuck_for(30), "Pending on a spread: not a want of room"
+    placing = [[56.0, 880, 1000, 120, 334], [90.0, 900, 1000, 100, 334], [116.0, 900, 1000, 100, 334]]
+    assert watched(placing, 56.0).stuck_for(26) and not watched(placing, 56.0).stuck_for(27)
+    before = [[10.0, 900, 1000, 100, 300], [56.0, 900, 1000, 100, 334], [80.0, 900, 1000, 100, 334]]
+    assert not watched(before, 56.0).stuck_for(30), "counted from the last eviction, not before it"
 
 
 def test_a_late_recovery_fails():
