@@ -517,10 +517,16 @@ def _zone_loss(run: Run, check: str, expected: str, verdict: Callable[[dict], Ve
     if not records:
         return [inconclusive(check, expected, "the method watched no zone loss (zone_loss_observed)", run.window)]
     verdicts = [verdict(r["output"]) if r.get("status") == "succeeded" and isinstance(r.get("output"), dict) else
-                inconclusive(check, expected, f"the zone-loss watch failed: {r.get('exception') or r.get('output')}",
-                             Window(utc(r["start"]), utc(r["end"])))
+                inconclusive(check, expected, _watch_unfinished(r), Window(utc(r["start"]), utc(r["end"])))
                 for r in records]
     return [for_target_rate(v, copy) for v in verdicts] if (copy := _copy_for_target(run)) else verdicts
+
+
+def _watch_unfinished(record: dict) -> str:
+    if record.get("exception"):
+        return f"the zone-loss watch failed: {''.join(record['exception'][-1:]).strip()}"
+    return (f"the zone-loss watch returned no evidence after {record.get('duration', 0):.0f} s (status "
+            f"{record.get('status') or 'none: the run was interrupted'})")
 
 
 def _copy_for_target(run: Run) -> dict | None:
