@@ -343,6 +343,8 @@ def build_report(run_dir: Path) -> Path:
         charts=(charts(run, spans, t0, t1) + zone_loss_charts(verdicts, t0, t1, spans)) if t0 else [],
         simulated_note=SIMULATED_NOTE if any(CHECKS.get(v["check"]) and CHECKS[v["check"]].simulated
                                              for v in verdicts) else "",
+        # a copy sized for a traffic target by a capacity model (zone-loss-at-target): how, once
+        copy_sized=sorted({(v.get("details") or {}).get("sized") for v in verdicts} - {None, ""}),
         budgets=budgets["rows"], period_days=PERIOD_S // 86400, burn_window_s=BURN_WINDOW_S,
         burn=burn_chart(budgets["series"], t0, t1, spans) if t0 and budgets["series"] else "",
         capacity=[{**v["details"], "name": v["name"], "status": v["status"]} for v in verdicts

@@ -1,6 +1,6 @@
 """A copy sized for a traffic target by a capacity model: the replicas per Deployment, read from
 a real step-load run (tests/fixtures/game-days/capacity-step-load, recorded on the kind cluster),
-the copy's objects at those replicas, and what a zone-loss verdict over it says of the target."""
+the copy's objects at those replicas, and what a zone-loss verdict and the report say of the target."""
 
 import json
 import shutil
@@ -12,8 +12,11 @@ from core.sizing import replicas_at_target
 from core.verdict import Verdict
 from edge.rundir import RunDir, RunDirError, capacity_run
 from gameday.checks import for_target_rate
+from probes.zone_loss import zone_loss_rescheduled
+from reports.build import build_report
 from tests.recorded import recorded_run
-from tests.unit.test_zone_loss import BUDGET, SOURCE
+from tests.unit.test_report import write_run
+from tests.unit.test_zone_loss import BUDGET, SOURCE, evidence
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +99,16 @@ def test_a_zone_loss_verdict_over_a_copy_sized_for_a_target_answers_for_that_rat
     judged = for_target_rate(verdict, {"target_rps": 14000.0, "sized": "sized for 14000 requests/s ..."})
     assert judged.subject == "gameday-scaled at 14000 rps" and judged.status == "fail"
     assert judged.details == {"pending": 40, "sized": "sized for 14000 requests/s ..."}
+
+
+def test_the_report_says_how_the_copy_was_sized(tmp_path):
+    write_run(tmp_path)
+    record = json.loads((tmp_path / "verdicts.json").read_text())
+    sized = "sized for 14000 requests/s with one of 3 zones lost by the capacity model of runs/x: core-api 3362"
+    verdict = for_target_rate(zone_loss_rescheduled(evidence(watched_from=1_800_000_030.0), 180),
+                              {"target_rps": 14000.0, "sized": sized})
+    record["verdicts"].append(verdict.to_dict())
+    (tmp_path / "verdicts.json").write_text(json.dumps(record))
+    text = build_report(tmp_path).read_text()
+    assert f"<strong>The copy</strong> was {sized}." in text
+    assert "zone_loss_rescheduled[gameday-scaled at 14000 rps]" in text
