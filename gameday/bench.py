@@ -25,15 +25,16 @@ import time
 from pathlib import Path
 
 import yaml
-from kubernetes import client, watch
+from kubernetes import client
 
 from actions.scaled_copy import delete_scaled_copy, deploy_scaled_copy
 from core.simulated import scaled_namespace
 from edge.files import read_json_lines
-from edge.kube import api_client, list_json, pod_seen_raw
+from edge.kube import PodSeen, api_client, pod_seen_raw
 from edge.stack import load_stack
 from gameday.guard import load_allowlist, target_of
 from gameday.judge import judge_run
+from gameday.sampler import Watched
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "runs" / "bench-scale"
@@ -62,43 +63,36 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-class ReadyCounts(threading.Thread):
-    """The bench's own view: each Deployment's ready pods (by the copy's `app` label), from a raw
-    watch (no client objects, so it stays ahead of what it measures), and when each count was
-    first reached."""
+class ReadyCounts:
+    """The bench's own view: each Deployment's ready pods (by the copy's `app` label), from a
+    list-then-watch of its own as the sampler makes them (gameday.sampler.Watched, raw JSON), and
+    when each count was first reached once the list was whole."""
 
     def __init__(self, core: client.CoreV1Api, ns: str):
-        super().__init__(daemon=True)
-        self.core, self.ns = core, ns
         self.ready: dict[str, bool] = {}     # pod -> ready
         self.app: dict[str, str] = {}        # pod -> its Deployment's app label
         self.reached: list[tuple[float, str, int]] = []   # (when, app, ready count)
         self.stopping = threading.Event()
+        self.pods = Watched(core.list_namespaced_pod, ns, pod_seen_raw, threading.Event(), self.stopping,
+                            on_change=self._changed)
+
+    def start(self) -> None:
+        self.pods.start()
 
     def _count(self, app: str) -> int:
         return sum(self.ready[p] for p, a in self.app.items() if a == app)
 
-    def _seen(self, pod: dict, deleted: bool) -> None:
-        name, seen = pod["metadata"]["name"], pod_seen_raw(pod)
-        app, before = seen.labels.get("app", ""), self.ready.get(name, False)
-        if deleted:
+    def _changed(self, name: str, before: PodSeen | None, seen: PodSeen | None) -> None:
+        was = before is not None and before.ready
+        if seen is None:
             self.ready.pop(name, None)
             self.app.pop(name, None)
         else:
-            self.ready[name], self.app[name] = seen.ready, app
-        if self.ready.get(name, False) != before:
+            self.ready[name], self.app[name] = seen.ready, seen.labels.get("app", "")
+        # a count reached while (re)listing was not seen as it happened
+        if self.pods.current and self.ready.get(name, False) != was:
+            app = (seen or before).labels.get("app", "")
             self.reached.append((time.time(), app, self._count(app)))
-
-    def run(self) -> None:
-        listed = list_json(self.core.list_namespaced_pod, self.ns)
-        for pod in listed["items"]:
-            self._seen(pod, False)
-        self.reached.clear()
-        for event in watch.Watch().stream(self.core.list_namespaced_pod, self.ns, deserialize=False,
-                                          resource_version=listed["metadata"]["resourceVersion"], timeout_seconds=3600):
-            self._seen(event["object"], event["type"] == "DELETED")
-            if self.stopping.is_set():
-                return
 
 
 def churn(apps: client.AppsV1Api, ns: str, deployments: list[str], replicas: int, seconds: float) -> list[tuple]:
