@@ -19,6 +19,7 @@ that line, not the file).
 """
 
 import json
+import os
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -37,6 +38,7 @@ from edge.files import columns_of, frame_of_json_lines, iter_json_lines, json_li
 from edge.home import runs_root
 
 EVENTS = "events.jsonl"
+PROGRESS = "activity-progress"  # an event an activity writes of itself (note_progress)
 PROMETHEUS_STEP_S = 5  # prometheus.jsonl's step: the kind Prometheus scrapes and evaluates every 5 s
 TIMELINE_COLUMNS = ["t", "method", "name", "requests", "failures", "rt_ms"]
 READINESS_COLUMNS = ["t", "kind", "name", "ready", "desired", "min_available", "role", "leader", "ip"]
@@ -61,6 +63,14 @@ def append_event(run_dir: Path, event: str, **fields) -> None:
     by the progress line and the interrupt handling while chaos runs."""
     with open(Path(run_dir) / EVENTS, "a") as f:
         f.write(json.dumps({"t": round(time.time(), 3), "event": event, **fields}, default=str) + "\n")
+
+
+def note_progress(note: str) -> None:
+    """What a long activity is at (a zone's evictions: minutes), for the live progress line: an
+    activity-progress event in the run's events.jsonl ($GAMEDAY_RUN_DIR, which the runner sets for
+    chaos); nothing outside a run."""
+    if run_dir := os.environ.get("GAMEDAY_RUN_DIR"):
+        append_event(Path(run_dir), PROGRESS, note=note)
 
 
 def read_events(run_dir: Path) -> list[dict]:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TextIO
 
 from edge.files import tail_json_lines
-from edge.rundir import EVENTS
+from edge.rundir import EVENTS, PROGRESS
 
 
 def phase_of(event: dict) -> str:
@@ -41,7 +41,13 @@ class Progress:
     def phase(self) -> tuple[str, float | None]:
         """(what the run is doing, since when: unix time)."""
         events = tail_json_lines(self.dir / EVENTS)
-        return (phase_of(events[-1])[:90], events[-1].get("t")) if events else ("starting", None)
+        last = next((e for e in reversed(events) if e.get("event") != PROGRESS), None)
+        return (phase_of(last)[:90], last.get("t")) if last else ("starting", None)
+
+    def at(self) -> str:
+        """What the running activity said it is at (edge.rundir.note_progress), if it said so last."""
+        events = tail_json_lines(self.dir / EVENTS)
+        return f": {events[-1]['note']}"[:110] if events and events[-1].get("event") == PROGRESS else ""
 
     def load(self) -> str:
         """Requests and failures of the last complete second Locust recorded."""
@@ -61,7 +67,7 @@ class Progress:
     def line(self, elapsed_s: float) -> str:
         minutes, seconds = divmod(int(elapsed_s), 60)
         phase, since = self.phase()
-        phase += f" ({time.time() - since:.0f} s)" if since else ""
+        phase += (f" ({time.time() - since:.0f} s)" if since else "") + self.at()
         return f"[{minutes:02d}:{seconds:02d}] {phase} | {self.load()} | {self.ready()}"
 
     def show(self, elapsed_s: float) -> None:

@@ -21,9 +21,11 @@ from core.simulated import LOST_LABEL, SIMULATED, scaled_namespace
 from core.target import Target
 from core.verdict import Verdict, Window, inconclusive, judged, utc
 from edge.kube import api_client, condition_true, list_json, pod_seen_raw
+from edge.rundir import note_progress
 
 ZONE = "topology.kubernetes.io/zone"
 CAPACITY_WORDS = ("Insufficient", "Too many pods")      # the scheduler's words for "no room"
+PROGRESS_EVERY_S = 15                                    # a look at the copy for the progress line
 
 
 def unschedulable_message(pod: dict) -> str | None:
@@ -174,9 +176,14 @@ def zone_loss_observed(zone: str = "", timeout_s: float = 600, every_s: float = 
     core, apps, policy = client.CoreV1Api(api), client.AppsV1Api(api), client.PolicyV1Api(api)
     ns = scaled_namespace(target.namespace)
     started_at, watch = time.time(), _Watch(time.monotonic())
+    noted = -PROGRESS_EVERY_S
     while True:
         watch.look(core, apps, policy, ns)
-        s = watch.samples[-1][0]
+        s, available, desired, pending, evicted = watch.samples[-1]
+        if s - noted >= PROGRESS_EVERY_S:
+            note_progress(f"{evicted} of {len(watch.to_evict)} pods evicted, {available} of {desired} available, "
+                          f"{pending} Pending")
+            noted = s
         if watch.recovered_s is not None or s >= timeout_s or (not watch.to_evict and s > 0) or watch.stuck_for(stuck_s):
             break
         time.sleep(every_s)

@@ -1,5 +1,6 @@
 """The live line says what the run is doing from the control's events, not from its log."""
 
+from edge.rundir import append_event, note_progress
 from gameday.progress import Progress, phase_of
 
 
@@ -21,3 +22,16 @@ def test_the_line_shows_the_last_event_and_for_how_long(tmp_path):
         '{"t": 3.0, "event": "activity-en')  # being written: left for the next read
     assert Progress(tmp_path, ("api",)).phase() == ("rollbacks: action uncordon", 2.0)
     assert Progress(tmp_path / "none", ("api",)).phase() == ("starting", None)
+
+
+def test_a_long_activity_says_what_it_is_at_under_its_own_phase(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAMEDAY_RUN_DIR", str(tmp_path))
+    append_event(tmp_path, "activity-started", part="method", type="probe", name="watch-the-copy-recover")
+    note_progress("885 of 1237 pods evicted, 2400 of 2654 available, 0 Pending")
+    progress = Progress(tmp_path, ("api",))
+    assert progress.phase()[0] == "method: probe watch-the-copy-recover"
+    assert "watch-the-copy-recover (0 s): 885 of 1237 pods evicted, 2400 of 2654 available, 0 Pending |" in \
+        progress.line(60)
+    append_event(tmp_path, "activity-ended", part="method", type="probe", name="watch-the-copy-recover",
+                 status="succeeded")
+    assert "Pending" not in progress.line(61), "a note is the running activity's, not the next phase's"
