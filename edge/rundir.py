@@ -3,6 +3,7 @@ per artifact and with one time parser. The judge, the report and the trend take 
 
     journal.json        Chaos Toolkit's journal: the method's and rollbacks' activities, with times
     events.jsonl        the control's account as it happened: activities and rollbacks started/ended
+                        (and what a long activity noted it is at: note_progress)
     readiness.jsonl     the sampler's lines, ≤ 1 s apart (gameday.sampler)
     guardrails.jsonl    each guardrail's value once a second while the faults were in effect (gameday.guardrails)
     load/               Locust's 1 s timeline, stats history, profile.json and the runner's verdicts,
