@@ -183,7 +183,7 @@ class RunDir:
     @cached_property
     def capacity_model(self) -> dict | None:
         """The capacity model a step-load run fitted: its capacity_for_target verdict's details
-        (probes.capacity), None when it judged none or fitted no Deployment."""
+        (probes.capacity), None when it judged none."""
         verdicts = (self.record or {}).get("verdicts") or []
         return next((v["details"] for v in verdicts
                      if v["check"] == "capacity_for_target" and (v.get("details") or {}).get("deployments")), None)
@@ -283,7 +283,6 @@ class RunDir:
     def events(self) -> list[dict]:
         """events.jsonl: what the control saw happen, in order (gameday.controls)."""
         return read_events(self.path)
-
 
 
 def runs_with_a_capacity_model(runs: Path) -> Iterator[RunDir]:
