@@ -41,6 +41,8 @@ stages() {
                pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete; do
     echo ---; cat "$src/kustomize/stage/$stage.yaml"
   done > "$dir/stages.yaml"
+  # and ours: what a kubelet's status sync does after a late heartbeat
+  { echo ---; cat "$CLUSTER_DIR/kwok-stages/pod-ready-again.yaml"; } >> "$dir/stages.yaml"
 }
 
 start_kwok() {
