@@ -26,7 +26,7 @@ from core.sizing import replicas_at_target
 from core.target import Target
 from edge.kube import api_client, apps_api, core_api
 from edge.poll import poll
-from edge.rundir import capacity_run as capacity_run_of
+from edge.rundir import RunDirError, capacity_run as capacity_run_of
 
 log = logging.getLogger("chaostoolkit")
 
@@ -121,7 +121,10 @@ def sized_for_target(capacity_run: str, namespace: str, target_rps: float, zones
     """The replicas per Deployment the capacity model of `capacity_run` (a run's directory, or
     "latest" on `namespace`) gives `target_rps` with one of `zones` lost, and a line saying where
     they came from."""
-    run = capacity_run_of(capacity_run, namespace)
+    try:
+        run = capacity_run_of(capacity_run, namespace)
+    except RunDirError as err:  # bad input: a ValueError names the argument (a dry run says WOULD FAIL)
+        raise ValueError(f"deploy_scaled_copy: capacity_run {capacity_run!r}: {err}") from err
     models = run.capacity_model["deployments"]
     sized = replicas_at_target(models, target_rps, zones)
     if not sized:

@@ -112,3 +112,10 @@ def test_the_report_says_how_the_copy_was_sized(tmp_path):
     text = build_report(tmp_path).read_text()
     assert f"<strong>The copy</strong> was {sized}." in text
     assert "zone_loss_rescheduled[gameday-scaled at 14000 rps]" in text
+
+
+def test_a_model_that_cannot_be_found_fails_the_copy_naming_the_argument(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAMEDAY_RUNS", str(tmp_path))
+    with pytest.raises(ValueError, match="capacity_run 'latest': no run on namespace 'gameday'"):
+        copy_sizes({"copies": 1, "replicas": 1, "requests": None, "capacity_run": "latest", "target_rps": 100,
+                    "namespace": "gameday"})
