@@ -40,14 +40,15 @@ class Progress:
 
     def phase(self) -> tuple[str, float | None]:
         """(what the run is doing, since when: unix time)."""
+        return self._now()[:2]
+
+    def _now(self) -> tuple[str, float | None, str]:
+        """phase() and what the running activity said it is at, if it said so last
+        (edge.rundir.note_progress), from one read of the events."""
         events = tail_json_lines(self.dir / EVENTS)
         last = next((e for e in reversed(events) if e.get("event") != PROGRESS), None)
-        return (phase_of(last)[:90], last.get("t")) if last else ("starting", None)
-
-    def at(self) -> str:
-        """What the running activity said it is at (edge.rundir.note_progress), if it said so last."""
-        events = tail_json_lines(self.dir / EVENTS)
-        return f": {events[-1]['note']}"[:110] if events and events[-1].get("event") == PROGRESS else ""
+        note = f": {events[-1]['note']}"[:110] if events and events[-1].get("event") == PROGRESS else ""
+        return (phase_of(last)[:90], last.get("t"), note) if last else ("starting", None, "")
 
     def load(self) -> str:
         """Requests and failures of the last complete second Locust recorded."""
@@ -66,8 +67,8 @@ class Progress:
 
     def line(self, elapsed_s: float) -> str:
         minutes, seconds = divmod(int(elapsed_s), 60)
-        phase, since = self.phase()
-        phase += (f" ({time.time() - since:.0f} s)" if since else "") + self.at()
+        phase, since, note = self._now()
+        phase += (f" ({time.time() - since:.0f} s)" if since else "") + note
         return f"[{minutes:02d}:{seconds:02d}] {phase} | {self.load()} | {self.ready()}"
 
     def show(self, elapsed_s: float) -> None:

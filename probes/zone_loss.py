@@ -101,7 +101,6 @@ class _Watch:
             if short < low["lowest"]:
                 low.update(lowest=short, at_s=s, healthy=healthy, desired=floor)
 
-
     def stuck_for(self, seconds: float) -> bool:
         """Every pod of the lost nodes evicted, and since then, for `seconds`, pods Pending for want
         of room only and the copy not changed at all: the scheduler has nowhere to put them, and
@@ -184,11 +183,12 @@ def zone_loss_observed(zone: str = "", timeout_s: float = 600, every_s: float = 
             note_progress(f"{evicted} of {len(watch.to_evict)} pods evicted, {available} of {desired} available, "
                           f"{pending} Pending")
             noted = s
-        if watch.recovered_s is not None or s >= timeout_s or (not watch.to_evict and s > 0) or watch.stuck_for(stuck_s):
+        stuck = watch.stuck_for(stuck_s)
+        if watch.recovered_s is not None or s >= timeout_s or (not watch.to_evict and s > 0) or stuck:
             break
         time.sleep(every_s)
     return {"zone": zone, "namespace": ns, "watched_from": started_at, "watched_s": watch.samples[-1][0],
-            "timeout_s": timeout_s, "stuck_s": stuck_s if watch.stuck_for(stuck_s) else None,
+            "timeout_s": timeout_s, "stuck_s": stuck_s if stuck else None,
             "pods_on_lost_nodes": len(watch.to_evict),
             "first_evicted_s": watch.first_evicted_s, "all_evicted_s": watch.all_evicted_s,
             "recovered_s": watch.recovered_s, "pending": watch.pending, "budgets": watch.budgets,
